@@ -1,0 +1,31 @@
+# The two commands of the README: `make demo` (main job) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch/torchvision pair that installs on this kind of machine (see DEVELOPERS.md); override for others.
+TORCH_PIP ?= torch==2.14.1 torchvision==0.29.1
+DEMO_OUT ?= demo_out
+
+.PHONY: setup demo test bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH_PIP)
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+demo: setup
+	$(VENV)/bin/cardiacclip demo --out $(DEMO_OUT)
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/bench_synthetic.py
+	$(PY) benchmarks/bench_model.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT)

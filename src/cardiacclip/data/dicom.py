@@ -1,0 +1,92 @@
+"""DICOM cine loops (multi-frame ultrasound) through pydicom.
+
+Handles MONOCHROME1/2, RGB, YBR_FULL, YBR_FULL_422 (converted to RGB by pydicom) and
+PALETTE COLOR, native or compressed where a pydicom decoder plugin is installed (JPEG
+baseline, the usual echo encoding, decodes with Pillow). The frame rate comes from
+CineRate (0018,0040), else FrameTime (0018,1063, milliseconds), else
+RecommendedDisplayFrameRate (0008,2144).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.errors import InvalidDicomError
+
+from cardiacclip.data.errors import (
+    CorruptVideoError,
+    NoFramesError,
+    NotAVideoError,
+    SingleFrameError,
+    UnsupportedEncodingError,
+)
+from cardiacclip.data.video_io import VideoData
+
+
+def dicom_frame_rate(ds: pydicom.Dataset) -> float | None:
+    """Frames per second stated by the dataset, or None."""
+    cine_rate = ds.get("CineRate")
+    if cine_rate not in (None, "") and float(cine_rate) > 0:
+        return float(cine_rate)
+    frame_time = ds.get("FrameTime")
+    if frame_time not in (None, "") and float(frame_time) > 0:
+        return 1000.0 / float(frame_time)
+    display_rate = ds.get("RecommendedDisplayFrameRate")
+    if display_rate not in (None, "") and float(display_rate) > 0:
+        return float(display_rate)
+    return None
+
+
+def _to_uint8(pixels: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
+    if pixels.dtype == np.uint8:
+        return pixels
+    bits = int(ds.get("BitsStored", 8))
+    pixels = pixels.astype(np.float32)
+    if ds.get("PixelRepresentation", 0) == 1:
+        pixels -= pixels.min()
+    scale = 255.0 / max(float(2**bits - 1), 1.0)
+    return np.clip(pixels * scale + 0.5, 0, 255).astype(np.uint8)
+
+
+def read_dicom_video(path: str | Path) -> VideoData:
+    """Read a multi-frame DICOM into (F, H, W, 3) uint8 RGB frames and its frame rate."""
+    path = Path(path)
+    try:
+        ds = pydicom.dcmread(path)
+    except InvalidDicomError as exc:
+        raise NotAVideoError(path, f"not a readable DICOM file: {exc}") from exc
+    except Exception as exc:  # pydicom raises plain exceptions on truncated headers
+        raise CorruptVideoError(path, f"DICOM header cannot be parsed: {exc}") from exc
+    if "PixelData" not in ds:
+        raise NotAVideoError(path, "DICOM file has no pixel data")
+    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if n_frames < 2:
+        raise SingleFrameError(path, f"NumberOfFrames={n_frames}")
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
+    try:
+        pixels = ds.pixel_array  # YBR_FULL / YBR_FULL_422 are converted to RGB here
+    except (NotImplementedError, RuntimeError) as exc:
+        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "unknown")
+        raise UnsupportedEncodingError(
+            path,
+            f"transfer syntax {getattr(syntax, 'name', syntax)} needs a pydicom decoder plugin "
+            f"(for JPEG: pip install pylibjpeg pylibjpeg-libjpeg): {exc}",
+        ) from exc
+    except Exception as exc:
+        raise CorruptVideoError(path, f"pixel data cannot be decoded: {exc}") from exc
+    if photometric == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        pixels = apply_color_lut(pixels, ds)
+    pixels = _to_uint8(np.asarray(pixels), ds)
+    if pixels.ndim == 3:  # (F, H, W) monochrome
+        if photometric == "MONOCHROME1":
+            pixels = 255 - pixels
+        pixels = np.repeat(pixels[..., None], 3, axis=-1)
+    if pixels.ndim != 4 or pixels.shape[-1] != 3:
+        raise UnsupportedEncodingError(path, f"unexpected pixel array shape {pixels.shape} for {photometric}")
+    if pixels.shape[0] == 0:
+        raise NoFramesError(path)
+    return VideoData(np.ascontiguousarray(pixels), dicom_frame_rate(ds))

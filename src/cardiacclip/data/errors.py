@@ -1,0 +1,78 @@
+"""Typed errors of the data layer.
+
+Every error names the file (or the FileList row) and the reason, so that a user with a
+10,000-video archive can find and fix the one broken input without reading a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+
+class VideoReadError(Exception):
+    """A video file could not be turned into frames."""
+
+    reason = "unreadable video"
+
+    def __init__(self, path: str | Path, detail: str | None = None):
+        self.path = Path(path)
+        self.detail = detail
+        message = f"{self.path}: {self.reason}"
+        if detail:
+            message += f" ({detail})"
+        super().__init__(message)
+
+
+class VideoNotFoundError(VideoReadError, FileNotFoundError):
+    reason = "file not found"
+
+
+class EmptyFileError(VideoReadError):
+    reason = "file is empty (0 bytes)"
+
+
+class NotAVideoError(VideoReadError):
+    reason = "not a video"
+
+
+class CorruptVideoError(VideoReadError):
+    reason = "corrupt video stream"
+
+
+class NoFramesError(VideoReadError):
+    reason = "no decodable frames"
+
+
+class SingleFrameError(NotAVideoError):
+    reason = "a single still image, not a video: LVEF needs a cine loop of the cardiac cycle"
+
+
+class UnsupportedEncodingError(VideoReadError):
+    reason = "unsupported pixel encoding"
+
+
+class DatasetError(Exception):
+    """A dataset folder or FileList that cannot be used as given."""
+
+
+class MissingVideosError(DatasetError):
+    """Videos listed in FileList.csv that are not on disk; all of them are named at once."""
+
+    def __init__(self, missing: Sequence[str | Path], root: str | Path):
+        self.missing = [str(m) for m in missing]
+        shown = "\n  ".join(self.missing[:50])
+        more = f"\n  ... and {len(self.missing) - 50} more" if len(self.missing) > 50 else ""
+        super().__init__(
+            f"{len(self.missing)} video(s) listed in FileList.csv are missing under {root}:\n  "
+            f"{shown}{more}\nPass skip_missing=True (CLI: --skip-missing) to leave them out with a warning."
+        )
+
+
+class InvalidLabelError(DatasetError):
+    """FileList rows whose EF is missing or not a number; all of them are named at once."""
+
+    def __init__(self, rows: Sequence[tuple[int, str, str]], source: str | Path):
+        self.rows = list(rows)
+        lines = "\n  ".join(f"line {line}: FileName={name!r} EF={value!r}" for line, name, value in self.rows[:50])
+        super().__init__(f"{source}: {len(self.rows)} row(s) with a missing or non-numeric EF:\n  {lines}")

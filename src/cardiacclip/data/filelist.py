@@ -1,0 +1,104 @@
+"""The EchoNet-Dynamic tables: FileList.csv and VolumeTracings.csv.
+
+FileList.csv columns: FileName (no extension; `.avi` implied), EF, ESV, EDV, FrameHeight,
+FrameWidth, FPS, NumberOfFrames, Split (TRAIN/VAL/TEST, matched case-insensitively).
+VolumeTracings.csv columns: FileName (with `.avi`), X1, Y1, X2, Y2, Frame; per traced frame
+the first row is the LV long axis and the others are chords across the cavity.
+
+The released files carry a UTF-8 byte-order mark and CRLF line ends; both are read as they are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cardiacclip.data.errors import DatasetError, InvalidLabelError
+from cardiacclip.data.video_io import DICOM_SUFFIXES, VIDEO_SUFFIXES
+
+FILELIST_COLUMNS = ["FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split"]
+SPLITS = ("TRAIN", "VAL", "TEST")
+
+
+def video_file_name(name: str) -> str:
+    """FileList names carry no extension in EchoNet-Dynamic: `.avi` is implied."""
+    suffix = Path(name).suffix.lower()
+    return name if suffix in VIDEO_SUFFIXES | DICOM_SUFFIXES else f"{name}.avi"
+
+
+def read_filelist(path: str | Path, require_ef: bool = True) -> pd.DataFrame:
+    """Read a FileList in the EchoNet-Dynamic format.
+
+    Returns a DataFrame with the file's columns, `Split` upper-cased, `EF` as float and a
+    `VideoFile` column (the name with its extension). Rows whose EF is missing or not a
+    number raise `InvalidLabelError` naming every such row (when `require_ef`).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: FileList not found")
+    df = pd.read_csv(path, encoding="utf-8-sig", dtype={"FileName": str, "Split": str}, keep_default_na=True)
+    df.columns = [str(c).strip() for c in df.columns]
+    if "FileName" not in df.columns:
+        raise DatasetError(f"{path}: no FileName column (columns: {list(df.columns)})")
+    df["FileName"] = df["FileName"].astype(str).str.strip()
+    if "Split" in df.columns:
+        df["Split"] = df["Split"].astype(str).str.strip().str.upper()
+    if require_ef:
+        if "EF" not in df.columns:
+            raise DatasetError(f"{path}: no EF column (columns: {list(df.columns)})")
+        ef = pd.to_numeric(df["EF"], errors="coerce")
+        bad = ef.isna() | ~np.isfinite(ef.fillna(0.0))
+        if bad.any():
+            rows = [(int(i) + 2, str(df.at[i, "FileName"]), str(df.at[i, "EF"])) for i in df.index[bad]]
+            raise InvalidLabelError(rows, path)
+        df["EF"] = ef.astype(float)
+    df["VideoFile"] = df["FileName"].map(video_file_name)
+    return df
+
+
+def select_split(df: pd.DataFrame, split: str | None) -> pd.DataFrame:
+    """Rows of one split (case-insensitive), or all rows for None/"all"."""
+    if split is None or split.lower() == "all":
+        return df
+    if "Split" not in df.columns:
+        raise DatasetError("the FileList has no Split column; pass split='all' or a split file")
+    return df[df["Split"] == split.upper()]
+
+
+def write_filelist(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a FileList in the EchoNet-Dynamic column order (extra columns kept at the end)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = [c for c in FILELIST_COLUMNS if c in df.columns]
+    columns += [c for c in df.columns if c not in columns and c != "VideoFile"]
+    df[columns].to_csv(path, index=False)
+    return path
+
+
+def read_volume_tracings(path: str | Path) -> dict[str, dict[int, np.ndarray]]:
+    """VolumeTracings.csv as {video file name: {frame: (rows, 4) array of X1, Y1, X2, Y2}}.
+
+    Frames keep the order in which they are listed: EchoNet-Dynamic takes the first listed
+    frame as end-systolic (small) and the last as end-diastolic (large).
+    """
+    df = pd.read_csv(path, encoding="utf-8-sig")
+    df.columns = [str(c).strip() for c in df.columns]
+    tracings: dict[str, dict[int, np.ndarray]] = {}
+    for (name, frame), rows in df.groupby(["FileName", "Frame"], sort=False):
+        tracings.setdefault(str(name), {})[int(frame)] = rows[["X1", "Y1", "X2", "Y2"]].to_numpy(float)
+    return tracings
+
+
+def volume_from_tracing(coords: np.ndarray) -> float:
+    """LV volume (cubic pixels) by the method of disks on one traced frame.
+
+    Row 0 is the long axis; the other rows are chords perpendicular to it, each the diameter
+    of a disk whose height is the long-axis length divided by the number of chords.
+    """
+    axis = coords[0]
+    length = float(np.hypot(axis[2] - axis[0], axis[3] - axis[1]))
+    chords = coords[1:]
+    diameters = np.hypot(chords[:, 2] - chords[:, 0], chords[:, 3] - chords[:, 1])
+    return float(np.sum(np.pi * (diameters / 2.0) ** 2) * length / max(len(chords), 1))
