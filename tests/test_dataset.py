@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import shutil
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch

@@ -71,10 +71,13 @@ def sample_params(rng: np.random.Generator, size: int = 112, fps: float = 50.0) 
     ef = float(np.clip(ef, 10.0, 88.0))
     dilation = np.clip((55.0 - ef) / 35.0, 0.0, 1.2)
     zoom = float(rng.uniform(0.85, 1.15))
-    n_frames = int(rng.integers(50, 96)) if rng.random() < 0.05 else int(rng.integers(100, 201))
+    heart_rate = float(rng.uniform(50.0, 110.0))
+    cycle = fps * 60.0 / heart_rate
+    # A few videos are shorter than one 48x2 clip (as some EchoNet videos are), but hold a whole beat.
+    n_frames = int(rng.integers(int(cycle * 1.4) + 1, 96)) if rng.random() < 0.05 else int(rng.integers(100, 201))
     return HeartParams(
         target_ef=ef,
-        heart_rate=float(rng.uniform(50.0, 110.0)),
+        heart_rate=heart_rate,
         fps=float(fps),
         n_frames=n_frames,
         size=size,
@@ -282,16 +285,7 @@ def render_video(p: HeartParams, rng: np.random.Generator) -> SyntheticVideo:
     c = contraction(phase, p.systole)
     renderer = _Renderer(p, rng)
     frames = np.stack([renderer.frame(float(ci), i) for i, ci in enumerate(c)])
-    # Trace the first complete beat inside the video: ED = largest LV, ES = smallest LV after it.
-    cycle = p.fps * 60.0 / p.heart_rate
-    beat = np.floor(phase)
-    first_full = beat[0] + (1 if phase[0] % 1 > 0.5 else 0)
-    in_beat = np.flatnonzero(beat == first_full)
-    if len(in_beat) < cycle * (p.systole + 0.05):
-        in_beat = t
-    ed_frame = int(in_beat[np.argmin(c[in_beat])])
-    after = t[(t >= ed_frame) & (t <= ed_frame + cycle * 0.6)]
-    es_frame = int(after[np.argmax(c[after])])
+    ed_frame, es_frame = _traced_frames(phase, c, p.systole)
     ed_tracing, es_tracing = lv_tracing(p, float(c[ed_frame])), lv_tracing(p, float(c[es_frame]))
     edv_px, esv_px = volume_from_tracing(ed_tracing), volume_from_tracing(es_tracing)
     ml_per_px3 = p.cm_per_px**3
@@ -306,6 +300,24 @@ def render_video(p: HeartParams, rng: np.random.Generator) -> SyntheticVideo:
         ed_tracing=ed_tracing,
         params=p,
     )
+
+
+def _traced_frames(phase: np.ndarray, c: np.ndarray, systole: float) -> tuple[int, int]:
+    """End-diastolic and end-systolic frames of the first beat whose systole lies inside the video.
+
+    ED is the frame with the largest LV near the start of the beat (phase m), ES the frame with
+    the smallest LV between ED and phase m + systole + 0.1. A video too short to hold a whole
+    systole gets the largest and smallest LV it shows.
+    """
+    for m in range(int(np.ceil(phase[0])), int(np.floor(phase[-1])) + 1):
+        near_start = np.flatnonzero(np.abs(phase - m) <= 0.15)
+        if len(near_start) == 0 or phase[-1] < m + systole + 0.05:
+            continue
+        ed = int(near_start[np.argmin(c[near_start])])
+        window = np.flatnonzero((np.arange(len(phase)) > ed) & (phase <= m + systole + 0.1))
+        if len(window):
+            return ed, int(window[np.argmax(c[window])])
+    return int(np.argmin(c)), int(np.argmax(c))
 
 
 def synthetic_file_name(seed: int, index: int) -> str:

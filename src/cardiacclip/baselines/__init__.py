@@ -1,0 +1,1 @@
+"""Baselines of the benchmark: EchoCLIP-style zero-shot, linear probe, supervised video regressor."""

@@ -1,0 +1,70 @@
+"""Regression and screening metrics for EF, with bootstrap confidence intervals."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+
+def mae(y: np.ndarray, p: np.ndarray) -> float:
+    return float(np.mean(np.abs(np.asarray(p) - np.asarray(y))))
+
+
+def rmse(y: np.ndarray, p: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(p) - np.asarray(y)) ** 2)))
+
+
+def r2(y: np.ndarray, p: np.ndarray) -> float:
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    total = np.sum((y - y.mean()) ** 2)
+    return float(1.0 - np.sum((y - p) ** 2) / total) if total > 0 else float("nan")
+
+
+def regression_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    return {"mae": mae(y, p), "rmse": rmse(y, p), "r2": r2(y, p)}
+
+
+def auroc_below(y: np.ndarray, p: np.ndarray, threshold: float) -> float | None:
+    """AUROC for detecting EF < threshold, scoring each video by its negated predicted EF; None if one class is absent."""
+    positive = np.asarray(y) < threshold
+    if positive.all() or not positive.any():
+        return None
+    return float(roc_auc_score(positive, -np.asarray(p)))
+
+
+def bootstrap_interval(
+    y: np.ndarray, p: np.ndarray, metric: Callable[[np.ndarray, np.ndarray], float | None],
+    n_resamples: int = 1000, level: float = 0.95, seed: int = 0,
+) -> tuple[float, float] | None:
+    """Percentile bootstrap interval over videos (resampled with replacement, seeded)."""
+    y, p = np.asarray(y), np.asarray(p)
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_resamples):
+        index = rng.integers(0, len(y), len(y))
+        value = metric(y[index], p[index])
+        if value is not None and np.isfinite(value):
+            values.append(value)
+    if not values:
+        return None
+    tail = 100 * (1 - level) / 2
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+
+
+def evaluation_summary(y: np.ndarray, p: np.ndarray, true_class: np.ndarray, pred_class: np.ndarray,
+                       n_resamples: int = 1000, seed: int = 0) -> dict:
+    """MAE, RMSE, R2 with 95% bootstrap intervals, AUROC for EF<50 and EF<40, category accuracy."""
+    out: dict = {"n": int(len(y))}
+    metrics: dict[str, Callable] = {
+        "mae": mae, "rmse": rmse, "r2": r2,
+        "auroc_ef_below_50": lambda a, b: auroc_below(a, b, 50.0),
+        "auroc_ef_below_40": lambda a, b: auroc_below(a, b, 40.0),
+    }
+    for name, fn in metrics.items():
+        value = fn(y, p)
+        interval = bootstrap_interval(y, p, fn, n_resamples, seed=seed) if value is not None and len(y) > 1 else None
+        out[name] = {"value": value, "ci95": list(interval) if interval else None}
+    out["category_accuracy"] = float(np.mean(np.asarray(true_class) == np.asarray(pred_class)))
+    return out

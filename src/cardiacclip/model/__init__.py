@@ -1,0 +1,1 @@
+"""CardiacCLIP model: backbone factory, EchoZoom, MFL, prompts, EF head."""

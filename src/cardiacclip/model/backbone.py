@@ -1,0 +1,312 @@
+"""One factory from a backbone spec to an open_clip model, its tokenizer and its preprocessing.
+
+Accepted specs (`--backbone` on the command line):
+
+- `hf-hub:mkaichristensen/echo-clip` (alias `echoclip`): EchoCLIP, fetched through the Hugging
+  Face Hub cache. EchoCLIP = open_clip `convnext_base` (ConvNeXt-B image tower, 12-layer
+  512-wide text transformer, embed_dim 512, OpenAI CLIP mean/std). Its weights carry an
+  academic-only licence: this project never bundles them.
+- a local weights file (`open_clip_pytorch_model.bin`, `.pt`, `.pth` or `.safetensors`): loaded
+  into the config of an `open_clip_config.json` beside it, else into `convnext_base`.
+- a local folder (or `local-dir:/folder`) holding `open_clip_config.json` and a weights file.
+- `synthetic`: the small echo-CLIP this project pretrains on synthetic echoes (a toy for
+  demonstrations and tests, not a clinical model), shipped in `cardiacclip/assets`.
+- `tiny`: a small config with random weights, for tests.
+- an open_clip built-in architecture name (e.g. `convnext_base`): random weights, for benchmarks.
+
+Local files never touch the network; `.bin`/`.pt` files load with `torch.load(weights_only=True)`
+(no pickled code runs), and checkpoints saved through DataParallel (`module.` prefix) load.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import open_clip
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+ECHOCLIP_HUB_ID = "hf-hub:mkaichristensen/echo-clip"
+ECHOCLIP_ARCHITECTURE = "convnext_base"
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+PREFERRED_WEIGHT_NAMES = (
+    "open_clip_model.safetensors",
+    "open_clip_pytorch_model.safetensors",
+    "open_clip_pytorch_model.bin",
+    "model.safetensors",
+    "pytorch_model.bin",
+)
+COMPACT_ROWS = "@rows"  # see save_backbone_weights
+
+
+class BackboneError(RuntimeError):
+    """A backbone spec that cannot be turned into a model; the message says what to pass instead."""
+
+
+@dataclass
+class Backbone:
+    """An open_clip model with what is needed to feed it."""
+
+    model: nn.Module
+    tokenizer: Callable[[list[str]], torch.Tensor]
+    model_cfg: dict
+    mean: tuple[float, float, float] = OPENAI_MEAN
+    std: tuple[float, float, float] = OPENAI_STD
+    spec: str = ""
+    weights: str | None = None  # file the weights came from; None for random weights
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def image_size(self) -> int:
+        size = self.model_cfg["vision_cfg"].get("image_size", 224)
+        return int(size[0] if isinstance(size, (list, tuple)) else size)
+
+    @property
+    def embed_dim(self) -> int:
+        return int(self.model_cfg["embed_dim"])
+
+    def describe(self) -> dict[str, Any]:
+        """Plain data that rebuilds this architecture (stored in every CardiacCLIP checkpoint)."""
+        return {"spec": self.spec, "weights": self.weights, "model_cfg": copy.deepcopy(self.model_cfg),
+                "mean": list(self.mean), "std": list(self.std)}
+
+
+def build_open_clip(model_cfg: dict) -> nn.Module:
+    """Instantiate an open_clip model from its config dict (random weights, nothing downloaded)."""
+    cfg = copy.deepcopy(model_cfg)
+    cfg.get("vision_cfg", {})["timm_model_pretrained"] = False
+    custom_text = cfg.pop("custom_text", False) or "hf_model_name" in cfg.get("text_cfg", {})
+    if "hf_model_name" in cfg.get("text_cfg", {}):
+        cfg["text_cfg"]["hf_model_pretrained"] = False
+    model_class = open_clip.CustomTextCLIP if custom_text else open_clip.CLIP
+    return model_class(**cfg)
+
+
+def make_tokenizer(model_cfg: dict) -> Callable[[list[str]], torch.Tensor]:
+    text_cfg = model_cfg.get("text_cfg", {})
+    context_length = int(text_cfg.get("context_length", 77))
+    if "hf_tokenizer_name" in text_cfg:
+        return open_clip.HFTokenizer(text_cfg["hf_tokenizer_name"], context_length=context_length)
+    return open_clip.SimpleTokenizer(context_length=context_length)
+
+
+def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors of a weights file (and safetensors metadata), unwrapped and without a DataParallel prefix."""
+    path = Path(path)
+    metadata: dict[str, str] = {}
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        state = load_file(str(path), device="cpu")
+        with safe_open(str(path), framework="pt") as f:
+            metadata = dict(f.metadata() or {})
+    else:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise BackboneError(f"{path}: cannot be read as a weights-only PyTorch checkpoint ({exc})") from exc
+    for key in ("state_dict", "model", "model_state_dict"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not state:
+        raise BackboneError(f"{path}: no state dict found")
+    if all(k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return _expand_compact_rows(state), metadata
+
+
+def _expand_compact_rows(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Undo `save_backbone_weights`' compact storage of embedding tables (rows never trained are zero)."""
+    out = {}
+    for key, value in state.items():
+        if key.endswith(COMPACT_ROWS):
+            continue
+        rows_key = key + COMPACT_ROWS
+        if rows_key in state:
+            meta = state[rows_key]
+            n_rows, rows = int(meta[0]), meta[1:].long()
+            full = torch.zeros(n_rows, value.shape[1], dtype=value.dtype)
+            full[rows] = value
+            value = full
+        out[key] = value
+    return out
+
+
+def save_backbone_weights(model: nn.Module, path: str | Path, metadata: dict[str, str] | None = None,
+                          half: bool = True, compact_embeddings: bool = True) -> Path:
+    """Write open_clip weights as safetensors; optionally fp16 and with only the non-zero rows of
+    the token embedding (a small model's vocabulary table dominates its size otherwise)."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}
+    if compact_embeddings and "token_embedding.weight" in state:
+        table = state["token_embedding.weight"]
+        rows = torch.nonzero(table.abs().sum(dim=1) > 0).flatten()
+        state["token_embedding.weight"] = table[rows].contiguous()
+        state["token_embedding.weight" + COMPACT_ROWS] = torch.cat([torch.tensor([table.shape[0]]), rows]).long()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path), metadata=metadata or {})
+    return path
+
+
+def load_weights_into(model: nn.Module, path: str | Path) -> dict[str, str]:
+    """Strictly load a weights file into an open_clip model; mismatches are reported by key."""
+    state, metadata = read_state_dict(path)
+    if "logit_scale" in state and state["logit_scale"].ndim != model.logit_scale.ndim:
+        state["logit_scale"] = state["logit_scale"].reshape(model.logit_scale.shape)
+    reference = model.state_dict()
+    state = {k: v.to(reference[k].dtype) if k in reference else v for k, v in state.items()}
+    mismatched = [k for k, v in state.items() if k in reference and v.shape != reference[k].shape]
+    if mismatched:
+        raise BackboneError(
+            f"{path}: weights do not match the architecture (shape differs for {len(mismatched)} tensors: {mismatched[:5]}); "
+            "put the model's open_clip_config.json beside the weights file"
+        )
+    result = model.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise BackboneError(
+            f"{path}: weights do not match the architecture "
+            f"(missing {len(result.missing_keys)}: {result.missing_keys[:5]}, "
+            f"unexpected {len(result.unexpected_keys)}: {result.unexpected_keys[:5]}); "
+            "put the model's open_clip_config.json beside the weights file"
+        )
+    return metadata
+
+
+def _packaged_config(name: str) -> Path | None:
+    path = resources.files("cardiacclip.model") / "configs" / f"{name}.json"
+    return Path(str(path)) if path.is_file() else None
+
+
+def synthetic_backbone_dir() -> Path:
+    return Path(str(resources.files("cardiacclip") / "assets" / "synthetic_echoclip"))
+
+
+def _read_config(path: Path) -> tuple[dict, dict]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BackboneError(f"{path}: not a readable open_clip config ({exc})") from exc
+    if "model_cfg" not in data:
+        raise BackboneError(f"{path}: no 'model_cfg' entry (expected open_clip's hub config format)")
+    return data["model_cfg"], data.get("preprocess_cfg", {})
+
+
+def _find_weights(folder: Path) -> Path | None:
+    for name in PREFERRED_WEIGHT_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    candidates = sorted(p for p in folder.iterdir() if p.suffix in WEIGHT_SUFFIXES)
+    return candidates[0] if candidates else None
+
+
+def _from_hub(repo_id: str, offline: bool) -> tuple[Path, Path]:
+    from huggingface_hub import hf_hub_download
+
+    try:
+        config = Path(hf_hub_download(repo_id, "open_clip_config.json", local_files_only=offline))
+        try:
+            weights = Path(hf_hub_download(repo_id, "open_clip_model.safetensors", local_files_only=offline))
+        except Exception:
+            weights = Path(hf_hub_download(repo_id, "open_clip_pytorch_model.bin", local_files_only=offline))
+    except Exception as exc:
+        raise BackboneError(
+            f"cannot get hf-hub:{repo_id} from the Hugging Face Hub or its local cache ({type(exc).__name__}). "
+            f"On a machine with internet access download the repository's folder "
+            f"(open_clip_config.json and open_clip_pytorch_model.bin), copy it here and pass the folder "
+            f"(--backbone /path/to/echo-clip) or the weights file (--backbone /path/to/open_clip_pytorch_model.bin)."
+        ) from exc
+    return config, weights
+
+
+def load_backbone(spec: str, *, load_weights: bool = True, offline: bool | None = None) -> Backbone:
+    """Resolve a backbone spec (see the module docstring) into an open_clip model on the CPU."""
+    if offline is None:
+        offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes"}
+    config_path: Path | None = None
+    weights: Path | None = None
+    model_cfg: dict | None = None
+    preprocess: dict = {}
+
+    if spec == "echoclip":
+        spec = ECHOCLIP_HUB_ID
+    if spec.startswith("hf-hub:"):
+        config_path, weights = _from_hub(spec[len("hf-hub:"):], offline)
+    elif spec == "synthetic":
+        folder = synthetic_backbone_dir()
+        config_path, weights = folder / "open_clip_config.json", _find_weights(folder) if folder.is_dir() else None
+        if weights is None:
+            raise BackboneError(f"the synthetic backbone is missing from {folder}; rebuild it with scripts/build_synthetic_backbone.sh")
+    elif _packaged_config(spec) is not None:
+        config_path = _packaged_config(spec)
+    else:
+        path = Path(spec[len("local-dir:"):] if spec.startswith("local-dir:") else spec).expanduser()
+        if path.is_dir():
+            config_path = path / "open_clip_config.json"
+            if not config_path.is_file():
+                raise BackboneError(f"{path}: folder has no open_clip_config.json")
+            weights = _find_weights(path)
+            if weights is None:
+                raise BackboneError(f"{path}: folder has no weights file ({', '.join(WEIGHT_SUFFIXES)})")
+        elif path.is_file():
+            weights = path
+            sibling = path.parent / "open_clip_config.json"
+            if sibling.is_file():
+                config_path = sibling
+            else:
+                model_cfg = open_clip.get_model_config(ECHOCLIP_ARCHITECTURE)
+        elif open_clip.get_model_config(spec) is not None:
+            model_cfg = open_clip.get_model_config(spec)
+            log.warning("backbone %s: open_clip architecture with random weights", spec)
+        else:
+            raise BackboneError(
+                f"backbone {spec!r} is not a file, a folder, an hf-hub: id, an open_clip architecture, "
+                f"or one of: echoclip, synthetic, tiny"
+            )
+    if config_path is not None:
+        model_cfg, preprocess = _read_config(config_path)
+    assert model_cfg is not None
+    model = build_open_clip(model_cfg)
+    metadata: dict[str, str] = {}
+    if weights is not None and load_weights:
+        metadata = load_weights_into(model, weights)
+        log.info("backbone %s: weights from %s", spec, weights)
+    return Backbone(
+        model=model,
+        tokenizer=make_tokenizer(model_cfg),
+        model_cfg=copy.deepcopy(model_cfg),
+        mean=tuple(preprocess.get("mean", OPENAI_MEAN)),
+        std=tuple(preprocess.get("std", OPENAI_STD)),
+        spec=spec,
+        weights=str(weights) if weights is not None and load_weights else None,
+        metadata=metadata,
+    )
+
+
+def backbone_from_description(description: dict) -> Backbone:
+    """Rebuild an architecture stored by `Backbone.describe` (random weights; a checkpoint fills them)."""
+    model_cfg = description["model_cfg"]
+    return Backbone(
+        model=build_open_clip(model_cfg),
+        tokenizer=make_tokenizer(model_cfg),
+        model_cfg=copy.deepcopy(model_cfg),
+        mean=tuple(description.get("mean", OPENAI_MEAN)),
+        std=tuple(description.get("std", OPENAI_STD)),
+        spec=description.get("spec", ""),
+        weights=description.get("weights"),
+    )

@@ -1,0 +1,136 @@
+"""The five LVEF category prompts and the EF bins they describe (paper Sec. 2.3).
+
+The prompts live in YAML (`prompts/lvef_categories.yaml` by default); a user can pass a path
+to their own file with the same fields.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import yaml
+
+LabelBins = Literal["prompt", "reference"]
+_INTERVAL = re.compile(r"^\s*([\[(])\s*([-+0-9.]+)\s*,\s*([-+0-9.]+)\s*([\])])\s*$")
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+    low_closed: bool
+    high_closed: bool
+
+    @classmethod
+    def parse(cls, text: str) -> Interval:
+        match = _INTERVAL.match(text)
+        if not match:
+            raise ValueError(f"not an interval like '[55, 70]' or '(70, 100]': {text!r}")
+        left, low, high, right = match.groups()
+        return cls(float(low), float(high), left == "[", right == "]")
+
+    def contains(self, value: np.ndarray) -> np.ndarray:
+        above = value >= self.low if self.low_closed else value > self.low
+        below = value <= self.high if self.high_closed else value < self.high
+        return above & below
+
+    @property
+    def width(self) -> float:
+        return self.high - self.low
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    """LVEF categories: names, prompt texts, EF intervals and anchor values."""
+
+    names: tuple[str, ...]
+    texts: tuple[str, ...]  # prefix + description, as the text tower reads them
+    intervals: tuple[Interval, ...]
+    anchors: tuple[float, ...]
+    reference_label_bins: tuple[tuple[float, float], ...] = ()
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def classify(self, ef: np.ndarray | torch.Tensor, bins: LabelBins = "prompt") -> np.ndarray | torch.Tensor:
+        """Category index of each EF value.
+
+        `bins="prompt"` uses the intervals the prompts describe (this project's default).
+        `bins="reference"` reproduces the reference code: floor(EF) in inclusive integer
+        ranges 0-30, 31-45, 46-55, 56-70, 71+.
+        """
+        is_tensor = isinstance(ef, torch.Tensor)
+        values = ef.detach().cpu().numpy() if is_tensor else np.asarray(ef, dtype=float)
+        if bins == "reference":
+            if not self.reference_label_bins:
+                raise ValueError(f"{self.source}: no reference_label_bins")
+            floored = np.floor(values)
+            uppers = np.array([b[1] for b in self.reference_label_bins])
+            classes = np.minimum(np.searchsorted(uppers, floored, side="left"), len(uppers) - 1)
+        else:
+            clipped = np.clip(values, self.intervals[0].low, self.intervals[-1].high)
+            classes = np.full(clipped.shape, -1, dtype=np.int64)
+            for k, interval in reversed(list(enumerate(self.intervals))):
+                classes[interval.contains(clipped)] = k
+            if (classes < 0).any():
+                raise ValueError(f"EF values fall between the category intervals: {values[classes < 0][:5]}")
+        classes = classes.astype(np.int64)
+        return torch.from_numpy(classes).to(ef.device) if is_tensor else classes
+
+    def to_dict(self) -> dict:
+        return {
+            "names": list(self.names),
+            "texts": list(self.texts),
+            "intervals": [[i.low, i.high, i.low_closed, i.high_closed] for i in self.intervals],
+            "anchors": list(self.anchors),
+            "reference_label_bins": [list(b) for b in self.reference_label_bins],
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PromptSet:
+        return cls(
+            names=tuple(data["names"]),
+            texts=tuple(data["texts"]),
+            intervals=tuple(Interval(*i) for i in data["intervals"]),
+            anchors=tuple(float(a) for a in data["anchors"]),
+            reference_label_bins=tuple(tuple(b) for b in data.get("reference_label_bins", [])),
+            source=data.get("source", ""),
+        )
+
+
+DEFAULT_PROMPTS = "lvef_categories"
+
+
+def load_prompts(name_or_path: str = DEFAULT_PROMPTS) -> PromptSet:
+    """Read a prompt file: a packaged name (e.g. "lvef_categories") or a path to a YAML file."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} and path.is_file():
+        text, source = path.read_text(), str(path)
+    else:
+        packaged = resources.files("cardiacclip.model") / "prompts" / f"{name_or_path}.yaml"
+        if not packaged.is_file():
+            raise FileNotFoundError(f"no prompt file {name_or_path!r} (neither a YAML path nor a packaged prompt set)")
+        text, source = packaged.read_text(), f"cardiacclip:{name_or_path}"
+    data = yaml.safe_load(text)
+    prefix = data.get("prefix", "").strip()
+    categories = data["categories"]
+    intervals = tuple(Interval.parse(c["interval"]) for c in categories)
+    for a, b in zip(intervals, intervals[1:]):
+        if a.high != b.low or (a.high_closed and b.low_closed):
+            raise ValueError(f"{source}: category intervals must tile the EF range without overlap")
+    return PromptSet(
+        names=tuple(c["name"] for c in categories),
+        texts=tuple(f"{prefix} {' '.join(c['text'].split())}".strip() for c in categories),
+        intervals=intervals,
+        anchors=tuple(float(c["anchor"]) for c in categories),
+        reference_label_bins=tuple(tuple(b) for b in data.get("reference_label_bins", [])),
+        source=source,
+    )
