@@ -24,7 +24,7 @@ def small_split_file(root: Path, out: Path, n_train: int = 4, n_val: int = 3) ->
 
 
 def tiny_config(root: Path | None = None, split_file: Path | None = None, **model_overrides) -> RunConfig:
-    model = ModelConfig(backbone="tiny", **model_overrides)
+    model = ModelConfig(**{"backbone": "tiny", **model_overrides})
     data = DataConfig(root=str(root) if root else None, split_file=str(split_file) if split_file else None,
                       shots=1, val_size=3, length=4, period=8, pad=4, val_clips=1, test_clips=2)
     train = TrainConfig(epochs=2, batch_size=2, lr_trunk=1e-4, lr_zoom=1e-3, lr_mfl=1e-3, lr_text=1e-4, lr_head=1e-3,
@@ -35,4 +35,5 @@ def tiny_config(root: Path | None = None, split_file: Path | None = None, **mode
 def tiny_model(config: RunConfig | None = None, seed: int = 0) -> CardiacCLIP:
     config = config or tiny_config()
     torch.manual_seed(seed)
-    return CardiacCLIP(load_backbone("tiny"), config.model, load_prompts(config.model.prompts), tile_size=config.data.image_size)
+    backbone = load_backbone(config.model.backbone)
+    return CardiacCLIP(backbone, config.model, load_prompts(config.model.prompts), tile_size=config.data.image_size)

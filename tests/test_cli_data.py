@@ -37,6 +37,6 @@ def test_inspect_names_missing_and_unreadable(synthetic_root, tmp_path):
 
 
 def test_every_command_has_help():
-    for command in ["synth", "inspect"]:
+    for command in ["synth", "inspect", "train", "evaluate", "predict", "pretrain", "demo", "benchmark", "version"]:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output

@@ -43,6 +43,7 @@ class DataConfig:
     val_clips: int = 1
     test_clips: Union[int, Literal["all"]] = 4
     eval_random_clip: bool = False
+    skip_missing: bool = False  # leave out listed videos that are not on disk (with a warning) instead of stopping
     num_workers: int = 0
 
 

@@ -47,7 +47,8 @@ def evaluate_model(model: CardiacCLIP, dataset: EchoNetDataset, out: str | Path,
 
 def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out: str | Path, split: str = "test",
                         clips: int | str | None = None, split_file: str | Path | None = None,
-                        device: str = "auto", n_bootstrap: int = 1000, progress: bool = True) -> dict:
+                        device: str = "auto", n_bootstrap: int = 1000, progress: bool = True,
+                        skip_missing: bool = False) -> dict:
     from cardiacclip.runtime import resolve_device
 
     torch_device = resolve_device(device)
@@ -55,7 +56,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out: str | Pat
     d = config.data
     dataset = EchoNetDataset(data, split, filelist=split_file, length=d.length, period=d.period, max_length=d.max_length,
                              train=d.eval_random_clip, clips=clips if clips is not None else d.test_clips, image_size=d.image_size,
-                             normalize=d.normalize)
+                             normalize=d.normalize, skip_missing=skip_missing)
     precision = resolve_precision(config.train.precision, torch_device)
     return evaluate_model(model, dataset, out, torch_device, precision, n_bootstrap, progress)
 

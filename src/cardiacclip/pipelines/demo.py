@@ -117,7 +117,7 @@ def write_report(out: Path, summary: dict, metrics: dict, run_metrics: pd.DataFr
         "",
         "![learning curves](learning_curves.png)",
         "",
-        run_metrics.round(3).to_markdown(index=False) if _has_tabulate() else run_metrics.round(3).to_string(index=False),
+        _metrics_table(run_metrics),
         "",
         "## Which frames MFL used",
         "",
@@ -133,12 +133,14 @@ def write_report(out: Path, summary: dict, metrics: dict, run_metrics: pd.DataFr
     return path
 
 
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _metrics_table(history: pd.DataFrame) -> str:
+    """Per-epoch metrics as a Markdown table."""
+    columns = ["epoch", "train_loss", "train_mae", "val_mae", "val_rmse", "val_r2", "lr", "seconds"]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for _, row in history[columns].iterrows():
+        cells = [f"{int(row['epoch'])}", *(f"{row[c]:.3f}" for c in columns[1:6]), f"{row['lr']:.2e}", f"{row['seconds']:.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def run_demo(out: str | Path, n_videos: int = 400, data_seed: int = 1, config: RunConfig | None = None,

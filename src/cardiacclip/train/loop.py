@@ -60,7 +60,7 @@ def make_dataset(config: RunConfig, split_file: Path, split: str, train: bool, c
     d = config.data
     return EchoNetDataset(d.root, split, filelist=split_file, length=d.length, period=d.period, max_length=d.max_length,
                           train=train, clips=clips, pad=d.pad if split == "train" else None, image_size=d.image_size,
-                          normalize=d.normalize)
+                          normalize=d.normalize, skip_missing=d.skip_missing)
 
 
 def lr_lambda(total_steps: int, warmup_steps: int, schedule: str):
