@@ -267,7 +267,7 @@ def benchmark(
     backbone: Optional[str] = typer.Option(None, "--backbone", help="Backbone of every CLIP-based method (default: the config's)."),
     shots: list[int] = typer.Option([1, 2], "--shots", help="k values: --shots 1 2 4 8 (or --shots 1 --shots 2)."),
     seeds: int = typer.Option(1, "--seeds", help="Seeds per k (0..N-1): k-shot sample and training seed; N>1 gives mean +- sd."),
-    methods: Optional[str] = typer.Option(None, "--methods", help="Comma-separated subset of: " + ", ".join(["zero_shot", "linear_probe", "clip_ft", "mfl", "echozoom", "cardiacclip", "r2plus1d"])),
+    methods: Optional[str] = typer.Option(None, "--methods", help="Comma-separated subset of: zero_shot, linear_probe, clip_ft, mfl, echozoom, cardiacclip, r2plus1d (the default table), echozoom_fine, echozoom_prompts (on request: the last step split in two)."),
     config: Optional[str] = typer.Option(None, "--config", help="Run config for the trained methods (default: synthetic, or paper with --data)."),
     r2plus1d_weights: Optional[str] = typer.Option("kinetics", "--r2plus1d-weights", help="kinetics (torchvision cache), a state-dict file, or none."),
     quick: bool = typer.Option(False, "--quick", help="A smoke run for CI: 1 epoch of a few steps, small val/test; not a result."),

@@ -12,6 +12,12 @@ clips fixed (deterministic). Methods (same backbone for all CLIP-based ones):
     cardiacclip   + descriptive prompts + fine stage (the full method)
     r2plus1d      EchoNet-Dynamic-style r2plus1d_18 regressor (Kinetics-400 weights if available)
 
+Two more methods run only when named in `methods`; they split the last step in two, to tell
+which of its changes helps or hurts:
+
+    echozoom_fine     + EchoZoom + fine stage, plain category prompts
+    echozoom_prompts  + EchoZoom + descriptive prompts, coarse head
+
 Writes results.csv (one row per method, k and seed), results.md (mean +- sd over seeds),
 mae_vs_shots.png, and the splits and per-video predictions of every run.
 """
@@ -50,8 +56,11 @@ ABLATIONS: dict[str, dict] = {
     "mfl": {"scales": [1], "aggregator": "mfl", "head": "coarse", "prompts": "lvef_categories_plain"},
     "echozoom": {"scales": [1, 2], "aggregator": "mfl", "head": "coarse", "prompts": "lvef_categories_plain"},
     "cardiacclip": {"scales": [1, 2], "aggregator": "mfl", "head": "fine", "prompts": "lvef_categories"},
+    "echozoom_fine": {"scales": [1, 2], "aggregator": "mfl", "head": "fine", "prompts": "lvef_categories_plain"},
+    "echozoom_prompts": {"scales": [1, 2], "aggregator": "mfl", "head": "coarse", "prompts": "lvef_categories"},
 }
-METHODS = ("zero_shot", "linear_probe", *ABLATIONS, "r2plus1d")
+METHODS = ("zero_shot", "linear_probe", "clip_ft", "mfl", "echozoom", "cardiacclip", "r2plus1d")  # the default table
+EXTRA_METHODS = ("echozoom_fine", "echozoom_prompts")  # decomposition of the last step, on request
 LABELS = {
     "zero_shot": "Zero-shot (EchoCLIP procedure)",
     "linear_probe": "Linear probe (ridge, frame-mean features)",
@@ -59,6 +68,8 @@ LABELS = {
     "mfl": "+ MFL",
     "echozoom": "+ EchoZoom",
     "cardiacclip": "CardiacCLIP (+ prompts + fine stage)",
+    "echozoom_fine": "+ EchoZoom + fine stage (plain prompts)",
+    "echozoom_prompts": "+ EchoZoom + descriptive prompts (coarse head)",
     "r2plus1d": "r2plus1d_18 regressor (EchoNet-style)",
 }
 QUOTED_REFERENCE_MAE = {1: 7.15, 2: 7.08, 4: 6.89, 8: 6.64}  # reference implementation's logged EchoNet-Dynamic test MAE
@@ -91,6 +102,9 @@ def _datasets(run: RunConfig, split_file: Path, test_limit: int | None):
 
 
 def run_benchmark(config: BenchmarkConfig, out: str | Path, progress: bool = True) -> pd.DataFrame:
+    unknown = [m for m in config.methods if m not in METHODS + EXTRA_METHODS]
+    if unknown:  # refuse before anything trains, not halfway through the table
+        raise ValueError(f"unknown method(s) {unknown}; known: {', '.join(METHODS + EXTRA_METHODS)}")
     out = Path(out)
     (out / "splits").mkdir(parents=True, exist_ok=True)
     (out / "predictions").mkdir(parents=True, exist_ok=True)
@@ -141,7 +155,7 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, progress: bool = Tru
                     pred = regressor.predict(test_set, progress)
                     note = f"{regressor.source} weights" + (f", {config.r2plus1d_size}px" if config.r2plus1d_size else "")
                 else:
-                    raise ValueError(f"unknown method {method!r}; known: {METHODS}")
+                    raise AssertionError(f"method {method!r} passed validation but has no branch")
                 rows.append(_metrics_row(method, shots, seed, len(train_set), y_test, pred, time.time() - started, note))
                 pd.DataFrame({"FileName": test_set.file_names, "EF": y_test, "EF_pred": pred}).to_csv(
                     out / "predictions" / f"k{shots}_seed{seed}_{method}.csv", index=False)
