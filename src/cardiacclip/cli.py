@@ -282,11 +282,11 @@ def benchmark(
         raise typer.BadParameter(f"unexpected arguments {extra}", param_hint="--shots")
     shots = list(shots) + [int(a) for a in extra]  # `--shots 1 2 4 8`: the values after the first arrive as extras
     cfg = _load_config(config or ("synthetic" if data is None else "paper"))
-    data_is_synthetic = data is None
+    r2plus1d_epochs = None  # the run's epochs
     if data is None:
         data = ensure_synthetic_data(out / "data", n, seed=2)
         if config is None:  # sized so the default synthetic benchmark fits 45 minutes on 2 cores
-            cfg.train.epochs = 5
+            cfg.train.epochs, r2plus1d_epochs = 5, 4
     cfg.data.root = str(data)
     if backbone:
         cfg.model.backbone = backbone
@@ -298,7 +298,7 @@ def benchmark(
     bench = BenchmarkConfig(run=cfg, shots=list(shots), seeds=seeds, methods=chosen,
                             r2plus1d_weights=None if r2plus1d_weights in (None, "none") else r2plus1d_weights,
                             r2plus1d_size=56 if cfg.model.backbone in ("synthetic", "tiny") else None,
-                            r2plus1d_epochs=4 if data_is_synthetic and config is None else None, test_limit=test_limit)
+                            r2plus1d_epochs=r2plus1d_epochs, test_limit=test_limit)
     results = run_benchmark(bench, out)
     console.print((out / "results.md").read_text())
     console.print(f"wrote {out}/results.csv, results.md, mae_vs_shots.png ({len(results)} runs)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,9 @@ from cardiacclip.data.clips import (
 from cardiacclip.data.errors import DatasetError, MissingVideosError
 from cardiacclip.data.filelist import read_filelist, select_split
 from cardiacclip.data.video_io import read_video
+
+if TYPE_CHECKING:
+    from cardiacclip.config import DataConfig
 
 log = logging.getLogger(__name__)
 
@@ -159,3 +163,13 @@ class EchoNetDataset(Dataset):
         if self.length is not None:
             return self.length, self.period
         return max(1, min(self.max_length, -(-n_frames // self.period))), self.period
+
+
+def dataset_from_config(data: DataConfig, split: str, split_file: str | Path | None = None, train: bool = False,
+                        clips: int | str = 1) -> EchoNetDataset:
+    """The dataset a run's `data` config describes, under `data.root`; the pad-and-crop augmentation
+    applies only to the TRAIN split (and only when `train` is set)."""
+    return EchoNetDataset(data.root, split, filelist=split_file, length=data.length, period=data.period,
+                          max_length=data.max_length, train=train, clips=clips,
+                          pad=data.pad if split.lower() == "train" else None, image_size=data.image_size,
+                          normalize=data.normalize, skip_missing=data.skip_missing)

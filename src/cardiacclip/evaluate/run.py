@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import torch
 
 from cardiacclip import RESEARCH_NOTICE
-from cardiacclip.data.echonet import EchoNetDataset
+from cardiacclip.data.echonet import EchoNetDataset, dataset_from_config
 from cardiacclip.evaluate.inference import predict_dataset
 from cardiacclip.evaluate.metrics import evaluation_summary, regression_metrics
 from cardiacclip.evaluate.plots import plot_bland_altman, plot_scatter
@@ -53,10 +54,9 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out: str | Pat
 
     torch_device = resolve_device(device)
     model, config, _ = load_model(checkpoint, torch_device)
-    d = config.data
-    dataset = EchoNetDataset(data, split, filelist=split_file, length=d.length, period=d.period, max_length=d.max_length,
-                             train=d.eval_random_clip, clips=clips if clips is not None else d.test_clips, image_size=d.image_size,
-                             normalize=d.normalize, skip_missing=skip_missing)
+    d = dataclasses.replace(config.data, root=str(data), skip_missing=skip_missing)
+    dataset = dataset_from_config(d, split, split_file, train=d.eval_random_clip,
+                                  clips=clips if clips is not None else d.test_clips)
     precision = resolve_precision(config.train.precision, torch_device)
     return evaluate_model(model, dataset, out, torch_device, precision, n_bootstrap, progress)
 

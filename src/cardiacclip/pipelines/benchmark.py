@@ -39,6 +39,7 @@ from cardiacclip.baselines.linear_probe import LinearProbe, clip_features
 from cardiacclip.baselines.video_regressor import VideoRegressor
 from cardiacclip.baselines.zeroshot import ZeroShotEF
 from cardiacclip.config import RunConfig
+from cardiacclip.data.echonet import dataset_from_config
 from cardiacclip.data.fewshot import make_few_shot_split, write_split_file
 from cardiacclip.data.filelist import read_filelist
 from cardiacclip.evaluate.inference import predict_dataset
@@ -56,11 +57,14 @@ ABLATIONS: dict[str, dict] = {
     "mfl": {"scales": [1], "aggregator": "mfl", "head": "coarse", "prompts": "lvef_categories_plain"},
     "echozoom": {"scales": [1, 2], "aggregator": "mfl", "head": "coarse", "prompts": "lvef_categories_plain"},
     "cardiacclip": {"scales": [1, 2], "aggregator": "mfl", "head": "fine", "prompts": "lvef_categories"},
-    "echozoom_fine": {"scales": [1, 2], "aggregator": "mfl", "head": "fine", "prompts": "lvef_categories_plain"},
-    "echozoom_prompts": {"scales": [1, 2], "aggregator": "mfl", "head": "coarse", "prompts": "lvef_categories"},
 }
-METHODS = ("zero_shot", "linear_probe", "clip_ft", "mfl", "echozoom", "cardiacclip", "r2plus1d")  # the default table
-EXTRA_METHODS = ("echozoom_fine", "echozoom_prompts")  # decomposition of the last step, on request
+LAST_STEP_SPLIT: dict[str, dict] = {  # the last ablation step in two halves; run only on request
+    "echozoom_fine": {**ABLATIONS["echozoom"], "head": "fine"},
+    "echozoom_prompts": {**ABLATIONS["echozoom"], "prompts": "lvef_categories"},
+}
+TRAINED = {**ABLATIONS, **LAST_STEP_SPLIT}
+METHODS = ("zero_shot", "linear_probe", *ABLATIONS, "r2plus1d")  # the default table
+EXTRA_METHODS = tuple(LAST_STEP_SPLIT)
 LABELS = {
     "zero_shot": "Zero-shot (EchoCLIP procedure)",
     "linear_probe": "Linear probe (ridge, frame-mean features)",
@@ -93,9 +97,9 @@ def _metrics_row(method: str, shots: int, seed: int, n_train: int, y: np.ndarray
 
 
 def _datasets(run: RunConfig, split_file: Path, test_limit: int | None):
-    train = loop.make_dataset(run, split_file, "train", train=True)
-    val = loop.make_dataset(run, split_file, "val", train=False, clips=run.data.val_clips)
-    test = loop.make_dataset(run, split_file, "test", train=False, clips=run.data.test_clips)
+    train = dataset_from_config(run.data, "train", split_file, train=True)
+    val = dataset_from_config(run.data, "val", split_file, train=False, clips=run.data.val_clips)
+    test = dataset_from_config(run.data, "test", split_file, train=False, clips=run.data.test_clips)
     if test_limit is not None and len(test) > test_limit:
         test.table = test.table.iloc[:test_limit].reset_index(drop=True)
     return train, val, test
@@ -132,15 +136,15 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, progress: bool = Tru
                     pred = np.array([np.mean([zero_shot.predict(clip) for clip in test_set[i]["video"]]) for i in range(len(test_set))])
                 elif method == "linear_probe":
                     backbone = load_backbone(run.model.backbone)
-                    probe_train = loop.make_dataset(run, split_file, "train", train=False, clips=run.data.val_clips)
+                    probe_train = dataset_from_config(run.data, "train", split_file, train=False, clips=run.data.val_clips)
                     x_train, y_train = clip_features(backbone, probe_train, device, progress)
                     x_val, y_val = clip_features(backbone, val_set, device, progress)
                     x_test, _ = clip_features(backbone, test_set, device, progress)
                     probe = LinearProbe().fit(x_train, y_train, x_val, y_val)
                     pred, note = probe.predict(x_test), f"alpha={probe.alpha:.3g}"
-                elif method in ABLATIONS:
+                elif method in TRAINED:
                     method_run = copy.deepcopy(run)
-                    for key, value in ABLATIONS[method].items():
+                    for key, value in TRAINED[method].items():
                         setattr(method_run.model, key, value)
                     run_dir = out / "runs" / f"k{shots}_seed{seed}" / method
                     result = loop.train(method_run, run_dir, progress=progress)

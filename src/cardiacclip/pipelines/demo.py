@@ -27,6 +27,7 @@ import torch
 from cardiacclip import RESEARCH_NOTICE
 from cardiacclip.config import RunConfig
 from cardiacclip.data.clips import resize_frames, take_clip, to_tensor
+from cardiacclip.data.echonet import dataset_from_config
 from cardiacclip.data.filelist import read_filelist, read_volume_tracings
 from cardiacclip.data.synthetic import generate_dataset
 from cardiacclip.data.video_io import read_video
@@ -158,7 +159,7 @@ def run_demo(out: str | Path, n_videos: int = 400, data_seed: int = 1, config: R
     device = resolve_device(config.train.device)
     model, _, _ = load_model(run_dir / "checkpoints" / "best.pt", device)
     split_file = run_dir / "split.csv"
-    test_set = loop.make_dataset(config, split_file, "test", train=False, clips=config.data.test_clips)
+    test_set = dataset_from_config(config.data, "test", split_file, train=False, clips=config.data.test_clips)
     metrics = evaluate_model(model, test_set, out / "evaluation", device, resolve_precision(config.train.precision, device),
                              progress=progress)
     predictions = pd.read_csv(out / "evaluation" / "predictions.csv")

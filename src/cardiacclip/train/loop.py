@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from cardiacclip.config import RunConfig
-from cardiacclip.data.echonet import EchoNetDataset
+from cardiacclip.data.echonet import dataset_from_config
 from cardiacclip.data.fewshot import make_few_shot_split, split_from_file, write_split_file
 from cardiacclip.data.filelist import read_filelist
 from cardiacclip.evaluate.inference import predict_dataset
@@ -54,13 +54,6 @@ def prepare_split(config: RunConfig, run_dir: Path) -> Path:
     if data.split_file:
         table = read_filelist(data.split_file)
     return write_split_file(split, table, run_dir / "split.csv")
-
-
-def make_dataset(config: RunConfig, split_file: Path, split: str, train: bool, clips: int | str = 1) -> EchoNetDataset:
-    d = config.data
-    return EchoNetDataset(d.root, split, filelist=split_file, length=d.length, period=d.period, max_length=d.max_length,
-                          train=train, clips=clips, pad=d.pad if split == "train" else None, image_size=d.image_size,
-                          normalize=d.normalize, skip_missing=d.skip_missing)
 
 
 def lr_lambda(total_steps: int, warmup_steps: int, schedule: str):
@@ -94,8 +87,8 @@ def train(config: RunConfig, run_dir: str | Path, backbone: Backbone | None = No
     model = build_model(config, backbone, prompts).to(device)
 
     split_file = run_dir / "split.csv" if (resume and (run_dir / "split.csv").is_file()) else prepare_split(config, run_dir)
-    train_set = make_dataset(config, split_file, "train", train=True)
-    val_set = make_dataset(config, split_file, "val", train=config.data.eval_random_clip, clips=config.data.val_clips)
+    train_set = dataset_from_config(config.data, "train", split_file, train=True)
+    val_set = dataset_from_config(config.data, "val", split_file, train=config.data.eval_random_clip, clips=config.data.val_clips)
     loader = DataLoader(train_set, batch_size=tc.batch_size, shuffle=True, generator=generator,
                         num_workers=config.data.num_workers, drop_last=len(train_set) > tc.batch_size)
     log.info("training on %d videos, validating on %d; device %s, precision %s", len(train_set), len(val_set), device, precision)
