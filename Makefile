@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_PIP ?= torch==2.14.1 torchvision==0.29.1
 DEMO_OUT ?= demo_out
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -20,7 +20,12 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/cardiacclip demo --out $(DEMO_OUT)
 
-test: setup
+# Lint (ruff) and the layer contracts (import-linter) run before the tests, in CI too.
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/lint-imports
+
+test: lint
 	$(PY) -m pytest -q
 
 bench: setup

@@ -36,7 +36,7 @@ def straightforward_forward(model, video: torch.Tensor) -> torch.Tensor:
     b, t = video.shape[:2]
     frames = video.flatten(0, 1)
     pooled = []
-    for scale, norm in zip(zoom.scales, zoom.norms):
+    for scale, norm in zip(zoom.scales, zoom.norms, strict=False):
         x = frames if scale == 1 else F.interpolate(frames, scale_factor=scale, mode="bicubic", align_corners=False)
         maps = stitch_tiles(zoom.trunk.forward_features(split_into_tiles(x, scale)), scale)
         pooled.append(norm(maps.mean(dim=(2, 3))))
@@ -57,8 +57,16 @@ def run_variant(name: str, variant: str, repeats: int, device_name: str) -> dict
     spec = CONFIGS[name]
     device = resolve_device(device_name)
     torch.manual_seed(0)
-    model = CardiacCLIP(load_backbone(spec["backbone"]), ModelConfig(backbone=spec["backbone"], scales=spec["scales"]),
-                        load_prompts(), tile_size=112).to(device).eval()
+    model = (
+        CardiacCLIP(
+            load_backbone(spec["backbone"]),
+            ModelConfig(backbone=spec["backbone"], scales=spec["scales"]),
+            load_prompts(),
+            tile_size=112,
+        )
+        .to(device)
+        .eval()
+    )
     video = torch.randn(1, spec["frames"], 3, 112, 112, device=device)
     forward = (lambda v: model(v)["ef"]) if variant == "batched" else (lambda v: straightforward_forward(model, v))
     baseline_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -73,10 +81,20 @@ def run_variant(name: str, variant: str, repeats: int, device_name: str) -> dict
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = (time.perf_counter() - started) / repeats
-    peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
-            else (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline_rss) / 1024)
-    return {"config": name, "variant": variant, "seconds_per_video": seconds, "peak_mib": peak,
-            "ef": float(out.flatten()[0]), "device": str(device), "threads": torch.get_num_threads()}
+    peak = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if device.type == "cuda"
+        else (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline_rss) / 1024
+    )
+    return {
+        "config": name,
+        "variant": variant,
+        "seconds_per_video": seconds,
+        "peak_mib": peak,
+        "ef": float(out.flatten()[0]),
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+    }
 
 
 def main() -> None:
@@ -93,17 +111,39 @@ def main() -> None:
     rows = []
     for name in args.configs:
         for variant in ("batched", "straightforward"):
-            result = subprocess.run([sys.executable, __file__, "--config", name, "--variant", variant, "--repeats", str(args.repeats),
-                                     "--device", args.device], capture_output=True, text=True, check=True)
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--config",
+                    name,
+                    "--variant",
+                    variant,
+                    "--repeats",
+                    str(args.repeats),
+                    "--device",
+                    args.device,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
     print(f"{'config':<7} {'variant':<16} {'s/video':>9} {'peak MiB':>9}  device")
     for row in rows:
-        print(f"{row['config']:<7} {row['variant']:<16} {row['seconds_per_video']:>9.3f} {row['peak_mib']:>9.0f}  {row['device']} ({row['threads']} threads)")
+        print(
+            f"{row['config']:<7} {row['variant']:<16} {row['seconds_per_video']:>9.3f} {row['peak_mib']:>9.0f}  "
+            f"{row['device']} ({row['threads']} threads)"
+        )
     for name in args.configs:
-        fast, slow = (next(r for r in rows if r["config"] == name and r["variant"] == v) for v in ("batched", "straightforward"))
+        fast, slow = (
+            next(r for r in rows if r["config"] == name and r["variant"] == v) for v in ("batched", "straightforward")
+        )
         assert abs(fast["ef"] - slow["ef"]) < 1e-2 * max(1.0, abs(fast["ef"])), "variants disagree"
-        print(f"{name}: straightforward / batched time = {slow['seconds_per_video'] / fast['seconds_per_video']:.2f}x, "
-              f"peak memory = {slow['peak_mib'] / max(fast['peak_mib'], 1e-9):.2f}x (same EF: {fast['ef']:.3f})")
+        print(
+            f"{name}: straightforward / batched time = {slow['seconds_per_video'] / fast['seconds_per_video']:.2f}x, "
+            f"peak memory = {slow['peak_mib'] / max(fast['peak_mib'], 1e-9):.2f}x (same EF: {fast['ef']:.3f})"
+        )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import os
 import tempfile
 import time
 
-from cardiacclip.data.synthetic import generate_dataset
+from cardiacclip.synthetic.echoes import generate_dataset
 
 
 def main() -> None:
@@ -24,9 +24,14 @@ def main() -> None:
         table = generate_dataset(out, n=args.n, seed=0, size=args.size, workers=args.workers, progress=False)
         seconds = time.perf_counter() - start
     frames = int(table["NumberOfFrames"].sum())
-    print(f"synthetic echoes: {args.n} videos ({frames} frames, {args.size}x{args.size}) with {args.workers} worker(s) "
-          f"in {seconds:.1f} s = {args.n / seconds:.1f} videos/s, {frames / seconds:.0f} frames/s")
-    print(f"EF mean {table['EF'].mean():.1f}, sd {table['EF'].std():.1f}, range {table['EF'].min():.1f}-{table['EF'].max():.1f}")
+    print(
+        f"synthetic echoes: {args.n} videos ({frames} frames, {args.size}x{args.size}) with {args.workers} worker(s) "
+        f"in {seconds:.1f} s = {args.n / seconds:.1f} videos/s, {frames / seconds:.0f} frames/s"
+    )
+    print(
+        f"EF mean {table['EF'].mean():.1f}, sd {table['EF'].std():.1f}, "
+        f"range {table['EF'].min():.1f}-{table['EF'].max():.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -45,9 +45,12 @@ def main() -> None:
 
     ridge = RidgeCV(alphas=np.logspace(-4, 2, 13)).fit(features[:half], ef[:half])
     probe = ridge.predict(features[half:])
-    print(f"backbone {args.backbone}: zero-shot MAE {np.mean(np.abs(zs - ef)):.2f} (corr {np.corrcoef(zs, ef)[0, 1]:.2f}); "
-          f"ridge on frame-mean embeddings MAE {np.mean(np.abs(probe - ef[half:])):.2f} "
-          f"(predict-the-mean MAE {np.mean(np.abs(ef[half:] - ef[:half].mean())):.2f}); n={len(ef)}")
+    print(
+        f"backbone {args.backbone}: zero-shot MAE {np.mean(np.abs(zs - ef)):.2f} "
+        f"(corr {np.corrcoef(zs, ef)[0, 1]:.2f}); "
+        f"ridge on frame-mean embeddings MAE {np.mean(np.abs(probe - ef[half:])):.2f} "
+        f"(predict-the-mean MAE {np.mean(np.abs(ef[half:] - ef[:half].mean())):.2f}); n={len(ef)}"
+    )
 
 
 if __name__ == "__main__":

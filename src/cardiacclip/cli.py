@@ -1,36 +1,125 @@
-"""The `cardiacclip` command line. Every command has `--help`."""
+"""The `cardiacclip` command line: parsing and printing only; the work is in `cardiacclip.jobs`.
+
+Every command has `--help`. Exit status: 0 when every input was processed; 1 when some inputs
+or data failed (their rows or the list of problems are still written); 2 when the command
+cannot start (bad options, config, checkpoint, backbone or output path); 130 on Ctrl-C.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from cardiacclip import RESEARCH_NOTICE, __version__
+from cardiacclip.about import RESEARCH_NOTICE, __version__
 from cardiacclip.logging_setup import configure_logging
 
 if TYPE_CHECKING:
     from cardiacclip.config import RunConfig
 
+EXIT_STATUS = (
+    "Exit status: 0 every input processed; 1 some inputs or data failed (their rows or the list of "
+    "problems are still written); 2 the command cannot start (bad options, config, checkpoint, backbone "
+    "or output path); 130 interrupted."
+)
+EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": False}
+
 app = typer.Typer(
     help=f"CardiacCLIP: few-shot LVEF prediction from echocardiogram videos. {RESEARCH_NOTICE}",
+    epilog=EXIT_STATUS,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+console = Console(soft_wrap=True)  # results for a person (stdout); long lines are not broken
+err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("cardiacclip")
+
+Device = Annotated[str, typer.Option("--device", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, ...")]
+ConfigName = Annotated[
+    str | None, typer.Option("--config", help="YAML file or packaged name (paper, reference, synthetic).")
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", help="Override any config field: --set data.length=16 --set model.scales=[1] (values are YAML)."
+    ),
+]
+Clips = Annotated[
+    str | None,
+    typer.Option("--clips", help="Clips per video: all, or N evenly spaced (default: the run's test_clips)."),
+]
 
 
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (to stderr).")] = False) -> None:
     configure_logging(verbose)
+
+
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """Turn the errors that stop a command before it can work into one red line and exit status 2
+    (dataset problems: status 1); Ctrl-C into status 130."""
+    from cardiacclip.config import ConfigError
+    from cardiacclip.data.errors import DatasetError
+    from cardiacclip.jobs.predict import OutputError
+    from cardiacclip.model.backbone import BackboneError
+    from cardiacclip.model.checkpoint import CheckpointError
+
+    try:
+        yield
+    except DatasetError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except (ConfigError, CheckpointError, BackboneError, OutputError, FileNotFoundError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/yellow]")
+        raise typer.Exit(130) from None
+
+
+def run_config(
+    ctx: typer.Context,
+    config: str | None,
+    backbone: str | None,
+    options: dict[str, object],
+    overrides: list[str] | None,
+) -> RunConfig:
+    """The run config: --config (else the default for the backbone), then the command's options, then --set.
+
+    Extra arguments of the form key=value count as --set values (`--set a=1 b=2`)."""
+    from cardiacclip.config import RunConfig, apply_overrides
+
+    extras = [a for a in ctx.args if "=" in a]
+    cfg = RunConfig.load(config) if config else RunConfig.default_for(backbone)
+    given = [f"{key}={json.dumps(value)}" for key, value in options.items() if value is not None]
+    if backbone is not None:
+        given.append(f"model.backbone={json.dumps(backbone)}")
+    return apply_overrides(cfg, given + list(overrides or []) + extras)
+
+
+def reject_extras(ctx: typer.Context, allowed: tuple[str, ...] = ("=",)) -> None:
+    unexpected = [a for a in ctx.args if not any(mark in a for mark in allowed)]
+    if unexpected:
+        raise typer.BadParameter(f"unexpected arguments {unexpected}")
+
+
+def parse_clips(clips: str | None):
+    from cardiacclip.data.clips import parse_clip_count
+
+    try:
+        return parse_clip_count(clips)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--clips") from None
 
 
 @app.command()
@@ -41,15 +130,15 @@ def version() -> None:
 
 @app.command()
 def synth(
-    out: Path = typer.Argument(..., help="Folder to write (FileList.csv, VolumeTracings.csv, Videos/)."),
-    n: int = typer.Option(200, "--n", help="Number of videos."),
-    seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same videos."),
-    size: int = typer.Option(112, "--size", help="Frame height and width in pixels."),
-    fps: float = typer.Option(50.0, "--fps", help="Frame rate."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default: all cores, at most 8)."),
+    out: Annotated[Path, typer.Argument(help="Folder to write (FileList.csv, VolumeTracings.csv, Videos/).")],
+    n: Annotated[int, typer.Option("--n", help="Number of videos.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same videos.")] = 0,
+    size: Annotated[int, typer.Option("--size", help="Frame height and width in pixels.")] = 112,
+    fps: Annotated[float, typer.Option("--fps", help="Frame rate.")] = 50.0,
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: all cores, at most 8).")] = None,
 ) -> None:
     """Write synthetic apical-4-chamber echo videos in the EchoNet-Dynamic layout."""
-    from cardiacclip.data.synthetic import generate_dataset
+    from cardiacclip.synthetic.echoes import generate_dataset
 
     table = generate_dataset(out, n=n, seed=seed, size=size, fps=fps, workers=workers)
     counts = table["Split"].value_counts().to_dict()
@@ -59,43 +148,53 @@ def synth(
     )
 
 
-@app.command()
+@app.command(epilog=EXIT_STATUS)
 def inspect(
-    data: Path = typer.Argument(..., help="EchoNet-Dynamic-format folder (FileList.csv, Videos/)."),
-    decode: bool = typer.Option(True, "--decode/--no-decode", help="Decode every video in full (slower, finds corrupt streams)."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the report as JSON."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Write an EF histogram per split (PNG)."),
+    data: Annotated[Path, typer.Argument(help="EchoNet-Dynamic-format folder (FileList.csv, Videos/).")],
+    decode: Annotated[
+        bool, typer.Option("--decode/--no-decode", help="Decode every video in full (slower, finds corrupt streams).")
+    ] = True,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write an EF histogram per split (PNG).")] = None,
 ) -> None:
     """Check a dataset: counts per split, EF distribution, frame sizes and rates, missing or unreadable videos.
 
-    Exits with status 1 when any listed video is missing or unreadable.
+    Exits with status 1 when any listed video is missing or unreadable, or the FileList has invalid rows.
     """
     from dataclasses import asdict
 
-    from cardiacclip.data.errors import DatasetError
     from cardiacclip.data.filelist import read_filelist
-    from cardiacclip.data.inspect import inspect_dataset, plot_ef_histogram
+    from cardiacclip.jobs.inspect import inspect_dataset, plot_ef_histogram
 
-    try:
+    with usage_errors():
         report = inspect_dataset(data, decode=decode)
-    except DatasetError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
     table = Table(title=f"{data}: {report.n_videos} videos")
     for column in ("split", "videos", "EF mean", "EF sd", "EF min", "EF max", "EF<40", "EF<50"):
         table.add_column(column)
     for split, s in report.ef_summary.items():
-        table.add_row(split, str(s["n"]), f"{s['mean']:.1f}", f"{s['sd']:.1f}", f"{s['min']:.1f}", f"{s['max']:.1f}", str(s["below_40"]), str(s["below_50"]))
+        table.add_row(
+            split,
+            str(s["n"]),
+            f"{s['mean']:.1f}",
+            f"{s['sd']:.1f}",
+            f"{s['min']:.1f}",
+            f"{s['max']:.1f}",
+            str(s["below_40"]),
+            str(s["below_50"]),
+        )
     console.print(table)
     console.print(f"frame sizes: {report.frame_sizes}")
     console.print(f"frame rates: {report.frame_rates}")
     if report.frame_counts:
-        console.print(f"frames per video: {report.frame_counts}; FileList NumberOfFrames differs from the decoded count for {report.frame_count_mismatches} video(s)")
+        console.print(
+            f"frames per video: {report.frame_counts}; FileList NumberOfFrames differs from the decoded count "
+            f"for {report.frame_count_mismatches} video(s)"
+        )
     console.print(f"VolumeTracings.csv: {'present' if report.has_tracings else 'absent'}")
     for name in report.missing:
         console.print(f"[red]missing[/red] {name}")
     for name, reason in report.unreadable.items():
-        console.print(f"[red]unreadable[/red] {name}: {reason}")
+        console.print(f"[red]unreadable[/red] {name}: {reason}", highlight=False)
     if json_out:
         json_out.write_text(json.dumps(asdict(report), indent=2))
     if plot:
@@ -104,202 +203,329 @@ def inspect(
     if not report.ok:
         console.print(f"[red]{len(report.missing)} missing and {len(report.unreadable)} unreadable video(s)[/red]")
         raise typer.Exit(1)
-    console.print("[green]all listed videos present and readable[/green]" if decode else "[green]all listed videos present[/green] (not decoded)")
+    console.print(
+        "[green]all listed videos present and readable[/green]"
+        if decode
+        else "[green]all listed videos present[/green] (not decoded)"
+    )
 
 
 @app.command()
 def pretrain(
-    data: Path = typer.Option(..., "--data", help="EchoNet-Dynamic-format archive (all splits are used)."),
-    out: Path = typer.Option(..., "--out", help="Folder for open_clip_config.json + open_clip_model.safetensors."),
-    arch: str = typer.Option("small_echoclip", "--arch", help="Packaged open_clip config to start from (random init), or a backbone spec."),
-    report_column: Optional[str] = typer.Option(None, "--report-column", help="FileList column with report text (default: reports written from EF)."),
-    steps: int = typer.Option(1000, "--steps"),
-    batch_size: int = typer.Option(32, "--batch-size"),
-    frames: int = typer.Option(8, "--frames", help="Frames per clip (1: EchoCLIP-style frame-report pairs)."),
-    period: int = typer.Option(8, "--period", help="Take every period-th frame."),
-    lr: float = typer.Option(5e-4, "--lr", help="Peak learning rate (1e-3 and above collapse the small model here)."),
-    seed: int = typer.Option(0, "--seed"),
-    workers: int = typer.Option(1, "--workers", help="Data-loading processes."),
-    cache: bool = typer.Option(False, "--cache/--no-cache", help="Decode every video once and keep the frames in memory."),
-    device: str = typer.Option("auto", "--device"),
+    data: Annotated[Path, typer.Option("--data", help="EchoNet-Dynamic-format archive (all splits are used).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for open_clip_config.json + open_clip_model.safetensors.")],
+    arch: Annotated[
+        str, typer.Option("--arch", help="Packaged open_clip config to start from (random init), or a backbone spec.")
+    ] = "small_echoclip",
+    report_column: Annotated[
+        str | None,
+        typer.Option("--report-column", help="FileList column with report text (default: reports written from EF)."),
+    ] = None,
+    steps: Annotated[int, typer.Option("--steps")] = 1000,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 32,
+    frames: Annotated[
+        int, typer.Option("--frames", help="Frames per clip (1: EchoCLIP-style frame-report pairs).")
+    ] = 8,
+    period: Annotated[int, typer.Option("--period", help="Take every period-th frame.")] = 8,
+    lr: Annotated[
+        float, typer.Option("--lr", help="Peak learning rate (1e-3 and above collapse the small model here).")
+    ] = 5e-4,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    workers: Annotated[int, typer.Option("--workers", help="Data-loading processes.")] = 1,
+    cache: Annotated[
+        bool, typer.Option("--cache/--no-cache", help="Decode every video once and keep the frames in memory.")
+    ] = False,
+    device: Device = "auto",
 ) -> None:
     """EchoCLIP-style contrastive pretraining of a small open_clip model on echo clips and report text."""
-    from cardiacclip.train.pretrain import PretrainConfig, pretrain as run_pretrain
+    from cardiacclip.jobs.pretrain import pretrain as run_pretrain
+    from cardiacclip.synthetic.pretrain import PretrainConfig
 
-    config = PretrainConfig(data=str(data), arch=arch, report_column=report_column, frames_per_sample=frames, period=period,
-                            batch_size=batch_size, steps=steps, lr=lr, seed=seed, device=device, num_workers=workers,
-                            cache=cache)
-    folder = run_pretrain(config, out)
+    config = PretrainConfig(
+        data=str(data),
+        arch=arch,
+        report_column=report_column,
+        frames_per_sample=frames,
+        period=period,
+        batch_size=batch_size,
+        steps=steps,
+        lr=lr,
+        seed=seed,
+        device=device,
+        num_workers=workers,
+        cache=cache,
+    )
+    with usage_errors():
+        folder = run_pretrain(config, out)
     console.print(f"wrote {folder}; use it with --backbone {folder}")
 
 
-def _load_config(config: Optional[str]) -> "RunConfig":
-    from cardiacclip.config import RunConfig
-
-    return RunConfig.load(config) if config else RunConfig()
-
-
-@app.command()
+@app.command(context_settings=EXTRA_ARGS, epilog=EXIT_STATUS)
 def train(
-    data: Path = typer.Option(..., "--data", help="EchoNet-Dynamic-format folder."),
-    out: Path = typer.Option(..., "--out", help="Run folder (config.yaml, split.csv, metrics.csv, checkpoints/). An existing run resumes."),
-    backbone: Optional[str] = typer.Option(None, "--backbone", help="hf-hub:mkaichristensen/echo-clip, a weights file or folder, synthetic, tiny."),
-    shots: Optional[int] = typer.Option(None, "--shots", help="k training videos per integer EF value (0: all of TRAIN)."),
-    config: Optional[str] = typer.Option(None, "--config", help="YAML file or packaged name (reference, paper, synthetic)."),
-    split_file: Optional[Path] = typer.Option(None, "--split-file", help="FileList-format CSV with a Split column, used as given."),
-    epochs: Optional[int] = typer.Option(None, "--epochs"),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Training seed."),
-    split_seed: Optional[int] = typer.Option(None, "--split-seed", help="Seed of the k-shot sample."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto (default), cuda, mps, cpu, cuda:1, ..."),
-    precision: Optional[str] = typer.Option(None, "--precision", help="auto, fp32, bf16, fp16."),
-    skip_missing: bool = typer.Option(False, "--skip-missing", help="Leave out listed videos missing on disk, with a warning."),
+    ctx: typer.Context,
+    data: Annotated[Path, typer.Option("--data", help="EchoNet-Dynamic-format folder.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Run folder (config.yaml, split.csv, metrics.csv, checkpoints/). An existing run resumes."
+        ),
+    ],
+    backbone: Annotated[
+        str | None,
+        typer.Option("--backbone", help="hf-hub:mkaichristensen/echo-clip, a weights file or folder, synthetic, tiny."),
+    ] = None,
+    shots: Annotated[
+        int | None, typer.Option("--shots", help="k training videos per integer EF value (0: all of TRAIN).")
+    ] = None,
+    config: ConfigName = None,
+    split_file: Annotated[
+        Path | None, typer.Option("--split-file", help="FileList-format CSV with a Split column, used as given.")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Training seed.")] = None,
+    split_seed: Annotated[int | None, typer.Option("--split-seed", help="Seed of the k-shot sample.")] = None,
+    device: Annotated[str | None, typer.Option("--device", help="auto (default), cuda, mps, cpu, cuda:1, ...")] = None,
+    precision: Annotated[str | None, typer.Option("--precision", help="auto, fp32, bf16, fp16.")] = None,
+    skip_missing: Annotated[
+        bool, typer.Option("--skip-missing", help="Leave out listed videos missing on disk, with a warning.")
+    ] = False,
+    set_: SetOption = None,
 ) -> None:
-    """Few-shot training of CardiacCLIP; keeps the best-validation and the last checkpoint."""
-    from cardiacclip.train.loop import train as run_training
+    """Few-shot training of CardiacCLIP; keeps the best-validation and the last checkpoint.
 
-    cfg = _load_config(config)
-    cfg.data.root = str(data)
-    if split_file is not None:
-        cfg.data.split_file = str(split_file)
-    if shots is not None:
-        cfg.data.shots = shots or None
-    if skip_missing:
-        cfg.data.skip_missing = True
-    overrides = [
-        (cfg.model, "backbone", backbone), (cfg.train, "epochs", epochs), (cfg.train, "batch_size", batch_size),
-        (cfg.train, "seed", seed), (cfg.data, "split_seed", split_seed), (cfg.train, "device", device),
-        (cfg.train, "precision", precision),
-    ]
-    for section, name, value in overrides:
-        if value is not None:
-            setattr(section, name, value)
-    result = run_training(cfg, out)
-    console.print(f"best validation MAE {result.best_val_mae:.2f} at epoch {result.best_epoch}; "
-                  f"checkpoints in {out / 'checkpoints'}. {RESEARCH_NOTICE}")
+    Without --config, the toy backbones (synthetic, tiny) get the synthetic config's sizes and any
+    other backbone the paper's protocol. Options and --set override the config; the result is
+    checked like a config file and saved as config.yaml in the run folder.
+    """
+    reject_extras(ctx)
+    options = {
+        "data.root": str(data),
+        "data.split_file": str(split_file) if split_file else None,
+        "data.shots": shots or None,
+        "train.epochs": epochs,
+        "train.batch_size": batch_size,
+        "train.seed": seed,
+        "data.split_seed": split_seed,
+        "train.device": device,
+        "train.precision": precision,
+        "data.skip_missing": True if skip_missing else None,
+    }
+    with usage_errors():
+        cfg = run_config(ctx, config, backbone, options, set_)
+        if shots == 0:
+            cfg.data.shots = None
+        from cardiacclip.jobs.train import train as run_training
+
+        result = run_training(cfg, out)
+    console.print(
+        f"best validation MAE {result.best_val_mae:.2f} at epoch {result.best_epoch}; "
+        f"checkpoints in {out / 'checkpoints'}. {RESEARCH_NOTICE}"
+    )
 
 
-@app.command()
+@app.command(epilog=EXIT_STATUS)
 def evaluate(
-    checkpoint: Path = typer.Argument(..., help="A checkpoint written by `cardiacclip train` (best.pt)."),
-    data: Path = typer.Option(..., "--data", help="EchoNet-Dynamic-format folder."),
-    split: str = typer.Option("test", "--split", help="train, val, test or all."),
-    out: Path = typer.Option(Path("evaluation"), "--out", help="Folder for predictions.csv, metrics.json and plots."),
-    clips: Optional[str] = typer.Option(None, "--clips", help="Test-time clips per video: all or N evenly spaced (default: the run's test_clips)."),
-    split_file: Optional[Path] = typer.Option(None, "--split-file", help="Use this FileList-format split instead of FileList.csv."),
-    bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples for the 95% intervals."),
-    device: str = typer.Option("auto", "--device"),
-    skip_missing: bool = typer.Option(False, "--skip-missing", help="Leave out listed videos missing on disk, with a warning."),
+    checkpoint: Annotated[
+        Path, typer.Argument(help="A run folder or a checkpoint written by `cardiacclip train` (best.pt).")
+    ],
+    data: Annotated[Path, typer.Option("--data", help="EchoNet-Dynamic-format folder.")],
+    split: Annotated[str, typer.Option("--split", help="train, val, test or all.")] = "test",
+    out: Annotated[Path, typer.Option("--out", help="Folder for predictions.csv, metrics.json and plots.")] = Path(
+        "evaluation"
+    ),
+    clips: Clips = None,
+    split_file: Annotated[
+        Path | None, typer.Option("--split-file", help="Use this FileList-format split instead of FileList.csv.")
+    ] = None,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for the 95% intervals.")] = 1000,
+    device: Device = "auto",
+    skip_missing: Annotated[
+        bool, typer.Option("--skip-missing", help="Leave out listed videos missing on disk, with a warning.")
+    ] = False,
 ) -> None:
     """MAE, RMSE, R2 (bootstrap 95% CI), AUROC for EF<50 and EF<40, category accuracy; tables and plots."""
-    from cardiacclip.evaluate.run import evaluate_checkpoint, format_metrics
+    from cardiacclip.jobs.evaluate import evaluate_checkpoint, format_metrics
 
-    clip_count = None if clips is None else (clips if clips == "all" else int(clips))
-    metrics = evaluate_checkpoint(checkpoint, data, out, split=split, clips=clip_count, split_file=split_file,
-                                  device=device, n_bootstrap=bootstrap, skip_missing=skip_missing)
+    clip_count = parse_clips(clips)
+    with usage_errors():
+        metrics = evaluate_checkpoint(
+            checkpoint,
+            data,
+            out,
+            split=split,
+            clips=clip_count,
+            split_file=split_file,
+            device=device,
+            n_bootstrap=bootstrap,
+            skip_missing=skip_missing,
+        )
     console.print(format_metrics(metrics))
     console.print(f"wrote {out}/predictions.csv, metrics.json, scatter.png, bland_altman.png. {RESEARCH_NOTICE}")
 
 
-@app.command()
+@app.command(epilog=EXIT_STATUS)
 def predict(
-    checkpoint: Path = typer.Argument(..., help="A checkpoint written by `cardiacclip train`."),
-    paths: list[Path] = typer.Argument(..., help="AVI, MP4 or DICOM files, or folders of them."),
-    out: Optional[Path] = typer.Option(None, "--out", help="CSV file (one row per input); default: JSON on stdout."),
-    attention_plot: Optional[Path] = typer.Option(None, "--attention-plot", help="Folder for per-video MFL frame-weight plots."),
-    clips: Optional[str] = typer.Option(None, "--clips", help="Clips per video: all or N evenly spaced."),
-    device: str = typer.Option("auto", "--device"),
+    checkpoint: Annotated[Path, typer.Argument(help="A run folder or a checkpoint written by `cardiacclip train`.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="AVI, MP4 or DICOM files, or folders of them (searched recursively).")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="CSV or JSON Lines (.jsonl) file, a row per input written as it is done; "
+            "default: JSON Lines on stdout.",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip inputs that already have a row in --out and append the rest.")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
+    attention_plot: Annotated[
+        Path | None, typer.Option("--attention-plot", help="Folder for per-video MFL frame-weight plots.")
+    ] = None,
+    clips: Clips = None,
+    device: Device = "auto",
 ) -> None:
-    """EF, category and category probabilities per video. Unreadable files are reported and skipped."""
-    from cardiacclip.predict.predict import collect_inputs, predict_files, results_table, with_notice
-    from cardiacclip.runtime import resolve_device, resolve_precision
-    from cardiacclip.train.checkpoint import load_model
+    """EF (percent), category and category probabilities per video.
 
-    torch_device = resolve_device(device)
-    model, cfg, _ = load_model(checkpoint, torch_device)
+    A file that cannot be read or predicted gets a row with status=error and the reason; the
+    batch goes on, and the exit status is then 1. Rows are flushed as they are written, so
+    Ctrl-C keeps the finished ones; rerun with --resume to do the rest.
+    """
+    from cardiacclip.jobs.predict import check_output, collect_inputs, predict_files
+    from cardiacclip.model.predictor import load
+
+    clip_count = parse_clips(clips)
     files = collect_inputs(paths)
     if not files:
-        console.print("[red]no video or DICOM files found[/red]")
+        err.print("[red]error:[/red] no video or DICOM files found")
         raise typer.Exit(2)
-    clip_count = None if clips is None else (clips if clips == "all" else int(clips))
-    results = predict_files(model, cfg, files, torch_device, resolve_precision(cfg.train.precision, torch_device),
-                            clips=clip_count, attention_dir=attention_plot)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        results_table(results).to_csv(out, index=False)
-        log.info("wrote %s; %s", out, RESEARCH_NOTICE)
-    else:
-        typer.echo(json.dumps(with_notice(results), indent=2))
-    failed = sum(r["status"] != "ok" for r in results)
-    if failed:
-        log.warning("%d of %d file(s) could not be read", failed, len(results))
+    with usage_errors():
+        check_output(out, overwrite, resume)  # a bad output path fails before the model loads
+        predictor = load(checkpoint, device)
+        summary = predict_files(
+            predictor, files, out, clips=clip_count, attention_dir=attention_plot, overwrite=overwrite, resume=resume
+        )
+    where = out if out is not None else "stdout"
+    log.info(
+        "%d row(s) written to %s (%d failed, %d already there). %s",
+        summary.done,
+        where,
+        summary.failed,
+        summary.skipped,
+        RESEARCH_NOTICE,
+    )
+    if summary.failed:
+        log.warning("%d of %d input(s) could not be predicted: see their rows", summary.failed, summary.done)
+        raise typer.Exit(1)
 
 
-@app.command()
+@app.command(context_settings=EXTRA_ARGS)
 def demo(
-    out: Path = typer.Option(Path("demo_out"), "--out", help="Report folder."),
-    n: int = typer.Option(400, "--n", help="Synthetic videos to generate (60% train, 15% val, 25% test)."),
-    seed: int = typer.Option(1, "--seed", help="Seed of the synthetic videos (the toy backbone was pretrained on seed 1000)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Override the synthetic config's epochs."),
-    config: Optional[str] = typer.Option(None, "--config", help="Run config (default: the packaged synthetic config)."),
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Report folder.")] = Path("demo_out"),
+    n: Annotated[int, typer.Option("--n", help="Synthetic videos to generate (60% train, 15% val, 25% test).")] = 400,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the synthetic videos (the toy backbone was pretrained on seed 1000).")
+    ] = 1,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Override the synthetic config's epochs.")] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", help="Run config (default: the packaged synthetic config).")
+    ] = None,
+    set_: SetOption = None,
 ) -> None:
     """The main job on the built-in default: synthetic echoes, toy echo-CLIP, 1-shot CardiacCLIP, evaluation, report."""
-    from cardiacclip.pipelines.demo import run_demo
+    from cardiacclip.jobs.demo import run_demo
 
+    reject_extras(ctx)
     if seed == 1000:
-        raise typer.BadParameter("seed 1000 is the toy backbone's pretraining archive; pick another", param_hint="--seed")
-    cfg = _load_config(config or "synthetic")
-    if epochs is not None:
-        cfg.train.epochs = epochs
-    summary = run_demo(out, n_videos=n, data_seed=seed, config=cfg)
+        raise typer.BadParameter(
+            "seed 1000 is the toy backbone's pretraining archive; pick another", param_hint="--seed"
+        )
+    with usage_errors():
+        cfg = run_config(ctx, config or "synthetic", None, {"train.epochs": epochs}, set_)
+        summary = run_demo(out, n_videos=n, data_seed=seed, config=cfg)
     m, b = summary["model"], summary["mean_baseline"]
-    console.print(f"test MAE {m['mae']:.2f} (RMSE {m['rmse']:.2f}, R2 {m['r2']:.3f}) vs. {b['mae']:.2f} for predicting the training mean; "
-                  f"{summary['seconds'] / 60:.1f} min")
+    console.print(
+        f"test MAE {m['mae']:.2f} (RMSE {m['rmse']:.2f}, R2 {m['r2']:.3f}) vs. {b['mae']:.2f} for predicting the "
+        f"training mean; {summary['seconds'] / 60:.1f} min"
+    )
     console.print(f"report: {summary['report']}")
-    console.print(f"{RESEARCH_NOTICE} Synthetic data and a toy backbone: these numbers say the pipeline works, nothing clinical.")
+    console.print(
+        f"{RESEARCH_NOTICE} Synthetic data and a toy backbone: these numbers say the pipeline works, nothing clinical."
+    )
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+@app.command(context_settings=EXTRA_ARGS)
 def benchmark(
     ctx: typer.Context,
-    out: Path = typer.Option(..., "--out", help="Folder for results.csv, results.md, mae_vs_shots.png, runs and predictions."),
-    data: Optional[Path] = typer.Option(None, "--data", help="EchoNet-Dynamic-format folder (default: synthetic echoes made in OUT/data)."),
-    backbone: Optional[str] = typer.Option(None, "--backbone", help="Backbone of every CLIP-based method (default: the config's)."),
-    shots: list[int] = typer.Option([1, 2], "--shots", help="k values: --shots 1 2 4 8 (or --shots 1 --shots 2)."),
-    seeds: int = typer.Option(1, "--seeds", help="Seeds per k (0..N-1): k-shot sample and training seed; N>1 gives mean +- sd."),
-    methods: Optional[str] = typer.Option(None, "--methods", help="Comma-separated subset of: zero_shot, linear_probe, clip_ft, mfl, echozoom, cardiacclip, r2plus1d (the default table), echozoom_fine, echozoom_prompts (on request: the last step split in two)."),
-    config: Optional[str] = typer.Option(None, "--config", help="Run config for the trained methods (default: synthetic, or paper with --data)."),
-    r2plus1d_weights: Optional[str] = typer.Option("kinetics", "--r2plus1d-weights", help="kinetics (torchvision cache), a state-dict file, or none."),
-    quick: bool = typer.Option(False, "--quick", help="A smoke run for CI: 1 epoch of a few steps, small val/test; not a result."),
-    n: int = typer.Option(600, "--n", help="Synthetic videos when --data is not given."),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for results.csv, results.md, mae_vs_shots.png, runs and predictions.")
+    ],
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="EchoNet-Dynamic-format folder (default: synthetic echoes made in OUT/data)."),
+    ] = None,
+    backbone: Annotated[
+        str | None, typer.Option("--backbone", help="Backbone of every CLIP-based method (default: the config's).")
+    ] = None,
+    shots: Annotated[list[int] | None, typer.Option("--shots", help="k values: --shots 1 2 4 8 (default 1 2).")] = None,
+    seeds: Annotated[
+        int,
+        typer.Option("--seeds", help="Seeds per k (0..N-1): k-shot sample and training seed; N>1 gives mean +- sd."),
+    ] = 1,
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            "--methods",
+            help="Comma-separated subset of: zero_shot, linear_probe, clip_ft, mfl, echozoom, cardiacclip, "
+            "r2plus1d (the default table), echozoom_fine, echozoom_prompts (on request: the last step split in two).",
+        ),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option("--config", help="Run config for the trained methods (default: synthetic, or paper with --data)."),
+    ] = None,
+    r2plus1d_weights: Annotated[
+        str | None, typer.Option("--r2plus1d-weights", help="kinetics (torchvision cache), a state-dict file, or none.")
+    ] = "kinetics",
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A smoke run for CI: 1 epoch of a few steps, small val/test; not a result.")
+    ] = False,
+    n: Annotated[
+        int | None, typer.Option("--n", help="Synthetic videos when --data is not given (default 600).")
+    ] = None,
+    set_: SetOption = None,
 ) -> None:
-    """The paper's few-shot protocol: every method on the same k-shot samples; results.md, results.csv, MAE-vs-k plot."""
-    from cardiacclip.pipelines.benchmark import METHODS, BenchmarkConfig, run_benchmark
-    from cardiacclip.pipelines.demo import ensure_synthetic_data
+    """The paper's few-shot protocol: every method on the same k-shot samples.
 
-    extra = list(ctx.args)
-    if any(not a.isdigit() for a in extra):
-        raise typer.BadParameter(f"unexpected arguments {extra}", param_hint="--shots")
-    shots = list(shots) + [int(a) for a in extra]  # `--shots 1 2 4 8`: the values after the first arrive as extras
-    cfg = _load_config(config or ("synthetic" if data is None else "paper"))
-    r2plus1d_epochs = None  # the run's epochs
-    if data is None:
-        data = ensure_synthetic_data(out / "data", n, seed=2)
-        if config is None:  # sized so the default synthetic benchmark fits 45 minutes on 2 cores
-            cfg.train.epochs, r2plus1d_epochs = 5, 4
-    cfg.data.root = str(data)
-    if backbone:
-        cfg.model.backbone = backbone
-    chosen = [m.strip() for m in methods.split(",")] if methods else list(METHODS)
-    test_limit = None
-    if quick:
-        cfg.train.epochs, cfg.train.max_train_steps, cfg.data.val_size = 1, 3, 8
-        test_limit, shots, seeds = 16, shots[:1], 1
-    bench = BenchmarkConfig(run=cfg, shots=list(shots), seeds=seeds, methods=chosen,
-                            r2plus1d_weights=None if r2plus1d_weights in (None, "none") else r2plus1d_weights,
-                            r2plus1d_size=56 if cfg.model.backbone in ("synthetic", "tiny") else None,
-                            r2plus1d_epochs=r2plus1d_epochs, test_limit=test_limit)
-    results = run_benchmark(bench, out)
+    Writes results.md, results.csv and an MAE-vs-k plot.
+    """
+    from cardiacclip.jobs.benchmark import benchmark_config, run_benchmark, synthetic_benchmark_data
+
+    extra_shots = [
+        int(a) for a in ctx.args if a.isdigit()
+    ]  # `--shots 1 2 4 8`: values after the first arrive as extras
+    bad = [a for a in ctx.args if "=" not in a and not a.isdigit()]
+    if bad:
+        raise typer.BadParameter(f"unexpected arguments {bad}", param_hint="--shots")
+    with usage_errors():
+        root = data if data is not None else synthetic_benchmark_data(out, n)
+        cfg = run_config(
+            ctx, config or ("synthetic" if data is None else "paper"), backbone, {"data.root": str(root)}, set_
+        )
+        bench = benchmark_config(
+            cfg,
+            list(shots or [1, 2]) + extra_shots,
+            seeds,
+            [m.strip() for m in methods.split(",")] if methods else None,
+            synthetic_default=data is None and config is None,
+            quick=quick,
+            r2plus1d_weights=None if r2plus1d_weights in (None, "none") else r2plus1d_weights,
+        )
+        results = run_benchmark(bench, out)
     console.print((out / "results.md").read_text())
     console.print(f"wrote {out}/results.csv, results.md, mae_vs_shots.png ({len(results)} runs)")
 

@@ -5,23 +5,31 @@ reproduces the CardiacCLIP reference run, and each deliberate difference is a sw
 
 | switch                      | this project (default)        | reference code                 |
 |-----------------------------|-------------------------------|--------------------------------|
-| data.normalize              | clip (CLIP mean/std)          | raw (0-255)                    |
+| data.normalize              | clip (the backbone's mean/std)| raw (0-255)                    |
 | model.label_bins            | prompt (bins the prompts say) | reference (0-30/31-45/...)     |
 | model.head                  | fine (reaches 0-100)          | coarse (anchors, 15..85 only)  |
 | data.eval_random_clip       | false (fixed clips)           | true (one random clip)         |
 | model.zoom_init             | pretrained (aligned at start) | random (new projection)        |
 | model.mfl_init              | identity (starts as mean)     | random                         |
+
+Every value is checked against its field's type when a config is built from YAML or from
+`--set key=value` overrides (`apply_overrides`), so a typo or a wrong type is an error that
+names the field, never a silent default.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import types
 from dataclasses import dataclass, field, fields
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
+
+from cardiacclip.resources import packaged_file, packaged_names
+
+SMALL_BACKBONES = ("synthetic", "tiny")  # toy backbones: the synthetic config's sizes apply by default
 
 
 @dataclass
@@ -39,9 +47,9 @@ class DataConfig:
     pad: int | None = 12
     image_size: int = 112
     fps: float = 50.0  # frame rate of the training videos; `predict` adapts the period to other rates
-    normalize: Literal["clip", "raw"] = "clip"
+    normalize: Literal["clip", "raw"] = "clip"  # clip: the backbone's mean/std (OpenAI CLIP for EchoCLIP)
     val_clips: int = 1
-    test_clips: Union[int, Literal["all"]] = 4
+    test_clips: int | Literal["all"] = 4
     eval_random_clip: bool = False
     skip_missing: bool = False  # leave out listed videos that are not on disk (with a warning) instead of stopping
     num_workers: int = 0
@@ -119,29 +127,130 @@ class RunConfig:
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> RunConfig:
-        """A YAML file, or a packaged config name ("reference", "synthetic")."""
+        """A YAML file, or a packaged config name ("reference", "paper", "synthetic")."""
         path = Path(name_or_path)
         if not path.is_file():
-            packaged = resources.files("cardiacclip") / "configs" / f"{name_or_path}.yaml"
-            if not packaged.is_file():
-                raise FileNotFoundError(f"no config {name_or_path!r} (not a file, not a packaged config)")
-            return cls.from_dict(yaml.safe_load(packaged.read_text()))
-        return cls.from_dict(yaml.safe_load(path.read_text()))
+            packaged = packaged_file("run_config", str(name_or_path))
+            if packaged is None:
+                raise ConfigError(
+                    f"no config {str(name_or_path)!r}: not a file, and not one of the packaged configs "
+                    f"{packaged_names('run_config')}"
+                )
+            path = packaged
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def default_for(cls, backbone: str | None) -> RunConfig:
+        """The config a run gets without --config: the synthetic config's sizes for the toy backbones
+        (`synthetic`, `tiny`), the paper's protocol otherwise."""
+        config = cls.load("synthetic") if backbone in SMALL_BACKBONES else cls.load("paper")
+        if backbone is not None:
+            config.model.backbone = backbone
+        return config
 
 
-def _build(cls, data: dict[str, Any]):
-    """Dataclass from nested dicts; unknown keys are an error (a typo must not be ignored)."""
+class ConfigError(ValueError):
+    """A config file or override that does not fit the config's fields; the message names the field."""
+
+
+def apply_overrides(config: RunConfig, overrides: list[str]) -> RunConfig:
+    """A new config with dotted `key=value` overrides applied, e.g. ``["data.length=16", "model.scales=[1]"]``.
+
+    Values are parsed as YAML (so `[1, 2]`, `null`, `true`, `1e-4` work) and checked like a config file.
+    """
+    data = config.to_dict()
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override {item!r} is not key=value (e.g. data.length=16)")
+        *parents, leaf = key.strip().split(".")
+        node = data
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise ConfigError(f"override {item!r}: {part!r} is not a config section (sections: {sorted(data)})")
+            node = node[part]
+        if leaf not in node:
+            raise ConfigError(
+                f"override {item!r}: no field {leaf!r} in {'.'.join(parents) or 'the config'} (fields: {sorted(node)})"
+            )
+        try:
+            node[leaf] = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {item!r}: value is not valid YAML ({exc})") from exc
+    return RunConfig.from_dict(data)
+
+
+def _build(cls, data: dict[str, Any], where: str = ""):
+    """Dataclass from nested dicts; unknown keys and wrong types are errors (a typo must not be ignored)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {data!r}")
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
     unknown = set(data) - known
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} field(s): {sorted(unknown)}; known: {sorted(known)}")
-    kwargs = {}
-    for name, value in data.items():
-        kind = hints[name]
-        if dataclasses.is_dataclass(kind) and isinstance(value, dict):
-            value = _build(kind, value)
-        elif get_origin(kind) is Literal and value not in get_args(kind):
-            raise ValueError(f"{cls.__name__}.{name} must be one of {get_args(kind)}, got {value!r}")
-        kwargs[name] = value
+        raise ConfigError(f"unknown {where or cls.__name__} field(s): {sorted(unknown)}; known: {sorted(known)}")
+    kwargs = {name: _check(hints[name], value, f"{where}.{name}" if where else name) for name, value in data.items()}
     return cls(**kwargs)
+
+
+def _check(kind: Any, value: Any, where: str) -> Any:
+    """`value` as a `kind` (the field's type hint), or a ConfigError naming the field."""
+    origin = get_origin(kind)
+    if dataclasses.is_dataclass(kind):
+        return _build(kind, value if value is not None else {}, where)
+    if origin is Literal:
+        if value not in get_args(kind):
+            raise ConfigError(f"{where} must be one of {get_args(kind)}, got {value!r}")
+        return value
+    if origin in (Union, types.UnionType):
+        for member in get_args(kind):
+            try:
+                return _check(member, value, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where} must be {_describe(kind)}, got {value!r}")
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        (item,) = get_args(kind) or (Any,)
+        return [_check(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if kind is type(None):
+        if value is not None:
+            raise ConfigError(f"{where} must be null, got {value!r}")
+        return None
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, got {value!r}")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be an integer, got {value!r}")
+        return value
+    if kind is float:
+        if isinstance(value, str):  # PyYAML reads 1e-4 (no decimal point) as a string
+            try:
+                value = float(value)
+            except ValueError:
+                raise ConfigError(f"{where} must be a number, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where} must be a number, got {value!r}")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, got {value!r}")
+        return value
+    return value
+
+
+def _describe(kind: Any) -> str:
+    names = []
+    for member in get_args(kind):
+        if get_origin(member) is Literal:
+            names.extend(repr(a) for a in get_args(member))
+        else:
+            names.append("null" if member is type(None) else getattr(member, "__name__", str(member)))
+    return " or ".join(names)

@@ -11,7 +11,7 @@ import torch
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """"auto" picks cuda, then mps, then cpu; anything else is passed to torch.device."""
+    """ "auto" picks cuda, then mps, then cpu; anything else is passed to torch.device."""
     if name != "auto":
         return torch.device(name)
     if torch.cuda.is_available():
@@ -22,7 +22,7 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """"auto" is bf16 on GPUs that support it and fp32 elsewhere (CPU autocast is rarely faster)."""
+    """ "auto" is bf16 on GPUs that support it and fp32 elsewhere (CPU autocast is rarely faster)."""
     if precision != "auto":
         if precision in {"bf16", "fp16"} and device.type == "cpu":
             return "bf16" if precision == "bf16" else "fp32"

@@ -20,7 +20,9 @@ ALPHAS = tuple(np.logspace(-4, 3, 15))
 
 
 @torch.no_grad()
-def clip_features(backbone: Backbone, dataset: EchoNetDataset, device: torch.device, progress: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
+def clip_features(
+    backbone: Backbone, dataset: EchoNetDataset, device: torch.device, progress: bool = True
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Per video: (n_clips, D) frame-averaged unit embeddings; and the EF labels."""
     model = backbone.model.to(device).eval()
     features, labels = [], []
@@ -43,9 +45,11 @@ class LinearProbe:
         self.model: Ridge | None = None
         self.alpha: float | None = None
 
-    def fit(self, train: list[np.ndarray], y_train: np.ndarray, val: list[np.ndarray], y_val: np.ndarray) -> LinearProbe:
+    def fit(
+        self, train: list[np.ndarray], y_train: np.ndarray, val: list[np.ndarray], y_val: np.ndarray
+    ) -> LinearProbe:
         x_train = np.concatenate(train)
-        targets = np.concatenate([np.full(len(f), y) for f, y in zip(train, y_train)])
+        targets = np.concatenate([np.full(len(f), y) for f, y in zip(train, y_train, strict=True)])
         best = None
         for alpha in self.alphas:
             model = Ridge(alpha=alpha).fit(x_train, targets)

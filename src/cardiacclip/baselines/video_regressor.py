@@ -2,15 +2,16 @@
 
 As in Ouyang et al. (Nature 2020): an R(2+1)D-18 over a clip, its classifier replaced by a
 single output initialized at the training mean EF, trained with MSE (AdamW here, cosine
-schedule; EchoNet used SGD over 45 epochs of the full training set), best epoch by validation MAE. Kinetics-400 weights are
+schedule; EchoNet used SGD over 45 epochs of the full training set), best epoch by validation MAE.
+Kinetics-400 weights are
 used when the user has them (a local state-dict file, or torchvision's cache); otherwise the
-network starts from scratch, and results say which.
+network starts from scratch, and results say which. Its datasets are sampled with Kinetics-400's
+mean/std (`KINETICS_MEAN`, `KINETICS_STD` as the sampler's preprocessing), not CLIP's.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from tqdm.auto import tqdm
 
 from cardiacclip.data.echonet import EchoNetDataset
 from cardiacclip.runtime import autocast
+from cardiacclip.train.schedule import warmup_cosine
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +54,8 @@ def build_r2plus1d(weights: str | None = None, mean_ef: float = 55.0) -> tuple[n
 
 
 def to_video_input(clips: torch.Tensor, size: int | None) -> torch.Tensor:
-    """(B, T, 3, H, W) CLIP-normalized clips -> (B, 3, T, S, S) Kinetics-normalized."""
-    from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD
-
-    mean_in = torch.tensor(CLIP_MEAN, device=clips.device).view(1, 1, 3, 1, 1)
-    std_in = torch.tensor(CLIP_STD, device=clips.device).view(1, 1, 3, 1, 1)
-    unit = clips * std_in + mean_in
-    mean_out = torch.tensor(KINETICS_MEAN, device=clips.device).view(1, 1, 3, 1, 1)
-    std_out = torch.tensor(KINETICS_STD, device=clips.device).view(1, 1, 3, 1, 1)
-    video = ((unit - mean_out) / std_out).permute(0, 2, 1, 3, 4)
+    """(B, T, 3, H, W) clips (Kinetics-normalized by the sampler) -> (B, 3, T, S, S), resized to `size`."""
+    video = clips.permute(0, 2, 1, 3, 4)
     if size is not None and size != video.shape[-1]:
         b, c, t, h, w = video.shape
         video = F.interpolate(video.reshape(b, c * t, h, w), size=(size, size), mode="bilinear", align_corners=False)
@@ -69,27 +64,49 @@ def to_video_input(clips: torch.Tensor, size: int | None) -> torch.Tensor:
 
 
 class VideoRegressor:
-    """Trains and applies r2plus1d_18 on CardiacCLIP's datasets (which must use CLIP normalization)."""
+    """Trains and applies r2plus1d_18 on EchoNet-style datasets sampled with Kinetics-400's mean/std."""
 
-    def __init__(self, device: torch.device, precision: str = "fp32", weights: str | None = None, size: int | None = None,
-                 lr: float = 1e-4, weight_decay: float = 1e-4, epochs: int = 10, batch_size: int = 4):
+    def __init__(
+        self,
+        device: torch.device,
+        precision: str = "fp32",
+        weights: str | None = None,
+        size: int | None = None,
+        lr: float = 1e-4,
+        weight_decay: float = 1e-4,
+        epochs: int = 10,
+        batch_size: int = 4,
+    ):
         self.device, self.precision, self.weights, self.size = device, precision, weights, size
         self.lr, self.weight_decay, self.epochs, self.batch_size = lr, weight_decay, epochs, batch_size
         self.model: nn.Module | None = None
         self.source = "scratch"
 
-    def fit(self, train: EchoNetDataset, val: EchoNetDataset, generator: torch.Generator | None = None,
-            progress: bool = True, max_steps: int | None = None) -> VideoRegressor:
+    def fit(
+        self,
+        train: EchoNetDataset,
+        val: EchoNetDataset,
+        generator: torch.Generator | None = None,
+        progress: bool = True,
+        max_steps: int | None = None,
+    ) -> VideoRegressor:
         model, self.source = build_r2plus1d(self.weights, float(np.mean(train.ef)))
         model.to(self.device)
         optimizer = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        loader = DataLoader(train, batch_size=self.batch_size, shuffle=True, generator=generator, drop_last=len(train) > self.batch_size)
-        total = self.epochs * len(loader)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total)))))
+        loader = DataLoader(
+            train, batch_size=self.batch_size, shuffle=True, generator=generator, drop_last=len(train) > self.batch_size
+        )
+        scheduler = warmup_cosine(optimizer, self.epochs * len(loader))
         best, best_state, steps = float("inf"), {k: v.detach().clone() for k, v in model.state_dict().items()}, 0
         for epoch in range(self.epochs):
             model.train()
-            for batch in tqdm(loader, desc=f"r2plus1d epoch {epoch + 1}/{self.epochs}", unit="batch", disable=not progress, leave=False):
+            for batch in tqdm(
+                loader,
+                desc=f"r2plus1d epoch {epoch + 1}/{self.epochs}",
+                unit="batch",
+                disable=not progress,
+                leave=False,
+            ):
                 video = to_video_input(batch["video"][:, 0].to(self.device), self.size)
                 with autocast(self.device, self.precision):
                     prediction = model(video).squeeze(1).float()

@@ -38,8 +38,8 @@ def ranked_value_prediction(similarity: np.ndarray, values: np.ndarray, top_frac
 class ZeroShotEF:
     """Predicts EF from frames with a CLIP backbone and no training."""
 
-    def __init__(self, backbone: Backbone, device: torch.device = torch.device("cpu")):
-        self.backbone, self.device = backbone, device
+    def __init__(self, backbone: Backbone, device: torch.device | str = "cpu"):
+        self.backbone, self.device = backbone, torch.device(device)
         self.model = backbone.model.to(device).eval()
         texts, self.values = zero_shot_prompts()
         with torch.no_grad():

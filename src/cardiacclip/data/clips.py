@@ -1,105 +1,179 @@
-"""Clip sampling as EchoNet-Dynamic does it, with deterministic evaluation.
+"""The one clip sampler: how a decoded video becomes model input, for every job.
 
-A clip is `length` frames taken every `period`-th frame from a start index; videos shorter
-than a clip are padded with black frames. Training draws one random start and augments by
-zero-padding `pad` pixels and cropping back at a random offset; evaluation takes fixed
-starts (`"all"` or N evenly spaced), so the same video gives the same tensors every time.
+A clip is `length` frames taken every `period`-th frame from a start index (EchoNet-Dynamic's
+recipe); videos shorter than a clip are padded with black frames. Training draws one random
+start and augments by zero-padding `pad` pixels and cropping back at a random offset;
+evaluation takes fixed starts (`"all"` or N evenly spaced), so the same video gives the same
+tensors every time. Frames are resized to `image_size` and normalized with the backbone's
+preprocessing mean/std (open_clip's `preprocess_cfg`; OpenAI CLIP's for EchoCLIP), or left as
+raw 0-255 values (`mean=None`, what the CardiacCLIP reference code fed).
+
+The training dataset, evaluation, `predict`, the toy backbone's pretraining and the demo all
+sample through `ClipSampler`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
 import torch
 
-ClipCount = int | Literal["all"]
-Normalization = Literal["clip", "raw"]
+if TYPE_CHECKING:
+    from cardiacclip.config import DataConfig
 
-# OpenAI CLIP statistics, which EchoCLIP's own preprocessing uses (on a 0-1 scale).
+ClipCount = int | Literal["all"]
+
+# OpenAI CLIP statistics on a 0-1 scale: EchoCLIP's preprocessing, and open_clip's default.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-def clip_span(length: int, period: int) -> int:
-    """Number of source frames one clip covers."""
-    return (length - 1) * period + 1
+def parse_clip_count(text: str | int | None) -> ClipCount | None:
+    """`--clips` values: "all", a positive integer, or None (keep the run's setting)."""
+    if text is None or text == "all":
+        return text
+    try:
+        count = int(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"clips must be 'all' or a positive integer, got {text!r}") from None
+    if count < 1:
+        raise ValueError(f"clips must be 'all' or a positive integer, got {text!r}")
+    return count
 
 
-def evaluation_starts(n_frames: int, length: int, period: int, clips: ClipCount) -> np.ndarray:
-    """Start indices for deterministic evaluation clips.
+@dataclass(frozen=True)
+class ClipSampler:
+    """Clip geometry and preprocessing.
 
-    `clips="all"` gives every possible start; an integer N gives N starts evenly spaced from
-    the first to the last possible start (N=1 gives the first). A video shorter than one clip
-    has the single start 0 (the clip is then zero-padded).
+    Args:
+        length: frames per clip (CardiacCLIP: 48); None takes the whole video, every
+            `period`-th frame, up to `max_length` frames.
+        period: take every `period`-th frame (CardiacCLIP: 2, i.e. 25 fps from 50 fps videos).
+        image_size: frames are resized to `image_size` x `image_size` pixels.
+        mean, std: per-channel preprocessing on a 0-1 scale; `mean=None` keeps raw 0-255 values.
+        pad: training augmentation; zero-pad by `pad` pixels, then crop back at a random offset.
+        max_length: cap on frames when `length` is None.
     """
-    max_start = max(n_frames - clip_span(length, period), 0)
-    if clips == "all":
-        return np.arange(max_start + 1)
-    if int(clips) < 1:
-        raise ValueError(f"clips must be 'all' or a positive integer, got {clips!r}")
-    return np.rint(np.linspace(0, max_start, int(clips))).astype(int)
 
+    length: int | None = 48
+    period: int = 2
+    image_size: int = 112
+    mean: tuple[float, float, float] | None = CLIP_MEAN
+    std: tuple[float, float, float] = CLIP_STD
+    pad: int = 0
+    max_length: int = 250
 
-def random_start(n_frames: int, length: int, period: int, generator: torch.Generator | None = None) -> int:
-    """A uniformly random start index (training)."""
-    max_start = max(n_frames - clip_span(length, period), 0)
-    return int(torch.randint(0, max_start + 1, (1,), generator=generator).item())
+    @classmethod
+    def from_config(
+        cls,
+        data: DataConfig,
+        mean: tuple[float, ...] = CLIP_MEAN,
+        std: tuple[float, ...] = CLIP_STD,
+        augment: bool = False,
+    ) -> ClipSampler:
+        """The sampler a run's data config describes; `mean`/`std` come from the backbone; `augment` turns on `pad`."""
+        return cls(
+            length=data.length,
+            period=data.period,
+            image_size=data.image_size,
+            mean=None if data.normalize == "raw" else tuple(mean),
+            std=tuple(std),
+            pad=(data.pad or 0) if augment else 0,
+            max_length=data.max_length,
+        )
 
+    def at_frame_rate(self, fps: float | None, train_fps: float) -> ClipSampler:
+        """The same clip duration for a video at `fps` as for the training videos at `train_fps`
+        (the period scales with the rate; unknown rates keep the training period)."""
+        if not fps:
+            return self
+        return dataclasses.replace(self, period=max(1, int(round(self.period * fps / train_fps))))
 
-def take_clip(frames: np.ndarray, start: int, length: int, period: int) -> np.ndarray:
-    """Frames start, start+period, ... (`length` of them); indices past the end are black frames."""
-    index = start + period * np.arange(length)
-    clip = np.zeros((length, *frames.shape[1:]), dtype=frames.dtype)
-    valid = index < len(frames)
-    clip[valid] = frames[index[valid]]
-    return clip
+    # ------------------------------------------------------------------ where clips start
+    def clip_length(self, n_frames: int) -> int:
+        if self.length is not None:
+            return self.length
+        return max(1, min(self.max_length, -(-n_frames // self.period)))
+
+    def span(self, n_frames: int) -> int:
+        """Number of source frames one clip covers."""
+        return (self.clip_length(n_frames) - 1) * self.period + 1
+
+    def evaluation_starts(self, n_frames: int, clips: ClipCount) -> np.ndarray:
+        """Start indices of deterministic clips: every start ("all") or N evenly spaced from the first
+        to the last possible start (N=1: the first). A video shorter than a clip has the single start 0."""
+        max_start = max(n_frames - self.span(n_frames), 0)
+        if clips == "all":
+            return np.arange(max_start + 1)
+        if int(clips) < 1:
+            raise ValueError(f"clips must be 'all' or a positive integer, got {clips!r}")
+        return np.rint(np.linspace(0, max_start, int(clips))).astype(int)
+
+    def random_start(self, n_frames: int, generator: torch.Generator | None = None) -> int:
+        """A uniformly random start index (training)."""
+        max_start = max(n_frames - self.span(n_frames), 0)
+        return int(torch.randint(0, max_start + 1, (1,), generator=generator).item())
+
+    # ------------------------------------------------------------------ frames of one clip
+    def frame_indices(self, n_frames: int, start: int) -> np.ndarray:
+        """Source frame index of each clip position (indices past the end become black frames)."""
+        return start + self.period * np.arange(self.clip_length(n_frames))
+
+    def take(self, frames: np.ndarray, start: int) -> np.ndarray:
+        """(F, H, W, C) uint8 video -> (T, S, S, C) uint8 clip, resized to `image_size`."""
+        index = self.frame_indices(len(frames), start)
+        valid = index < len(frames)
+        picked = resize_frames(frames[index[valid]], self.image_size) if valid.any() else None
+        clip = np.zeros((len(index), self.image_size, self.image_size, frames.shape[-1]), dtype=frames.dtype)
+        if picked is not None:
+            clip[valid] = picked
+        return clip
+
+    def to_tensor(self, clip: np.ndarray) -> torch.Tensor:
+        """(T, S, S, C) uint8 (C = 1 or 3) -> (T, 3, S, S) float32, normalized or raw 0-255."""
+        tensor = torch.from_numpy(np.ascontiguousarray(clip)).permute(0, 3, 1, 2).float()
+        if tensor.shape[1] == 1:
+            tensor = tensor.expand(-1, 3, -1, -1)
+        if self.mean is None:
+            return tensor.contiguous()
+        mean = torch.tensor(self.mean).view(1, 3, 1, 1) * 255.0
+        std = torch.tensor(self.std).view(1, 3, 1, 1) * 255.0
+        return (tensor - mean) / std
+
+    def augment(self, clip: np.ndarray, generator: torch.Generator | None = None) -> np.ndarray:
+        """Zero-pad every frame by `pad` pixels, then crop back to size at one random offset for the whole clip."""
+        if self.pad <= 0:
+            return clip
+        t, h, w, c = clip.shape
+        padded = np.zeros((t, h + 2 * self.pad, w + 2 * self.pad, c), dtype=clip.dtype)
+        padded[:, self.pad : self.pad + h, self.pad : self.pad + w] = clip
+        i, j = (int(v) for v in torch.randint(0, 2 * self.pad + 1, (2,), generator=generator))
+        return padded[:, i : i + h, j : j + w]
+
+    # ------------------------------------------------------------------ whole videos
+    def evaluation_clips(self, frames: np.ndarray, clips: ClipCount) -> tuple[torch.Tensor, np.ndarray]:
+        """All deterministic clips of one video: a (N, T, 3, S, S) tensor and the N start indices."""
+        starts = self.evaluation_starts(len(frames), clips)
+        return torch.stack([self.to_tensor(self.take(frames, int(s))) for s in starts]), starts
+
+    def training_clip(
+        self, frames: np.ndarray, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        """One random, augmented clip: a (1, T, 3, S, S) tensor and its start index."""
+        start = self.random_start(len(frames), generator)
+        clip = self.augment(self.take(frames, start), generator)
+        return self.to_tensor(clip)[None], np.array([start])
 
 
 def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
-    """Resize (F, H, W, 3) frames to (F, size, size, 3); area interpolation when shrinking."""
+    """Resize (F, H, W, C) frames to (F, size, size, C); area interpolation when shrinking."""
     if frames.shape[1] == size and frames.shape[2] == size:
         return frames
     shrinking = frames.shape[1] > size or frames.shape[2] > size
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
-    return np.stack([cv2.resize(f, (size, size), interpolation=interpolation) for f in frames])
-
-
-def pad_and_random_crop(clip: np.ndarray, pad: int, generator: torch.Generator | None = None) -> np.ndarray:
-    """Zero-pad every frame by `pad` pixels, then crop back to size at one random offset for the whole clip."""
-    if pad <= 0:
-        return clip
-    t, h, w, c = clip.shape
-    padded = np.zeros((t, h + 2 * pad, w + 2 * pad, c), dtype=clip.dtype)
-    padded[:, pad : pad + h, pad : pad + w] = clip
-    i, j = (int(v) for v in torch.randint(0, 2 * pad + 1, (2,), generator=generator))
-    return padded[:, i : i + h, j : j + w]
-
-
-def to_tensor(clip: np.ndarray, normalize: Normalization = "clip") -> torch.Tensor:
-    """(T, H, W, 3) uint8 -> (T, 3, H, W) float32, CLIP mean/std normalized or raw 0-255."""
-    tensor = torch.from_numpy(np.ascontiguousarray(clip)).permute(0, 3, 1, 2).float()
-    if normalize == "raw":
-        return tensor
-    if normalize != "clip":
-        raise ValueError(f"normalize must be 'clip' or 'raw', got {normalize!r}")
-    mean = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1) * 255.0
-    std = torch.tensor(CLIP_STD).view(1, 3, 1, 1) * 255.0
-    return (tensor - mean) / std
-
-
-def evaluation_clips(
-    frames: np.ndarray,
-    length: int,
-    period: int,
-    clips: ClipCount,
-    image_size: int,
-    normalize: Normalization = "clip",
-) -> tuple[torch.Tensor, np.ndarray]:
-    """All deterministic clips of one video: a (N, T, 3, S, S) tensor and the N start indices."""
-    starts = evaluation_starts(len(frames), length, period, clips)
-    frames = resize_frames(frames, image_size)
-    stacked = np.stack([take_clip(frames, int(s), length, period) for s in starts])
-    tensor = to_tensor(stacked.reshape(-1, *stacked.shape[2:]), normalize)
-    return tensor.view(len(starts), length, *tensor.shape[1:]), starts
+    resized = [cv2.resize(f, (size, size), interpolation=interpolation) for f in frames]
+    return np.stack([r[..., None] if r.ndim == 2 else r for r in resized])

@@ -4,7 +4,10 @@ Handles MONOCHROME1/2, RGB, YBR_FULL, YBR_FULL_422 (converted to RGB by pydicom)
 PALETTE COLOR, native or compressed where a pydicom decoder plugin is installed (JPEG
 baseline, the usual echo encoding, decodes with Pillow). The frame rate comes from
 CineRate (0018,0040), else FrameTime (0018,1063, milliseconds), else
-RecommendedDisplayFrameRate (0008,2144).
+RecommendedDisplayFrameRate (0008,2144). Decimal commas ("33,33") are read as decimal points;
+a tag that is not a number is reported as a malformed header, naming the tag.
+
+Returns plain (frames, fps) so this module does not depend on `video_io`, which dispatches here.
 """
 
 from __future__ import annotations
@@ -22,20 +25,30 @@ from cardiacclip.data.errors import (
     SingleFrameError,
     UnsupportedEncodingError,
 )
-from cardiacclip.data.video_io import VideoData
+
+
+def _number(ds: pydicom.Dataset, keyword: str) -> float | None:
+    """A numeric header value (decimal commas accepted), None when absent or empty; ValueError names the tag."""
+    value = ds.get(keyword)
+    if value in (None, ""):
+        return None
+    try:
+        return float(str(value).strip().replace(",", "."))
+    except ValueError:
+        raise ValueError(f"malformed {keyword} {str(value)!r}: not a number") from None
 
 
 def dicom_frame_rate(ds: pydicom.Dataset) -> float | None:
-    """Frames per second stated by the dataset, or None."""
-    cine_rate = ds.get("CineRate")
-    if cine_rate not in (None, "") and float(cine_rate) > 0:
-        return float(cine_rate)
-    frame_time = ds.get("FrameTime")
-    if frame_time not in (None, "") and float(frame_time) > 0:
-        return 1000.0 / float(frame_time)
-    display_rate = ds.get("RecommendedDisplayFrameRate")
-    if display_rate not in (None, "") and float(display_rate) > 0:
-        return float(display_rate)
+    """Frames per second stated by the dataset, or None. Raises ValueError for a malformed tag."""
+    cine_rate = _number(ds, "CineRate")
+    if cine_rate is not None and cine_rate > 0:
+        return cine_rate
+    frame_time = _number(ds, "FrameTime")
+    if frame_time is not None and frame_time > 0:
+        return 1000.0 / frame_time
+    display_rate = _number(ds, "RecommendedDisplayFrameRate")
+    if display_rate is not None and display_rate > 0:
+        return display_rate
     return None
 
 
@@ -50,8 +63,11 @@ def _to_uint8(pixels: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
     return np.clip(pixels * scale + 0.5, 0, 255).astype(np.uint8)
 
 
-def read_dicom_video(path: str | Path) -> VideoData:
-    """Read a multi-frame DICOM into (F, H, W, 3) uint8 RGB frames and its frame rate."""
+def read_dicom_video(path: str | Path) -> tuple[np.ndarray, float | None]:
+    """Read a multi-frame DICOM into (F, H, W, 3) uint8 RGB frames and its frame rate (frames/s or None).
+
+    Raises a `VideoReadError` subclass naming the file and the reason.
+    """
     path = Path(path)
     try:
         ds = pydicom.dcmread(path)
@@ -61,7 +77,11 @@ def read_dicom_video(path: str | Path) -> VideoData:
         raise CorruptVideoError(path, f"DICOM header cannot be parsed: {exc}") from exc
     if "PixelData" not in ds:
         raise NotAVideoError(path, "DICOM file has no pixel data")
-    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    try:
+        n_frames = int(_number(ds, "NumberOfFrames") or 1)
+        fps = dicom_frame_rate(ds)
+    except ValueError as exc:
+        raise CorruptVideoError(path, f"DICOM header: {exc}") from exc
     if n_frames < 2:
         raise SingleFrameError(path, f"NumberOfFrames={n_frames}")
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
@@ -89,4 +109,4 @@ def read_dicom_video(path: str | Path) -> VideoData:
         raise UnsupportedEncodingError(path, f"unexpected pixel array shape {pixels.shape} for {photometric}")
     if pixels.shape[0] == 0:
         raise NoFramesError(path)
-    return VideoData(np.ascontiguousarray(pixels), dicom_frame_rate(ds))
+    return np.ascontiguousarray(pixels), fps

@@ -21,16 +21,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from cardiacclip.data.clips import (
-    ClipCount,
-    Normalization,
-    evaluation_starts,
-    pad_and_random_crop,
-    random_start,
-    resize_frames,
-    take_clip,
-    to_tensor,
-)
+from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD, ClipCount, ClipSampler
 from cardiacclip.data.errors import DatasetError, MissingVideosError
 from cardiacclip.data.filelist import read_filelist, select_split
 from cardiacclip.data.video_io import read_video
@@ -47,21 +38,14 @@ class EchoNetDataset(Dataset):
     Args:
         root: folder holding `FileList.csv` and `Videos/`.
         split: "train", "val", "test" (matched case-insensitively) or "all".
+        sampler: clip geometry and preprocessing (`ClipSampler`: frames per clip, period, image
+            size, the backbone's mean/std or raw 0-255, the pad-and-crop augmentation).
         filelist: a FileList-format CSV to use instead of `root/FileList.csv`, e.g. a k-shot
             split file; its Split column is used as given.
         file_names: keep only these FileNames (e.g. a seeded k-shot sample), in this order.
-        length: frames per clip (CardiacCLIP: 48). None takes the whole video, every
-            `period`-th frame, up to `max_length` frames.
-        period: take every `period`-th frame (CardiacCLIP: 2, i.e. 25 fps from 50 fps).
-        max_length: cap on frames when `length` is None.
-        train: True draws one random clip per access and applies the pad-and-crop augmentation;
-            False gives deterministic evaluation clips (`clips`).
+        train: True draws one random, augmented clip per access; False gives deterministic
+            evaluation clips (`clips`). Default: True for the "train" split.
         clips: evaluation clips per video: "all" (every start) or N evenly spaced starts.
-        pad: training augmentation; zero-pad by `pad` pixels, then random crop back (None/0: off).
-        image_size: frames are resized to `image_size` x `image_size` (EchoNet videos are 112;
-            larger videos, such as the 768x1024 one in the test split, are resized).
-        normalize: "clip" (OpenAI CLIP mean/std, EchoCLIP's own preprocessing; the default) or
-            "raw" (0-255 floats, what the CardiacCLIP reference code fed).
         skip_missing: leave out videos that are not on disk with a warning, instead of raising
             `MissingVideosError` listing them all.
 
@@ -77,30 +61,20 @@ class EchoNetDataset(Dataset):
         self,
         root: str | Path,
         split: str = "train",
+        sampler: ClipSampler | None = None,
         *,
         filelist: str | Path | None = None,
         file_names: list[str] | None = None,
-        length: int | None = 48,
-        period: int = 2,
-        max_length: int = 250,
         train: bool | None = None,
         clips: ClipCount = 1,
-        pad: int | None = None,
-        image_size: int = 112,
-        normalize: Normalization = "clip",
         skip_missing: bool = False,
     ):
         self.root = Path(root)
         self.video_dir = self.root / "Videos"
         self.split = split
-        self.length = length
-        self.period = period
-        self.max_length = max_length
+        self.sampler = sampler or ClipSampler()
         self.train = split.lower() == "train" if train is None else train
         self.clips: ClipCount = clips
-        self.pad = pad or 0
-        self.image_size = image_size
-        self.normalize: Normalization = normalize
 
         table = read_filelist(filelist or self.root / "FileList.csv")
         table = select_split(table, split)
@@ -116,7 +90,9 @@ class EchoNetDataset(Dataset):
         if missing and not skip_missing:
             raise MissingVideosError(missing, self.video_dir)
         if missing:
-            log.warning("skipping %d missing video(s) under %s: %s", len(missing), self.video_dir, ", ".join(missing[:20]))
+            log.warning(
+                "skipping %d missing video(s) under %s: %s", len(missing), self.video_dir, ", ".join(missing[:20])
+            )
             table = table[~table["VideoFile"].isin(missing)].reset_index(drop=True)
         if len(table) == 0:
             raise DatasetError(f"no videos in split {split!r} of {filelist or self.root / 'FileList.csv'}")
@@ -139,37 +115,31 @@ class EchoNetDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         row = self.table.iloc[index]
         frames = read_video(self.video_dir / row["VideoFile"]).frames
-        length, period = self._clip_shape(len(frames))
         if self.train:
-            starts = np.array([random_start(len(frames), length, period)])
+            video, starts = self.sampler.training_clip(frames)
         else:
-            starts = evaluation_starts(len(frames), length, period, self.clips)
-        frames = resize_frames(frames, self.image_size)
-        clips = []
-        for start in starts:
-            clip = take_clip(frames, int(start), length, period)
-            if self.train:
-                clip = pad_and_random_crop(clip, self.pad)
-            clips.append(to_tensor(clip, self.normalize))
+            video, starts = self.sampler.evaluation_clips(frames, self.clips)
         return {
-            "video": torch.stack(clips),
+            "video": video,
             "ef": torch.tensor(float(row["EF"]), dtype=torch.float32),
             "file_name": str(row["FileName"]),
             "starts": torch.as_tensor(starts, dtype=torch.int64),
             "num_frames": len(frames),
         }
 
-    def _clip_shape(self, n_frames: int) -> tuple[int, int]:
-        if self.length is not None:
-            return self.length, self.period
-        return max(1, min(self.max_length, -(-n_frames // self.period))), self.period
 
-
-def dataset_from_config(data: DataConfig, split: str, split_file: str | Path | None = None, train: bool = False,
-                        clips: int | str = 1) -> EchoNetDataset:
-    """The dataset a run's `data` config describes, under `data.root`; the pad-and-crop augmentation
-    applies only to the TRAIN split (and only when `train` is set)."""
-    return EchoNetDataset(data.root, split, filelist=split_file, length=data.length, period=data.period,
-                          max_length=data.max_length, train=train, clips=clips,
-                          pad=data.pad if split.lower() == "train" else None, image_size=data.image_size,
-                          normalize=data.normalize, skip_missing=data.skip_missing)
+def dataset_from_config(
+    data: DataConfig,
+    split: str,
+    split_file: str | Path | None = None,
+    train: bool = False,
+    clips: ClipCount = 1,
+    mean: tuple[float, ...] = CLIP_MEAN,
+    std: tuple[float, ...] = CLIP_STD,
+) -> EchoNetDataset:
+    """The dataset a run's `data` config describes, under `data.root`, normalized with the backbone's
+    `mean`/`std`; the pad-and-crop augmentation applies only to the TRAIN split (and only when `train` is set)."""
+    sampler = ClipSampler.from_config(data, mean, std, augment=train and split.lower() == "train")
+    return EchoNetDataset(
+        data.root, split, sampler, filelist=split_file, train=train, clips=clips, skip_missing=data.skip_missing
+    )

@@ -6,8 +6,8 @@ Every error names the file (or the FileList row) and the reason, so that a user 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 class VideoReadError(Exception):
@@ -70,9 +70,11 @@ class MissingVideosError(DatasetError):
 
 
 class InvalidLabelError(DatasetError):
-    """FileList rows whose EF is missing or not a number; all of them are named at once."""
+    """FileList rows whose EF is missing, not a number or outside [0, 100]; all of them are named at once."""
 
     def __init__(self, rows: Sequence[tuple[int, str, str]], source: str | Path):
         self.rows = list(rows)
         lines = "\n  ".join(f"line {line}: FileName={name!r} EF={value!r}" for line, name, value in self.rows[:50])
-        super().__init__(f"{source}: {len(self.rows)} row(s) with a missing or non-numeric EF:\n  {lines}")
+        super().__init__(
+            f"{source}: {len(self.rows)} row(s) whose EF is missing, not a number or outside [0, 100]:\n  {lines}"
+        )

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from cardiacclip.data.errors import DatasetError
 from cardiacclip.data.filelist import read_filelist, select_split, write_filelist
+
+if TYPE_CHECKING:
+    from cardiacclip.config import DataConfig
 
 
 def sample_k_shot(table: pd.DataFrame, k: int, seed: int) -> list[str]:
@@ -84,10 +88,20 @@ def make_few_shot_split(
 def split_from_file(path: str | Path) -> FewShotSplit:
     """A split file in the FileList format (e.g. the reference's FileList_{k}_shot.csv), used as given."""
     table = read_filelist(path)
-    return FewShotSplit(
-        *(list(select_split(table, s)["FileName"]) for s in ("train", "val", "test"))
-    )
+    return FewShotSplit(*(list(select_split(table, s)["FileName"]) for s in ("train", "val", "test")))
 
 
 def write_split_file(split: FewShotSplit, table: pd.DataFrame, path: str | Path) -> Path:
+    """The split as a FileList-format CSV (rows from `table`, Split set to TRAIN/VAL/TEST)."""
     return write_filelist(split.to_filelist(table), path)
+
+
+def prepare_split(data: DataConfig, path: str | Path, shots: int | None = None, seed: int | None = None) -> Path:
+    """Write the split a run uses to `path`: `data.split_file` copied as given, else a k-shot sample
+    of `data.root`/FileList.csv (`shots`/`seed` default to `data.shots`/`data.split_seed`)."""
+    if data.split_file:
+        return write_split_file(split_from_file(data.split_file), read_filelist(data.split_file), path)
+    table = read_filelist(Path(data.root) / "FileList.csv")
+    shots = data.shots if shots is None else shots
+    split = make_few_shot_split(table, shots, data.split_seed if seed is None else seed, data.val_size)
+    return write_split_file(split, table, path)

@@ -31,9 +31,10 @@ def video_file_name(name: str) -> str:
 def read_filelist(path: str | Path, require_ef: bool = True) -> pd.DataFrame:
     """Read a FileList in the EchoNet-Dynamic format.
 
-    Returns a DataFrame with the file's columns, `Split` upper-cased, `EF` as float and a
-    `VideoFile` column (the name with its extension). Rows whose EF is missing or not a
-    number raise `InvalidLabelError` naming every such row (when `require_ef`).
+    Returns a DataFrame with the file's columns, `Split` upper-cased, `EF` as float (percent)
+    and a `VideoFile` column (the name with its extension). Rows whose EF is missing, not a
+    number or outside [0, 100] raise `InvalidLabelError` naming every such row (when
+    `require_ef`); a FileName listed more than once raises `DatasetError` naming the lines.
     """
     path = Path(path)
     if not path.is_file():
@@ -49,11 +50,20 @@ def read_filelist(path: str | Path, require_ef: bool = True) -> pd.DataFrame:
         if "EF" not in df.columns:
             raise DatasetError(f"{path}: no EF column (columns: {list(df.columns)})")
         ef = pd.to_numeric(df["EF"], errors="coerce")
-        bad = ef.isna() | ~np.isfinite(ef.fillna(0.0))
+        bad = ef.isna() | ~np.isfinite(ef.fillna(0.0)) | (ef < 0) | (ef > 100)
         if bad.any():
             rows = [(int(i) + 2, str(df.at[i, "FileName"]), str(df.at[i, "EF"])) for i in df.index[bad]]
             raise InvalidLabelError(rows, path)
         df["EF"] = ef.astype(float)
+    duplicated = df["FileName"].duplicated(keep=False)
+    if duplicated.any():
+        lines = df.index[duplicated].groupby(df.loc[duplicated, "FileName"])
+        shown = "\n  ".join(
+            f"{name}: lines {', '.join(str(int(i) + 2) for i in rows)}" for name, rows in list(lines.items())[:50]
+        )
+        raise DatasetError(
+            f"{path}: {len(lines)} FileName(s) listed more than once (each video must appear once):\n  {shown}"
+        )
     df["VideoFile"] = df["FileName"].map(video_file_name)
     return df
 

@@ -11,12 +11,14 @@ reported counts are often off): frames are decoded until the decoder stops.
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
 
 import av
 import numpy as np
 
+from cardiacclip.data.dicom import read_dicom_video
 from cardiacclip.data.errors import (
     CorruptVideoError,
     EmptyFileError,
@@ -64,9 +66,7 @@ def read_video(path: str | Path) -> VideoData:
     if os.path.getsize(path) == 0:
         raise EmptyFileError(path)
     if is_dicom(path):
-        from cardiacclip.data.dicom import read_dicom_video
-
-        return read_dicom_video(path)
+        return VideoData(*read_dicom_video(path))
     return _read_with_pyav(path)
 
 
@@ -111,8 +111,6 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 50.0, quality
     else:
         raise ValueError(f"{path}: write_video writes .avi or .mp4, not {suffix!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    from fractions import Fraction
-
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height = frames.shape[2], frames.shape[1]

@@ -1,1 +1,1 @@
-"""Evaluation: inference over datasets, metrics with bootstrap intervals, plots."""
+"""Evaluation: metrics with bootstrap intervals, and plots."""

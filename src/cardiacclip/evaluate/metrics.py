@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -27,7 +27,8 @@ def regression_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 
 def auroc_below(y: np.ndarray, p: np.ndarray, threshold: float) -> float | None:
-    """AUROC for detecting EF < threshold, scoring each video by its negated predicted EF; None if one class is absent."""
+    """AUROC for detecting EF < threshold (percent), scoring each video by its negated predicted EF;
+    None if one class is absent."""
     positive = np.asarray(y) < threshold
     if positive.all() or not positive.any():
         return None
@@ -35,8 +36,12 @@ def auroc_below(y: np.ndarray, p: np.ndarray, threshold: float) -> float | None:
 
 
 def bootstrap_interval(
-    y: np.ndarray, p: np.ndarray, metric: Callable[[np.ndarray, np.ndarray], float | None],
-    n_resamples: int = 1000, level: float = 0.95, seed: int = 0,
+    y: np.ndarray,
+    p: np.ndarray,
+    metric: Callable[[np.ndarray, np.ndarray], float | None],
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
 ) -> tuple[float, float] | None:
     """Percentile bootstrap interval over videos (resampled with replacement, seeded)."""
     y, p = np.asarray(y), np.asarray(p)
@@ -53,12 +58,15 @@ def bootstrap_interval(
     return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
 
 
-def evaluation_summary(y: np.ndarray, p: np.ndarray, true_class: np.ndarray, pred_class: np.ndarray,
-                       n_resamples: int = 1000, seed: int = 0) -> dict:
+def evaluation_summary(
+    y: np.ndarray, p: np.ndarray, true_class: np.ndarray, pred_class: np.ndarray, n_resamples: int = 1000, seed: int = 0
+) -> dict:
     """MAE, RMSE, R2 with 95% bootstrap intervals, AUROC for EF<50 and EF<40, category accuracy."""
     out: dict = {"n": int(len(y))}
     metrics: dict[str, Callable] = {
-        "mae": mae, "rmse": rmse, "r2": r2,
+        "mae": mae,
+        "rmse": rmse,
+        "r2": r2,
         "auroc_ef_below_50": lambda a, b: auroc_below(a, b, 50.0),
         "auroc_ef_below_40": lambda a, b: auroc_below(a, b, 40.0),
     }

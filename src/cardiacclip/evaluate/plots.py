@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from cardiacclip import RESEARCH_NOTICE  # noqa: E402
+from cardiacclip.about import RESEARCH_NOTICE  # noqa: E402
 
 
 def _finish(fig, path: str | Path) -> Path:
@@ -44,8 +44,11 @@ def plot_bland_altman(y: np.ndarray, p: np.ndarray, path: str | Path) -> Path:
     bias, sd = diff.mean(), diff.std(ddof=1) if len(diff) > 1 else 0.0
     fig, ax = plt.subplots(figsize=(5.5, 4))
     ax.scatter(mean, diff, s=12, alpha=0.6)
-    for value, style, label in ((bias, "-", f"bias {bias:+.2f}"), (bias + 1.96 * sd, "--", f"+1.96 SD {bias + 1.96 * sd:+.2f}"),
-                                (bias - 1.96 * sd, "--", f"-1.96 SD {bias - 1.96 * sd:+.2f}")):
+    for value, style, label in (
+        (bias, "-", f"bias {bias:+.2f}"),
+        (bias + 1.96 * sd, "--", f"+1.96 SD {bias + 1.96 * sd:+.2f}"),
+        (bias - 1.96 * sd, "--", f"-1.96 SD {bias - 1.96 * sd:+.2f}"),
+    ):
         ax.axhline(value, color="k", ls=style, lw=1, label=label)
     ax.set_xlabel("mean of reference and predicted EF (%)")
     ax.set_ylabel("predicted - reference EF (%)")
@@ -68,8 +71,14 @@ def plot_learning_curves(history: pd.DataFrame, path: str | Path) -> Path:
     return _finish(fig, path)
 
 
-def plot_attention_strip(frames: np.ndarray, weights: np.ndarray, path: str | Path, title: str = "",
-                         marks: dict[int, str] | None = None, max_frames: int = 16) -> Path:
+def plot_attention_strip(
+    frames: np.ndarray,
+    weights: np.ndarray,
+    path: str | Path,
+    title: str = "",
+    marks: dict[int, str] | None = None,
+    max_frames: int = 16,
+) -> Path:
     """A strip of clip frames with the MFL weight of each frame drawn under it.
 
     `frames` (T, H, W, 3) uint8, `weights` (T,); `marks` maps a frame position to a label

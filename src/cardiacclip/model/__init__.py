@@ -1,1 +1,1 @@
-"""CardiacCLIP model: backbone factory, EchoZoom, MFL, prompts, EF head."""
+"""CardiacCLIP model: backbone factory, EchoZoom, MFL, prompts, EF head, checkpoints, inference, the predictor API."""

@@ -24,21 +24,22 @@ import copy
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import open_clip
 import torch
 from torch import nn
 
+from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD
+from cardiacclip.resources import asset_dir, packaged_file
+
 log = logging.getLogger(__name__)
 
 ECHOCLIP_HUB_ID = "hf-hub:mkaichristensen/echo-clip"
 ECHOCLIP_ARCHITECTURE = "convnext_base"
-OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
-OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 PREFERRED_WEIGHT_NAMES = (
     "open_clip_model.safetensors",
@@ -61,8 +62,8 @@ class Backbone:
     model: nn.Module
     tokenizer: Callable[[list[str]], torch.Tensor]
     model_cfg: dict
-    mean: tuple[float, float, float] = OPENAI_MEAN
-    std: tuple[float, float, float] = OPENAI_STD
+    mean: tuple[float, float, float] = CLIP_MEAN
+    std: tuple[float, float, float] = CLIP_STD
     spec: str = ""
     weights: str | None = None  # file the weights came from; None for random weights
     metadata: dict[str, str] = field(default_factory=dict)
@@ -78,8 +79,13 @@ class Backbone:
 
     def describe(self) -> dict[str, Any]:
         """Plain data that rebuilds this architecture (stored in every CardiacCLIP checkpoint)."""
-        return {"spec": self.spec, "weights": self.weights, "model_cfg": copy.deepcopy(self.model_cfg),
-                "mean": list(self.mean), "std": list(self.std)}
+        return {
+            "spec": self.spec,
+            "weights": self.weights,
+            "model_cfg": copy.deepcopy(self.model_cfg),
+            "mean": list(self.mean),
+            "std": list(self.std),
+        }
 
 
 def build_open_clip(model_cfg: dict) -> nn.Module:
@@ -123,7 +129,7 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     if not isinstance(state, dict) or not state:
         raise BackboneError(f"{path}: no state dict found")
     if all(k.startswith("module.") for k in state):
-        state = {k[len("module."):]: v for k, v in state.items()}
+        state = {k[len("module.") :]: v for k, v in state.items()}
     return _expand_compact_rows(state), metadata
 
 
@@ -144,8 +150,13 @@ def _expand_compact_rows(state: dict[str, torch.Tensor]) -> dict[str, torch.Tens
     return out
 
 
-def save_backbone_weights(model: nn.Module, path: str | Path, metadata: dict[str, str] | None = None,
-                          half: bool = True, compact_embeddings: bool = True) -> Path:
+def save_backbone_weights(
+    model: nn.Module,
+    path: str | Path,
+    metadata: dict[str, str] | None = None,
+    half: bool = True,
+    compact_embeddings: bool = True,
+) -> Path:
     """Write open_clip weights as safetensors; optionally fp16 and with only the non-zero rows of
     the token embedding (a small model's vocabulary table dominates its size otherwise)."""
     from safetensors.torch import save_file
@@ -174,7 +185,8 @@ def load_weights_into(model: nn.Module, path: str | Path) -> dict[str, str]:
     mismatched = [k for k, v in state.items() if k in reference and v.shape != reference[k].shape]
     if mismatched:
         raise BackboneError(
-            f"{path}: weights do not match the architecture (shape differs for {len(mismatched)} tensors: {mismatched[:5]}); "
+            f"{path}: weights do not match the architecture "
+            f"(shape differs for {len(mismatched)} tensors: {mismatched[:5]}); "
             "put the model's open_clip_config.json beside the weights file"
         )
     result = model.load_state_dict(state, strict=False)
@@ -188,13 +200,8 @@ def load_weights_into(model: nn.Module, path: str | Path) -> dict[str, str]:
     return metadata
 
 
-def _packaged_config(name: str) -> Path | None:
-    path = resources.files("cardiacclip.model") / "configs" / f"{name}.json"
-    return Path(str(path)) if path.is_file() else None
-
-
 def synthetic_backbone_dir() -> Path:
-    return Path(str(resources.files("cardiacclip") / "assets" / "synthetic_echoclip"))
+    return asset_dir("synthetic_echoclip")
 
 
 def _read_config(path: Path) -> tuple[dict, dict]:
@@ -234,66 +241,81 @@ def _from_hub(repo_id: str, offline: bool) -> tuple[Path, Path]:
     return config, weights
 
 
+@dataclass
+class _Source:
+    """Where a spec's architecture and weights come from."""
+
+    config_path: Path | None = None  # open_clip_config.json (model_cfg + preprocess_cfg)
+    model_cfg: dict | None = None  # an architecture given directly
+    weights: Path | None = None
+
+
+def _locate(spec: str, offline: bool) -> _Source:
+    """Resolve a backbone spec (see the module docstring) into its config and weights files."""
+    if spec.startswith("hf-hub:"):
+        config, weights = _from_hub(spec[len("hf-hub:") :], offline)
+        return _Source(config_path=config, weights=weights)
+    if spec == "synthetic":
+        folder = synthetic_backbone_dir()
+        weights = _find_weights(folder) if folder.is_dir() else None
+        if weights is None:
+            raise BackboneError(
+                f"the synthetic backbone is missing from {folder}; rebuild it with scripts/build_synthetic_backbone.sh"
+            )
+        return _Source(config_path=folder / "open_clip_config.json", weights=weights)
+    packaged = packaged_file("open_clip_config", spec)
+    if packaged is not None:
+        return _Source(config_path=packaged)
+    path = Path(spec[len("local-dir:") :] if spec.startswith("local-dir:") else spec).expanduser()
+    if path.is_dir():
+        return _locate_folder(path)
+    if path.is_file():
+        sibling = path.parent / "open_clip_config.json"
+        if sibling.is_file():
+            return _Source(config_path=sibling, weights=path)
+        return _Source(model_cfg=open_clip.get_model_config(ECHOCLIP_ARCHITECTURE), weights=path)
+    if open_clip.get_model_config(spec) is not None:
+        log.warning("backbone %s: open_clip architecture with random weights", spec)
+        return _Source(model_cfg=open_clip.get_model_config(spec))
+    raise BackboneError(
+        f"backbone {spec!r} is not a file, a folder, an hf-hub: id, an open_clip architecture, "
+        f"or one of: echoclip, synthetic, tiny"
+    )
+
+
+def _locate_folder(path: Path) -> _Source:
+    config = path / "open_clip_config.json"
+    if not config.is_file():
+        raise BackboneError(f"{path}: folder has no open_clip_config.json")
+    weights = _find_weights(path)
+    if weights is None:
+        raise BackboneError(f"{path}: folder has no weights file ({', '.join(WEIGHT_SUFFIXES)})")
+    return _Source(config_path=config, weights=weights)
+
+
 def load_backbone(spec: str, *, load_weights: bool = True, offline: bool | None = None) -> Backbone:
     """Resolve a backbone spec (see the module docstring) into an open_clip model on the CPU."""
     if offline is None:
         offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes"}
-    config_path: Path | None = None
-    weights: Path | None = None
-    model_cfg: dict | None = None
-    preprocess: dict = {}
-
-    if spec == "echoclip":
-        spec = ECHOCLIP_HUB_ID
-    if spec.startswith("hf-hub:"):
-        config_path, weights = _from_hub(spec[len("hf-hub:"):], offline)
-    elif spec == "synthetic":
-        folder = synthetic_backbone_dir()
-        config_path, weights = folder / "open_clip_config.json", _find_weights(folder) if folder.is_dir() else None
-        if weights is None:
-            raise BackboneError(f"the synthetic backbone is missing from {folder}; rebuild it with scripts/build_synthetic_backbone.sh")
-    elif _packaged_config(spec) is not None:
-        config_path = _packaged_config(spec)
-    else:
-        path = Path(spec[len("local-dir:"):] if spec.startswith("local-dir:") else spec).expanduser()
-        if path.is_dir():
-            config_path = path / "open_clip_config.json"
-            if not config_path.is_file():
-                raise BackboneError(f"{path}: folder has no open_clip_config.json")
-            weights = _find_weights(path)
-            if weights is None:
-                raise BackboneError(f"{path}: folder has no weights file ({', '.join(WEIGHT_SUFFIXES)})")
-        elif path.is_file():
-            weights = path
-            sibling = path.parent / "open_clip_config.json"
-            if sibling.is_file():
-                config_path = sibling
-            else:
-                model_cfg = open_clip.get_model_config(ECHOCLIP_ARCHITECTURE)
-        elif open_clip.get_model_config(spec) is not None:
-            model_cfg = open_clip.get_model_config(spec)
-            log.warning("backbone %s: open_clip architecture with random weights", spec)
-        else:
-            raise BackboneError(
-                f"backbone {spec!r} is not a file, a folder, an hf-hub: id, an open_clip architecture, "
-                f"or one of: echoclip, synthetic, tiny"
-            )
-    if config_path is not None:
-        model_cfg, preprocess = _read_config(config_path)
-    assert model_cfg is not None
+    spec = ECHOCLIP_HUB_ID if spec == "echoclip" else spec
+    source = _locate(spec, offline)
+    model_cfg, preprocess = (
+        _read_config(source.config_path) if source.config_path is not None else (source.model_cfg, {})
+    )
     model = build_open_clip(model_cfg)
     metadata: dict[str, str] = {}
-    if weights is not None and load_weights:
+    weights = source.weights if load_weights else None
+    if weights is not None:
         metadata = load_weights_into(model, weights)
         log.info("backbone %s: weights from %s", spec, weights)
     return Backbone(
         model=model,
         tokenizer=make_tokenizer(model_cfg),
         model_cfg=copy.deepcopy(model_cfg),
-        mean=tuple(preprocess.get("mean", OPENAI_MEAN)),
-        std=tuple(preprocess.get("std", OPENAI_STD)),
+        mean=tuple(preprocess.get("mean", CLIP_MEAN)),
+        std=tuple(preprocess.get("std", CLIP_STD)),
         spec=spec,
-        weights=str(weights) if weights is not None and load_weights else None,
+        weights=str(weights) if weights is not None else None,
         metadata=metadata,
     )
 
@@ -305,8 +327,8 @@ def backbone_from_description(description: dict) -> Backbone:
         model=build_open_clip(model_cfg),
         tokenizer=make_tokenizer(model_cfg),
         model_cfg=copy.deepcopy(model_cfg),
-        mean=tuple(description.get("mean", OPENAI_MEAN)),
-        std=tuple(description.get("std", OPENAI_STD)),
+        mean=tuple(description.get("mean", CLIP_MEAN)),
+        std=tuple(description.get("std", CLIP_STD)),
         spec=description.get("spec", ""),
         weights=description.get("weights"),
     )

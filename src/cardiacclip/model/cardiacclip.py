@@ -19,8 +19,8 @@ from torch import nn
 
 from cardiacclip.config import ModelConfig
 from cardiacclip.model.backbone import Backbone
-from cardiacclip.model.ef_head import EFHead
 from cardiacclip.model.echozoom import EchoZoom
+from cardiacclip.model.ef_head import EFHead
 from cardiacclip.model.mfl import AttentionMIL, MeanPool
 from cardiacclip.model.prompts import PromptSet
 
@@ -42,6 +42,7 @@ class CardiacCLIP(nn.Module):
         super().__init__()
         self.config = config
         self.prompts = prompts
+        self.mean, self.std = tuple(backbone.mean), tuple(backbone.std)  # the preprocessing its input needs
         clip = backbone.model
         visual = clip.visual
         self.image_encoder = EchoZoom.from_open_clip(visual, config.scales, tile_size, init=config.zoom_init)
@@ -49,7 +50,9 @@ class CardiacCLIP(nn.Module):
         self.text_model = clip
         clip.logit_scale.requires_grad_(False)
         dim = backbone.embed_dim
-        self.aggregator = AttentionMIL(dim, config.mfl_hidden, config.mfl_init) if config.aggregator == "mfl" else MeanPool()
+        self.aggregator = (
+            AttentionMIL(dim, config.mfl_hidden, config.mfl_init) if config.aggregator == "mfl" else MeanPool()
+        )
         self.head = EFHead(
             prompts.anchors,
             [i.low for i in prompts.intervals],
@@ -58,9 +61,11 @@ class CardiacCLIP(nn.Module):
             hidden=config.fine_hidden,
         )
         tokens = backbone.tokenizer(list(prompts.texts))
-        truncated = [name for name, row in zip(prompts.names, tokens) if int(row[-1]) != 0]
+        truncated = [name for name, row in zip(prompts.names, tokens, strict=True) if int(row[-1]) != 0]
         if truncated:
-            log.warning("prompts longer than the text context (%d tokens) are truncated: %s", tokens.shape[1], truncated)
+            log.warning(
+                "prompts longer than the text context (%d tokens) are truncated: %s", tokens.shape[1], truncated
+            )
         self.register_buffer("prompt_tokens", tokens, persistent=False)
         self._text_cache: torch.Tensor | None = None
         self.register_load_state_dict_post_hook(lambda module, keys: module.clear_text_cache())
@@ -115,7 +120,8 @@ class CardiacCLIP(nn.Module):
         return self.text_model.logit_scale.exp()
 
     def forward(self, video: torch.Tensor) -> dict[str, Any]:
-        """(B, T, 3, H, W) clips -> dict with logits (B, K), probs, ef, ef_coarse (B,), attention (B, T), embedding (B, D)."""
+        """(B, T, 3, H, W) preprocessed clips -> dict with logits (B, K), probs (B, K), ef and ef_coarse (B,)
+        in percent, attention (B, T) and embedding (B, D)."""
         frames = self.encode_frames(video)
         embedding, attention = self.aggregator(frames)
         text = self.text_features().to(embedding.dtype)

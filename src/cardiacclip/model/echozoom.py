@@ -21,7 +21,8 @@ Two notes on how this differs from the released code:
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -56,7 +57,9 @@ class EchoZoom(nn.Module):
         tile_size: base frame size the trunk sees (112 for EchoNet frames).
     """
 
-    def __init__(self, trunk: nn.Module, feature_dim: int, embed_dim: int, scales: Sequence[int] = (1, 2), tile_size: int = 112):
+    def __init__(
+        self, trunk: nn.Module, feature_dim: int, embed_dim: int, scales: Sequence[int] = (1, 2), tile_size: int = 112
+    ):
         super().__init__()
         if not scales or any(int(s) < 1 for s in scales):
             raise ValueError(f"scales must be positive integers, got {scales}")
@@ -68,8 +71,13 @@ class EchoZoom(nn.Module):
         self.proj = nn.Linear(feature_dim * len(self.scales), embed_dim, bias=False)
 
     @classmethod
-    def from_open_clip(cls, visual: nn.Module, scales: Sequence[int], tile_size: int,
-                       init: Literal["pretrained", "random"] = "pretrained") -> EchoZoom:
+    def from_open_clip(
+        cls,
+        visual: nn.Module,
+        scales: Sequence[int],
+        tile_size: int,
+        init: Literal["pretrained", "random"] = "pretrained",
+    ) -> EchoZoom:
         """Build over an open_clip timm image tower (`visual.trunk`, `visual.head.proj`)."""
         trunk = visual.trunk
         pretrained_proj = visual.head.proj
@@ -113,5 +121,5 @@ class EchoZoom(nn.Module):
         """(N, 3, H, W) frames -> (N, embed_dim) embeddings (not normalized)."""
         pooled = self.feature_map(images).mean(dim=(2, 3))
         chunks = pooled.split(self.feature_dim, dim=1)
-        normed = torch.cat([norm(chunk) for norm, chunk in zip(self.norms, chunks)], dim=1)
+        normed = torch.cat([norm(chunk) for norm, chunk in zip(self.norms, chunks, strict=True)], dim=1)
         return self.proj(normed)

@@ -11,7 +11,8 @@ biases that put each sigma_k at its anchor, so the fine head starts equal to the
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import nn

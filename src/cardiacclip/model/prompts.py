@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch
 import yaml
+
+from cardiacclip.resources import packaged_file, packaged_names
 
 LabelBins = Literal["prompt", "reference"]
 _INTERVAL = re.compile(r"^\s*([\[(])\s*([-+0-9.]+)\s*,\s*([-+0-9.]+)\s*([\])])\s*$")
@@ -115,15 +116,18 @@ def load_prompts(name_or_path: str = DEFAULT_PROMPTS) -> PromptSet:
     if path.suffix in {".yaml", ".yml"} and path.is_file():
         text, source = path.read_text(), str(path)
     else:
-        packaged = resources.files("cardiacclip.model") / "prompts" / f"{name_or_path}.yaml"
-        if not packaged.is_file():
-            raise FileNotFoundError(f"no prompt file {name_or_path!r} (neither a YAML path nor a packaged prompt set)")
+        packaged = packaged_file("prompts", name_or_path)
+        if packaged is None:
+            raise FileNotFoundError(
+                f"no prompt file {name_or_path!r}: neither a YAML path nor one of the packaged "
+                f"prompt sets {packaged_names('prompts')}"
+            )
         text, source = packaged.read_text(), f"cardiacclip:{name_or_path}"
     data = yaml.safe_load(text)
     prefix = data.get("prefix", "").strip()
     categories = data["categories"]
     intervals = tuple(Interval.parse(c["interval"]) for c in categories)
-    for a, b in zip(intervals, intervals[1:]):
+    for a, b in zip(intervals, intervals[1:], strict=False):
         if a.high != b.low or (a.high_closed and b.low_closed):
             raise ValueError(f"{source}: category intervals must tile the EF range without overlap")
     return PromptSet(

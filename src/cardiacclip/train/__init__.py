@@ -1,1 +1,1 @@
-"""Training: losses, the loop, checkpoints."""
+"""Training: the loop (fit, run_epoch), losses, the learning-rate schedule."""

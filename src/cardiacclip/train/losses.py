@@ -38,8 +38,9 @@ class LossTerms:
     l1: torch.Tensor
 
 
-def cardiacclip_loss(logits: torch.Tensor, ef_pred: torch.Tensor, ef: torch.Tensor, classes: torch.Tensor,
-                     weights: LossWeights) -> LossTerms:
+def cardiacclip_loss(
+    logits: torch.Tensor, ef_pred: torch.Tensor, ef: torch.Tensor, classes: torch.Tensor, weights: LossWeights
+) -> LossTerms:
     ce = F.cross_entropy(logits.float(), classes)
     kl = text_to_video_kl(logits, classes) if weights.kl else logits.new_zeros((), dtype=torch.float32)
     l1 = (ef_pred.float() - ef.float()).abs().mean()

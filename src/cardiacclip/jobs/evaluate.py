@@ -1,0 +1,102 @@
+"""`cardiacclip evaluate`: metrics of a trained checkpoint on a split, with tables and plots."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cardiacclip.about import RESEARCH_NOTICE
+from cardiacclip.data.clips import ClipCount
+from cardiacclip.data.echonet import EchoNetDataset, dataset_from_config
+from cardiacclip.evaluate.metrics import evaluation_summary, regression_metrics
+from cardiacclip.evaluate.plots import plot_bland_altman, plot_scatter
+from cardiacclip.model.cardiacclip import CardiacCLIP
+from cardiacclip.model.checkpoint import load_model
+from cardiacclip.model.inference import predict_dataset
+from cardiacclip.runtime import resolve_device, resolve_precision
+
+log = logging.getLogger(__name__)
+
+
+def evaluate_model(
+    model: CardiacCLIP,
+    dataset: EchoNetDataset,
+    out: str | Path,
+    device: torch.device,
+    precision: str = "fp32",
+    n_bootstrap: int = 1000,
+    progress: bool = True,
+) -> dict:
+    """Predict every video, then write predictions.csv, metrics.json, scatter.png and bland_altman.png into `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    table, attention = predict_dataset(model, dataset, device, precision, progress=progress)
+    y, p = table["EF"].to_numpy(), table["EF_pred"].to_numpy()
+    names = list(model.prompts.names)
+    true_class = np.array([names.index(c) for c in table["category"]])
+    pred_class = np.array([names.index(c) for c in table["category_pred"]])
+    metrics = evaluation_summary(y, p, true_class, pred_class, n_resamples=n_bootstrap)
+    metrics["one_clip"] = regression_metrics(y, table["EF_pred_first_clip"].to_numpy())
+    metrics["coarse_head"] = regression_metrics(y, table["EF_pred_coarse"].to_numpy())
+    metrics["clips_per_video"] = dataset.clips
+    metrics["split"] = dataset.split
+    metrics["notice"] = RESEARCH_NOTICE
+    table.to_csv(out / "predictions.csv", index=False)
+    np.savez_compressed(out / "attention.npz", **attention)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    plot_scatter(y, p, out / "scatter.png")
+    plot_bland_altman(y, p, out / "bland_altman.png")
+    return metrics
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    data: str | Path,
+    out: str | Path,
+    split: str = "test",
+    clips: ClipCount | None = None,
+    split_file: str | Path | None = None,
+    device: str = "auto",
+    n_bootstrap: int = 1000,
+    progress: bool = True,
+    skip_missing: bool = False,
+) -> dict:
+    """Load a checkpoint (file or run folder) and `evaluate_model` it on `split` of the dataset at `data`."""
+    torch_device = resolve_device(device)
+    model, config, _ = load_model(checkpoint, torch_device)
+    d = dataclasses.replace(config.data, root=str(data), skip_missing=skip_missing)
+    dataset = dataset_from_config(
+        d,
+        split,
+        split_file,
+        train=d.eval_random_clip,
+        clips=clips if clips is not None else d.test_clips,
+        mean=model.mean,
+        std=model.std,
+    )
+    precision = resolve_precision(config.train.precision, torch_device)
+    return evaluate_model(model, dataset, out, torch_device, precision, n_bootstrap, progress)
+
+
+def format_metrics(metrics: dict) -> str:
+    def fmt(entry: dict) -> str:
+        if entry["value"] is None:
+            return "n/a"
+        ci = f" [{entry['ci95'][0]:.2f}, {entry['ci95'][1]:.2f}]" if entry.get("ci95") else ""
+        return f"{entry['value']:.3f}{ci}"
+
+    lines = [f"{key}: {fmt(metrics[key])}" for key in ("mae", "rmse", "r2", "auroc_ef_below_50", "auroc_ef_below_40")]
+    lines.append(f"category accuracy: {metrics['category_accuracy']:.3f}")
+    lines.append(
+        f"one clip: MAE {metrics['one_clip']['mae']:.3f}, RMSE {metrics['one_clip']['rmse']:.3f}, "
+        f"R2 {metrics['one_clip']['r2']:.3f}"
+    )
+    return "\n".join(lines)
+
+
+__all__ = ["evaluate_checkpoint", "evaluate_model", "format_metrics"]

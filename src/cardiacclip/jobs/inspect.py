@@ -1,0 +1,172 @@
+"""`cardiacclip inspect`: check an EchoNet-Dynamic-format folder before anyone trains on it."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from cardiacclip.data.errors import VideoReadError
+from cardiacclip.data.filelist import read_filelist
+from cardiacclip.data.video_io import read_video
+
+
+@dataclass
+class InspectionReport:
+    """What `inspect_dataset` found. `ok` is False when any listed video is missing or unreadable."""
+
+    root: str
+    n_videos: int
+    split_counts: dict[str, int]
+    ef_summary: dict[str, dict[str, float]]
+    frame_sizes: dict[str, int]
+    frame_rates: dict[str, int]
+    frame_counts: dict[str, float]
+    missing: list[str] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)
+    frame_count_mismatches: int = 0
+    has_tracings: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.unreadable
+
+
+def _ef_summary(ef: pd.Series) -> dict[str, float]:
+    ef = ef.astype(float)
+    return {
+        "n": int(len(ef)),
+        "mean": float(ef.mean()),
+        "sd": float(ef.std(ddof=1)) if len(ef) > 1 else 0.0,
+        "min": float(ef.min()),
+        "max": float(ef.max()),
+        "below_40": int((ef < 40).sum()),
+        "below_50": int((ef < 50).sum()),
+    }
+
+
+def inspect_dataset(
+    root: str | Path, decode: bool = True, workers: int | None = None, progress: bool = True
+) -> InspectionReport:
+    """Count videos per split, summarize EF (percent), sizes and rates, and find missing or unreadable videos.
+
+    With `decode` every video is decoded in full (a corrupt stream can fail late); without it
+    only the presence of each file is checked and sizes and rates are the FileList's.
+    Raises `DatasetError` for a FileList that cannot be used (e.g. invalid or duplicated rows).
+    """
+    root = Path(root)
+    table = read_filelist(root / "FileList.csv")
+    video_dir = root / "Videos"
+    paths = {name: video_dir / file for name, file in zip(table["FileName"], table["VideoFile"], strict=True)}
+    missing = [name for name, path in paths.items() if not path.is_file()]
+    present = {name: path for name, path in paths.items() if name not in set(missing)}
+    decoded, unreadable = _decode_all(present, workers, progress) if decode else ({}, {})
+    sizes, rates, counts, mismatches = _decoded_summary(decoded, table) if decode else (*_listed_summary(table), [], 0)
+    splits = table["Split"] if "Split" in table.columns else pd.Series(["ALL"] * len(table))
+    ef_summary = {"ALL": _ef_summary(table["EF"])}
+    for split in sorted(splits.unique()):
+        ef_summary[split] = _ef_summary(table.loc[splits == split, "EF"])
+    return InspectionReport(
+        root=str(root),
+        n_videos=len(table),
+        split_counts={str(k): int(v) for k, v in splits.value_counts().sort_index().items()},
+        ef_summary=ef_summary,
+        frame_sizes=sizes,
+        frame_rates=rates,
+        frame_counts={"min": float(np.min(counts)), "median": float(np.median(counts)), "max": float(np.max(counts))}
+        if counts
+        else {},
+        missing=missing,
+        unreadable=unreadable,
+        frame_count_mismatches=mismatches,
+        has_tracings=(root / "VolumeTracings.csv").is_file(),
+    )
+
+
+VideoInfo = tuple[int, int, int, "float | None"]  # frames, height, width, fps
+
+
+def probe_video(path: Path) -> VideoInfo:
+    """Decode a whole video: (frames, height, width, fps). Raises on any failure."""
+    frames, fps = read_video(path)
+    return len(frames), frames.shape[1], frames.shape[2], fps
+
+
+def _decode_all(
+    paths: dict[str, Path], workers: int | None, progress: bool
+) -> tuple[dict[str, VideoInfo], dict[str, str]]:
+    """Decode every video in threads; any failure (not only a read error) is that video's reason."""
+
+    def probe(name: str) -> tuple[str, VideoInfo | None, str | None]:
+        try:
+            return name, probe_video(paths[name]), None
+        except Exception as exc:  # one broken file must not end the inspection
+            return name, None, str(exc) if isinstance(exc, VideoReadError) else f"{paths[name]}: {exc}"
+
+    decoded: dict[str, VideoInfo] = {}
+    unreadable: dict[str, str] = {}
+    with ThreadPoolExecutor(workers or min(4, os.cpu_count() or 1)) as pool:
+        results = pool.map(probe, list(paths))
+        for name, info, error in tqdm(results, total=len(paths), desc="decoding", unit="video", disable=not progress):
+            if error is not None:
+                unreadable[name] = error
+            else:
+                decoded[name] = info
+    return decoded, unreadable
+
+
+def _decoded_summary(decoded: dict[str, VideoInfo], table: pd.DataFrame) -> tuple[dict, dict, list[int], int]:
+    """Counts of frame sizes and rates, frames per video, and videos whose frame count differs from the FileList's."""
+    sizes: dict[str, int] = {}
+    rates: dict[str, int] = {}
+    listed = (
+        table.set_index("FileName")["NumberOfFrames"] if "NumberOfFrames" in table.columns else pd.Series(dtype=float)
+    )
+    mismatches = 0
+    for name, (n_frames, h, w, fps) in decoded.items():
+        sizes[f"{w}x{h}"] = sizes.get(f"{w}x{h}", 0) + 1
+        key = f"{fps:.0f}" if fps else "unknown"
+        rates[key] = rates.get(key, 0) + 1
+        if name in listed.index and pd.notna(listed[name]):
+            mismatches += int(int(listed[name]) != n_frames)
+    return sizes, rates, [info[0] for info in decoded.values()], mismatches
+
+
+def _listed_summary(table: pd.DataFrame) -> tuple[dict, dict]:
+    """Frame sizes and rates as the FileList states them (without decoding)."""
+    sizes: dict[str, int] = {}
+    rates: dict[str, int] = {}
+    if {"FrameWidth", "FrameHeight"} <= set(table.columns):
+        for (w, h), n in table.groupby(["FrameWidth", "FrameHeight"]).size().items():
+            sizes[f"{w}x{h} (listed)"] = int(n)
+    if "FPS" in table.columns:
+        for fps, n in table["FPS"].round().value_counts().items():
+            rates[f"{fps:.0f} (listed)"] = int(n)
+    return sizes, rates
+
+
+def plot_ef_histogram(table: pd.DataFrame, path: str | Path) -> Path:
+    """EF histogram per split, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bins = np.arange(0, 101, 2.5)
+    groups = table.groupby("Split") if "Split" in table.columns else [("ALL", table)]
+    for split, rows in groups:
+        ax.hist(rows["EF"], bins=bins, alpha=0.5, label=f"{split} (n={len(rows)})")
+    ax.set_xlabel("EF (%)")
+    ax.set_ylabel("videos")
+    ax.legend()
+    ax.set_title("EF distribution")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,230 @@
+"""`cardiacclip predict`: EF, category and category probabilities for new echo videos, at archive scale.
+
+Any number of files or folders (searched recursively for AVI/MP4/DICOM) in, one row per file
+out, written and flushed as soon as that file is done (CSV, or JSON Lines for `.jsonl` and for
+standard output). A file that fails for any reason gets a row with `status=error` and the
+reason; the batch goes on. Ctrl-C or a crash keeps every finished row, and `resume=True`
+skips the inputs the output already has a row for.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from tqdm.auto import tqdm
+
+from cardiacclip.about import RESEARCH_NOTICE
+from cardiacclip.data.clips import ClipCount
+from cardiacclip.data.video_io import DICOM_SUFFIXES, VIDEO_SUFFIXES, read_video
+from cardiacclip.evaluate.plots import plot_attention_strip
+from cardiacclip.model.predictor import Prediction, Predictor
+
+log = logging.getLogger(__name__)
+
+BASE_COLUMNS = ["file", "status", "EF_pred", "category"]
+DETAIL_COLUMNS = [
+    "EF_coarse",
+    "frames",
+    "fps",
+    "period",
+    "clips",
+    "clip_starts",
+    "attention",
+    "warnings",
+    "error",
+    "attention_plot",
+    "notice",
+]
+
+
+class OutputError(ValueError):
+    """An output path that cannot be used (a folder, not writable, exists without --overwrite/--resume)."""
+
+
+def collect_inputs(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders expanded recursively to their video and DICOM files (sorted)."""
+    files: list[Path] = []
+    suffixes = VIDEO_SUFFIXES | DICOM_SUFFIXES
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes))
+        else:
+            files.append(path)  # a missing file gets its own error row
+    return files
+
+
+def output_columns(categories: Iterable[str]) -> list[str]:
+    return BASE_COLUMNS + [f"p_{name.replace(' ', '_')}" for name in categories] + DETAIL_COLUMNS
+
+
+def prediction_row(prediction: Prediction) -> dict[str, Any]:
+    """A result as one output row (EF in percent, rounded to 0.01)."""
+    return {
+        "file": prediction.source,
+        "status": "ok",
+        "EF_pred": round(prediction.ef, 2),
+        "category": prediction.category,
+        **{f"p_{name.replace(' ', '_')}": round(p, 4) for name, p in prediction.probabilities.items()},
+        "EF_coarse": round(prediction.ef_coarse, 2),
+        "frames": prediction.n_frames,
+        "fps": prediction.fps,
+        "period": prediction.period,
+        "clips": len(prediction.clip_efs),
+        "clip_starts": " ".join(map(str, prediction.clip_starts)),
+        "attention": " ".join(f"{a:.4f}" for a in prediction.attention),
+        "warnings": "; ".join(prediction.warnings),
+        "error": "",
+        "notice": RESEARCH_NOTICE,
+    }
+
+
+def error_row(path: Path, exc: BaseException) -> dict[str, Any]:
+    message = str(exc) or type(exc).__name__
+    if not isinstance(exc, (OSError, ValueError)) and type(exc).__name__ not in message:
+        message = f"{type(exc).__name__}: {message}"
+    return {"file": str(path), "status": "error", "error": message, "notice": RESEARCH_NOTICE}
+
+
+class RowWriter:
+    """Appends rows to a CSV or JSON Lines file (or standard output) and flushes after each one."""
+
+    def __init__(self, path: Path | None, columns: list[str], append: bool = False):
+        self.path, self.columns = path, columns
+        self.jsonl = path is None or path.suffix.lower() in {".jsonl", ".ndjson", ".json"}
+        self.stream: IO[str] = sys.stdout if path is None else open(path, "a" if append else "w", newline="")  # noqa: SIM115 (closed by close())
+        self.csv = None if self.jsonl else csv.DictWriter(self.stream, fieldnames=columns, extrasaction="ignore")
+        if self.csv is not None and not append:
+            self.csv.writeheader()
+            self.stream.flush()
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self.csv is not None:
+            self.csv.writerow(row)
+        else:
+            self.stream.write(json.dumps({c: row.get(c) for c in self.columns if c in row}) + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.path is not None:
+            self.stream.close()
+
+
+def check_output(out: Path | None, overwrite: bool = False, resume: bool = False) -> None:
+    """Check the output path before any work starts (cheap: call it before loading a model)."""
+    if out is None:
+        if resume:
+            raise OutputError("--resume needs --out FILE (rows on standard output cannot be resumed)")
+        return
+    if overwrite and resume:
+        raise OutputError("--overwrite and --resume exclude each other")
+    if out.is_dir():
+        raise OutputError(f"{out}: is a folder; pass a file name such as {out / 'predictions.csv'}")
+    if out.suffix.lower() not in {".csv", ".jsonl", ".ndjson", ".json"}:
+        raise OutputError(f"{out}: the output is a .csv or .jsonl file")
+    if out.exists() and not (overwrite or resume):
+        raise OutputError(f"{out}: exists; pass --overwrite to replace it or --resume to add the missing rows")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out.parent}: cannot create the output folder ({exc.strerror})") from None
+    if not os.access(out if out.exists() else out.parent, os.W_OK):
+        raise OutputError(f"{out}: not writable")
+
+
+def _rows_done(out: Path, columns: list[str]) -> set[str]:
+    """Inputs with a row in `out`; a last line cut off by a crash is removed so appending stays valid."""
+    text = out.read_text()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+        out.write_text(text)
+    if not text.strip():
+        if out.suffix.lower() == ".csv":
+            out.write_text(",".join(columns) + "\r\n")
+        return set()
+    if out.suffix.lower() == ".csv":
+        reader = csv.DictReader(text.splitlines())
+        if reader.fieldnames != columns:
+            raise OutputError(
+                f"{out}: its columns are not this model's ({reader.fieldnames[:6]}...); write to a new file"
+            )
+        return {row["file"] for row in reader}
+    return {json.loads(line)["file"] for line in text.splitlines() if line.strip()}
+
+
+@dataclass
+class PredictSummary:
+    done: int  # rows written in this run
+    failed: int  # of which errors
+    skipped: int  # inputs that already had a row (resume)
+
+
+def predict_files(
+    predictor: Predictor,
+    files: list[Path],
+    out: Path | None = None,
+    *,
+    clips: ClipCount | None = None,
+    attention_dir: Path | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    progress: bool = True,
+) -> PredictSummary:
+    """Predict every file and write its row as soon as it is done; one file's failure never stops the batch.
+
+    Raises `OutputError` before any work when `out` cannot be used.
+    """
+    columns = output_columns(predictor.categories)
+    check_output(out, overwrite, resume)
+    done = _rows_done(out, columns) if resume and out is not None else set()
+    todo = [f for f in files if str(f) not in done]
+    if done:
+        log.info("resuming: %d of %d input(s) already have a row in %s", len(files) - len(todo), len(files), out)
+    writer = RowWriter(out, columns, append=resume and out is not None and out.exists())
+    failed = 0
+    try:
+        for path in tqdm(todo, desc="predicting", unit="video", disable=not progress or len(todo) < 2):
+            row = _predict_one(predictor, path, clips, attention_dir)
+            failed += row["status"] != "ok"
+            writer.write(row)
+    finally:
+        writer.close()
+    return PredictSummary(done=len(todo), failed=failed, skipped=len(files) - len(todo))
+
+
+def _predict_one(
+    predictor: Predictor, path: Path, clips: ClipCount | None, attention_dir: Path | None
+) -> dict[str, Any]:
+    try:
+        video = read_video(path)
+        prediction = predictor.predict_frames(video.frames, video.fps, clips, source=str(path))
+        row = prediction_row(prediction)
+        if attention_dir is not None:
+            row["attention_plot"] = str(_attention_plot(predictor, video.frames, prediction, path, attention_dir))
+        return row
+    except Exception as exc:  # any failure becomes this input's row; the batch goes on
+        log.error("%s", error_row(path, exc)["error"])
+        log.debug("traceback for %s", path, exc_info=True)
+        return error_row(path, exc)
+
+
+def _attention_plot(predictor: Predictor, frames, prediction: Prediction, path: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    start = prediction.clip_starts[0]
+    title = (
+        f"{path.name}: EF {prediction.ef:.1f}% ({prediction.category}), first clip from frame {start}, "
+        f"period {prediction.period}"
+    )
+    return plot_attention_strip(
+        predictor.clip_frames(frames, prediction),
+        prediction.attention,
+        folder / f"{path.stem}_attention.png",
+        title=title,
+    )

@@ -1,0 +1,118 @@
+"""Self-contained CardiacCLIP checkpoints.
+
+A checkpoint holds the run config, the backbone's architecture (open_clip config, mean/std),
+the prompt set and every weight, so `load_model` rebuilds the model with no network and
+without the original backbone file. Files contain only tensors and plain data and load
+with `torch.load(weights_only=True)`.
+
+Checkpoints made from EchoCLIP carry its weights and so its academic-only licence.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cardiacclip.about import __version__
+from cardiacclip.config import ConfigError, RunConfig
+from cardiacclip.model.backbone import Backbone, backbone_from_description
+from cardiacclip.model.cardiacclip import CardiacCLIP
+from cardiacclip.model.prompts import PromptSet
+
+FORMAT = "cardiacclip-checkpoint/1"
+CHECKPOINT_NAMES = ("best.pt", "last.pt")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message is one line naming the file and the reason."""
+
+
+def build_model(config: RunConfig, backbone: Backbone, prompts: PromptSet) -> CardiacCLIP:
+    return CardiacCLIP(backbone, config.model, prompts, tile_size=config.data.image_size)
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: CardiacCLIP,
+    config: RunConfig,
+    backbone_description: dict,
+    training_state: dict[str, Any] | None = None,
+) -> Path:
+    """Write a self-contained checkpoint atomically (an interrupted save never leaves a half-written file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT,
+        "version": __version__,
+        "config": config.to_dict(),
+        "backbone": backbone_description,
+        "prompts": model.prompts.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    if training_state is not None:
+        payload["training_state"] = training_state
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    return path
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file as given, or a run folder's checkpoints/best.pt (else last.pt)."""
+    path = Path(path)
+    if path.is_dir():
+        for folder in (path / "checkpoints", path):
+            for name in CHECKPOINT_NAMES:
+                if (folder / name).is_file():
+                    return folder / name
+        raise CheckpointError(f"{path}: folder holds no checkpoints/best.pt or checkpoints/last.pt")
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint file or run folder")
+    return path
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The payload of a cardiacclip checkpoint file, loaded with `weights_only=True` (no pickled code runs).
+
+    Every problem (missing, empty, truncated, not a checkpoint, holding arbitrary objects)
+    raises `CheckpointError` with one line naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: empty file (0 bytes), not a checkpoint")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" in str(exc).lower():
+            raise CheckpointError(
+                f"{path}: holds Python objects besides tensors and plain data; cardiacclip loads "
+                "only its own weights-only checkpoints"
+            ) from None
+        raise CheckpointError(f"{path}: not a readable PyTorch file (truncated or corrupt)") from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable PyTorch file (truncated or corrupt: {reason})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a cardiacclip checkpoint (write one with `cardiacclip train`)")
+    return payload
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[CardiacCLIP, RunConfig, dict[str, Any]]:
+    """Rebuild a trained model from a checkpoint file or run folder: (model in eval mode, config, raw payload)."""
+    path = resolve_checkpoint(path)
+    payload = read_checkpoint(path)
+    try:
+        config = RunConfig.from_dict(payload["config"])
+        backbone = backbone_from_description(payload["backbone"])
+        model = build_model(config, backbone, PromptSet.from_dict(payload["prompts"]))
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, ConfigError, RuntimeError, TypeError) as exc:
+        reason = str(exc).splitlines()[0][:200]
+        raise CheckpointError(f"{path}: checkpoint does not match this version of cardiacclip ({reason})") from None
+    return model.to(device).eval(), config, payload

@@ -1,0 +1,78 @@
+"""Running a trained CardiacCLIP over clips and datasets: per-clip predictions averaged per video."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from cardiacclip.data.echonet import EchoNetDataset
+from cardiacclip.model.cardiacclip import CardiacCLIP
+from cardiacclip.runtime import autocast
+
+
+@torch.no_grad()
+def predict_clips(
+    model: CardiacCLIP, clips: torch.Tensor, device: torch.device, precision: str = "fp32", chunk: int = 4
+) -> dict[str, np.ndarray]:
+    """(N, T, 3, H, W) preprocessed clips of one video -> per-clip ef, ef_coarse (N,) in percent,
+    probs (N, K), attention (N, T), as NumPy arrays; `chunk` clips go through the model at a time."""
+    outputs: dict[str, list[torch.Tensor]] = {"ef": [], "ef_coarse": [], "probs": [], "attention": []}
+    for start in range(0, len(clips), chunk):
+        with autocast(device, precision):
+            out = model(clips[start : start + chunk].to(device, non_blocking=True))
+        for key in outputs:
+            outputs[key].append(out[key].float().cpu())
+    return {key: torch.cat(value).numpy() for key, value in outputs.items()}
+
+
+def summarize_video(per_clip: dict[str, np.ndarray]) -> dict:
+    """Average over clips (EchoNet-Dynamic's test-time augmentation); keep the first clip's figure too."""
+    probs = per_clip["probs"].mean(axis=0)
+    return {
+        "EF_pred": float(per_clip["ef"].mean()),
+        "EF_pred_first_clip": float(per_clip["ef"][0]),
+        "EF_pred_coarse": float(per_clip["ef_coarse"].mean()),
+        "category_pred": int(np.argmax(probs)),
+        "probs": probs,
+        "attention": per_clip["attention"][0],
+        "n_clips": int(len(per_clip["ef"])),
+    }
+
+
+def predict_dataset(
+    model: CardiacCLIP,
+    dataset: EchoNetDataset,
+    device: torch.device,
+    precision: str = "fp32",
+    chunk: int = 4,
+    progress: bool = True,
+    desc: str = "evaluating",
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Predictions for every video of a dataset (in evaluation mode).
+
+    Returns a table (FileName, EF, EF_pred, EF_pred_first_clip, EF_pred_coarse, category,
+    category_pred, p_<category>..., n_clips) and the first clip's frame attention per video.
+    """
+    was_training = model.training
+    model.eval()
+    rows, attention = [], {}
+    names = model.prompts.names
+    items: Iterable = (dataset[i] for i in range(len(dataset)))
+    for item in tqdm(items, total=len(dataset), desc=desc, unit="video", disable=not progress, leave=False):
+        summary = summarize_video(predict_clips(model, item["video"], device, precision, chunk))
+        row = {"FileName": item["file_name"], "EF": float(item["ef"])}
+        row.update({k: v for k, v in summary.items() if k not in {"probs", "attention"}})
+        row["category_pred"] = names[summary["category_pred"]]
+        row.update({f"p_{name.replace(' ', '_')}": float(p) for name, p in zip(names, summary["probs"], strict=True)})
+        rows.append(row)
+        attention[item["file_name"]] = summary["attention"]
+    model.train(was_training)
+    table = pd.DataFrame(rows)
+    table.insert(
+        2, "category", [names[int(c)] for c in model.prompts.classify(table["EF"].to_numpy(), model.config.label_bins)]
+    )
+    return table, attention

@@ -1,0 +1,222 @@
+"""The public Python API: load a trained model, predict EF for files, arrays or tensors.
+
+    import cardiacclip as cc
+    model = cc.load("runs/k1")                    # run folder or checkpoint file
+    result = model.predict("study.dcm")           # file path (AVI, MP4, DICOM)
+    result = model.predict(frames, fps=50.0)      # (F, H, W, 3) uint8 RGB array
+    result = model.predict(clip)                  # (T, 3, H, W) or (N, T, 3, H, W) preprocessed tensor
+    result.ef, result.category, result.probabilities, result.attention
+
+Predictions average the deterministic evaluation clips of a video (EchoNet-Dynamic's test-time
+augmentation); the clip period adapts to the video's frame rate so a clip spans the same time
+as in training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from cardiacclip.about import RESEARCH_NOTICE
+from cardiacclip.config import RunConfig
+from cardiacclip.data.clips import ClipCount, ClipSampler
+from cardiacclip.data.video_io import read_video
+from cardiacclip.model.cardiacclip import CardiacCLIP
+from cardiacclip.model.checkpoint import load_model
+from cardiacclip.model.inference import predict_clips
+from cardiacclip.runtime import resolve_device, resolve_precision
+
+Input = str | Path | np.ndarray | torch.Tensor
+
+
+@dataclass
+class Prediction:
+    """One video's prediction. EF values are in percent; `attention` is the first clip's MFL frame weights."""
+
+    ef: float
+    category: str
+    probabilities: dict[str, float]  # category name -> probability (mean over clips)
+    attention: list[float]  # (T,) weights of the first clip's frames, summing to 1
+    clip_starts: list[int]  # first source frame of each clip
+    clip_efs: list[float]  # EF of each clip
+    fps: float | None  # frame rate of the input (None: unknown)
+    period: int  # every period-th frame was taken
+    ef_coarse: float  # the coarse read-out (sum of p_k * anchor_k), for comparison
+    n_frames: int | None = None  # decoded frames of the input video (None for tensor input)
+    source: str = ""  # the file, or "array" / "tensor"
+    warnings: list[str] = field(default_factory=list)
+    notice: str = RESEARCH_NOTICE
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class Predictor:
+    """A trained CardiacCLIP ready to predict; made by `load`.
+
+    Args:
+        model: the network (eval mode).
+        config: the run config it was trained with (clip geometry, training frame rate).
+        device: where it runs. precision: "fp32", "bf16" or "fp16" autocast.
+    """
+
+    def __init__(self, model: CardiacCLIP, config: RunConfig, device: torch.device, precision: str = "fp32"):
+        self.model, self.config, self.device, self.precision = model.eval(), config, device, precision
+        self.sampler = ClipSampler.from_config(config.data, model.mean, model.std)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(self.model.prompts.names)
+
+    def predict(self, x: Input, *, fps: float | None = None, clips: ClipCount | None = None) -> Prediction:
+        """EF for one video.
+
+        Args:
+            x: a file path (AVI, MP4, DICOM); a (F, H, W, 3) or (F, H, W) uint8 array of raw frames
+                (pass `fps`); a (T, 3, H, W) float tensor holding one preprocessed clip; or a
+                (N, T, 3, H, W) tensor holding N clips of one video (preprocessed as `self.sampler`
+                does: resized, normalized with the backbone's mean/std).
+            fps: frame rate of an array input (a file states its own); unknown rates assume the
+                training rate, with a warning in the result.
+            clips: evaluation clips per video, "all" or N evenly spaced (default: the run's test_clips).
+
+        Raises:
+            ValueError: an array or tensor in the wrong layout (the message names the expected one).
+            VideoReadError: a file that cannot be read.
+        """
+        if isinstance(x, torch.Tensor):
+            return self._predict_tensor(x)
+        if isinstance(x, np.ndarray):
+            return self.predict_frames(_check_frames(x), fps, clips)
+        if isinstance(x, (str, Path)):
+            video = read_video(x)
+            return self.predict_frames(video.frames, video.fps, clips, source=str(x))
+        raise TypeError(f"predict takes a file path, a NumPy array or a torch tensor, not {type(x).__name__}")
+
+    def predict_many(
+        self,
+        inputs: Iterable[Input],
+        *,
+        fps: float | None = None,
+        clips: ClipCount | None = None,
+        errors: Literal["raise", "return"] = "raise",
+    ) -> list[Prediction | Exception]:
+        """`predict` for each input, in order. With `errors="return"` a failing input's exception
+        takes its place in the list instead of stopping the batch."""
+        results: list[Prediction | Exception] = []
+        for x in inputs:
+            try:
+                results.append(self.predict(x, fps=fps, clips=clips))
+            except Exception as exc:
+                if errors == "raise":
+                    raise
+                results.append(exc)
+        return results
+
+    def predict_frames(
+        self, frames: np.ndarray, fps: float | None = None, clips: ClipCount | None = None, source: str = "array"
+    ) -> Prediction:
+        """EF for decoded frames (F, H, W, 3) uint8 RGB at `fps` frames/s (see `predict`)."""
+        warnings = []
+        if not fps:
+            warnings.append(f"frame rate unknown: assumed the training rate, {self.config.data.fps:g} frames/s")
+        sampler = self.sampler.at_frame_rate(fps, self.config.data.fps)
+        tensor, starts = sampler.evaluation_clips(frames, clips if clips is not None else self.config.data.test_clips)
+        if len(frames) < sampler.span(len(frames)):
+            warnings.append(
+                f"video has {len(frames)} frames, fewer than one clip spans ({sampler.span(len(frames))}): "
+                "padded with black frames"
+            )
+        prediction = self._summarize(tensor, starts, fps, sampler.period, source, warnings)
+        prediction.n_frames = int(len(frames))
+        return prediction
+
+    def clip_frames(self, frames: np.ndarray, prediction: Prediction, index: int = 0) -> np.ndarray:
+        """The (T, S, S, 3) uint8 frames of clip `index` of a prediction made from `frames` (for plots)."""
+        sampler = dataclasses.replace(self.sampler, period=prediction.period)
+        return sampler.take(frames, prediction.clip_starts[index])
+
+    def _predict_tensor(self, x: torch.Tensor) -> Prediction:
+        clips = _check_clips(x)
+        return self._summarize(clips.float(), np.zeros(len(clips), dtype=int), None, self.sampler.period, "tensor", [])
+
+    def _summarize(
+        self, clips: torch.Tensor, starts: np.ndarray, fps: float | None, period: int, source: str, warnings: list[str]
+    ) -> Prediction:
+        out = predict_clips(self.model, clips, self.device, self.precision)
+        probs = out["probs"].mean(axis=0)
+        names = self.categories
+        return Prediction(
+            ef=float(out["ef"].mean()),
+            category=names[int(np.argmax(probs))],
+            probabilities={n: float(p) for n, p in zip(names, probs, strict=True)},
+            attention=[float(a) for a in out["attention"][0]],
+            clip_starts=[int(s) for s in starts],
+            clip_efs=[float(e) for e in out["ef"]],
+            fps=fps,
+            period=int(period),
+            ef_coarse=float(out["ef_coarse"].mean()),
+            source=source,
+            warnings=warnings,
+        )
+
+
+def _check_frames(frames: np.ndarray) -> np.ndarray:
+    """(F, H, W, 3) or (F, H, W) uint8 raw frames; anything else is a ValueError naming the layout."""
+    if frames.dtype != np.uint8:
+        raise ValueError(
+            f"a frame array must be uint8 (F, H, W, 3) RGB or (F, H, W) grey, got dtype {frames.dtype}; "
+            "pass preprocessed clips as a torch tensor (T, 3, H, W)"
+        )
+    if frames.ndim == 3:
+        frames = np.repeat(frames[..., None], 3, axis=-1)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"a frame array must be (F, H, W, 3) RGB or (F, H, W) grey, got shape {tuple(frames.shape)}")
+    if len(frames) < 2:
+        raise ValueError("a frame array needs at least 2 frames: LVEF needs the motion over the cardiac cycle")
+    return frames
+
+
+def _check_clips(x: torch.Tensor) -> torch.Tensor:
+    """(T, 3, H, W) or (N, T, 3, H, W) -> (N, T, 3, H, W); the wrong layout is a ValueError naming the expected one."""
+    expected = "expected (T, 3, H, W) for one clip or (N, T, 3, H, W) for N clips of one video"
+    if x.ndim not in (4, 5):
+        raise ValueError(f"tensor of shape {tuple(x.shape)}: {expected}")
+    if x.shape[-3] != 3:
+        hint = ""
+        if x.ndim == 5 and x.shape[1] == 3:
+            hint = " (this looks like (B, 3, T, H, W): move the channel axis with x.permute(0, 2, 1, 3, 4))"
+        elif x.ndim == 4 and x.shape[0] == 3:
+            hint = " (this looks like (3, T, H, W): move the channel axis with x.permute(1, 0, 2, 3))"
+        raise ValueError(f"tensor of shape {tuple(x.shape)}: {expected}{hint}")
+    if not torch.is_floating_point(x):
+        raise ValueError(
+            f"tensor of dtype {x.dtype}: pass preprocessed float clips, or raw uint8 frames as a "
+            "NumPy (F, H, W, 3) array"
+        )
+    return x if x.ndim == 5 else x[None]
+
+
+def load(path: str | Path, device: str | torch.device = "auto", precision: str | None = None) -> Predictor:
+    """A trained model from a checkpoint file (best.pt / last.pt) or a run folder.
+
+    Args:
+        path: checkpoint file or run folder (its checkpoints/best.pt is used).
+        device: "auto" (cuda, then mps, then cpu), or any torch device.
+        precision: "fp32", "bf16", "fp16" or "auto"; default: the run's setting.
+
+    Raises:
+        CheckpointError: a missing, truncated or foreign file, with one line saying which.
+    """
+    torch_device = device if isinstance(device, torch.device) else resolve_device(device)
+    model, config, _ = load_model(path, torch_device)
+    return Predictor(model, config, torch_device, resolve_precision(precision or config.train.precision, torch_device))
+
+
+__all__: Sequence[str] = ("Prediction", "Predictor", "load")

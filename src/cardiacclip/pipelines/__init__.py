@@ -1,1 +1,0 @@
-"""End-to-end jobs: the demo on the built-in synthetic default and the paper's benchmark."""

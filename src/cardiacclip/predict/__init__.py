@@ -1,1 +1,0 @@
-"""Prediction on new videos (AVI, MP4, DICOM)."""

@@ -1,0 +1,1 @@
+"""The built-in synthetic default: echo videos in the EchoNet-Dynamic layout, report sentences, toy pretraining."""

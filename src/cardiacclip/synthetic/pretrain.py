@@ -1,0 +1,214 @@
+"""EchoCLIP-style contrastive pretraining of a small open_clip model (the toy backbone; `cardiacclip pretrain`).
+
+Pairs are (clip of echo frames, report text). A clip's embedding is the mean of its frames'
+unit image embeddings, so the image tower learns frame features whose average over the cycle
+carries what the report says; with `frames_per_sample=1` this is EchoCLIP's frame-report
+pairing. The loss is CLIP's symmetric InfoNCE with a learned temperature.
+
+For a synthetic archive the reports are written from the labels (`synthetic.reports`); a user's
+archive can name a report column of its FileList instead.
+
+`pretrain_model` trains; the `pretrain` job (`cardiacclip.jobs.pretrain`) writes the folder
+that `--backbone <folder>` loads.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from cardiacclip.data.clips import ClipSampler, resize_frames
+from cardiacclip.data.filelist import read_filelist
+from cardiacclip.data.video_io import read_video
+from cardiacclip.model.backbone import Backbone, load_backbone
+from cardiacclip.runtime import autocast, resolve_device, resolve_precision, seed_everything
+from cardiacclip.synthetic.reports import make_report
+from cardiacclip.train.schedule import warmup_cosine
+
+log = logging.getLogger(__name__)
+
+TOY_NOTICE = "A toy echo-CLIP pretrained on synthetic echoes, for demonstrations and tests; not a clinical model."
+
+
+@dataclass
+class PretrainConfig:
+    data: str = ""
+    arch: str = "small_echoclip"  # packaged open_clip config (random init) or a backbone spec to start from
+    report_column: str | None = None  # FileList column with report text; None: write reports from EF/EDV
+    frames_per_sample: int = 8
+    period: int = 8
+    image_size: int = 112
+    batch_size: int = 32
+    steps: int = 500
+    lr: float = 5e-4
+    weight_decay: float = 0.05
+    warmup_steps: int = 40
+    seed: int = 0
+    device: str = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    num_workers: int = 1
+    cache: bool = False  # decode every video once and keep its frames in memory
+
+
+class ReportClips(Dataset):
+    """Random clips of every listed video (all splits) with their report text.
+
+    With `cache=True` every video is decoded once, resized and kept in memory (grayscale videos
+    as one channel), so a step costs no decoding; without it each access decodes the file.
+    Each item is ((T, 3, S, S) float clip normalized by `sampler`, report text).
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        reports: list[str],
+        table: pd.DataFrame,
+        sampler: ClipSampler,
+        cache: bool = False,
+        progress: bool = True,
+    ):
+        self.video_dir = Path(root) / "Videos"
+        self.table, self.reports, self.sampler = table.reset_index(drop=True), reports, sampler
+        self.cache: list[np.ndarray] | None = None
+        if cache:
+            self.cache = [
+                self._decode(i)
+                for i in tqdm(range(len(self.table)), desc="caching frames", unit="video", disable=not progress)
+            ]
+
+    def _decode(self, index: int) -> np.ndarray:
+        frames = read_video(self.video_dir / self.table.at[index, "VideoFile"]).frames
+        gray = np.array_equal(frames[..., 0], frames[..., 1]) and np.array_equal(frames[..., 0], frames[..., 2])
+        frames = frames[..., :1] if gray else frames
+        return resize_frames(frames, self.sampler.image_size)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, str]:
+        frames = self.cache[index] if self.cache is not None else self._decode(index)
+        start = self.sampler.random_start(len(frames))
+        return self.sampler.to_tensor(self.sampler.take(frames, start)), self.reports[index]
+
+
+def archive_reports(table: pd.DataFrame, report_column: str | None, seed: int) -> list[str]:
+    if report_column:
+        if report_column not in table.columns:
+            raise ValueError(f"FileList has no column {report_column!r}")
+        return table[report_column].astype(str).tolist()
+    rng = np.random.default_rng(seed)
+    edv = table["EDV"] if "EDV" in table.columns else [None] * len(table)
+    return [
+        make_report(float(ef), rng, None if v is None or pd.isna(v) else float(v))
+        for ef, v in zip(table["EF"], edv, strict=True)
+    ]
+
+
+def clip_loss(video: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
+    logits = logit_scale.exp() * video @ text.t()
+    target = torch.arange(len(video), device=video.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
+
+
+@dataclass
+class PretrainResult:
+    backbone: Backbone  # trained, on the CPU
+    log: pd.DataFrame  # step, loss, logit_scale, seconds
+
+
+def pretrain_model(config: PretrainConfig, progress: bool = True) -> PretrainResult:
+    """Contrastive pretraining of `config.arch` on the archive at `config.data` (video-report pairs).
+
+    Token-embedding rows of words never seen in the reports are zeroed at the end: they carry
+    no information, and zero rows are not stored by `save_backbone_weights`.
+    """
+    generator = seed_everything(config.seed)
+    device = resolve_device(config.device)
+    precision = resolve_precision(config.precision, device)
+    backbone = load_backbone(config.arch)
+    model = backbone.model.to(device).train()
+
+    table = read_filelist(Path(config.data) / "FileList.csv")
+    sampler = ClipSampler(
+        length=config.frames_per_sample,
+        period=config.period,
+        image_size=config.image_size,
+        mean=tuple(backbone.mean),
+        std=tuple(backbone.std),
+    )
+    dataset = ReportClips(
+        config.data,
+        archive_reports(table, config.report_column, config.seed),
+        table,
+        sampler,
+        cache=config.cache,
+        progress=progress,
+    )
+    loader = DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        shuffle=True,
+        drop_last=True,
+        generator=generator,
+        num_workers=config.num_workers,
+        persistent_workers=config.num_workers > 0,
+    )
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
+    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.lr,
+    )
+    schedule = warmup_cosine(optimizer, config.steps, config.warmup_steps)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+    seen_tokens: set[int] = set()
+    rows, step, started = [], 0, time.time()
+    bar = tqdm(total=config.steps, desc="pretraining", unit="step", disable=not progress)
+    while step < config.steps:
+        for clips, texts in loader:
+            tokens = backbone.tokenizer(list(texts))
+            seen_tokens.update(torch.unique(tokens).tolist())
+            b, t = clips.shape[:2]
+            with autocast(device, precision):
+                frames = F.normalize(model.encode_image(clips.flatten(0, 1).to(device)), dim=-1)
+                video = F.normalize(frames.view(b, t, -1).mean(dim=1), dim=-1)
+                text = model.encode_text(tokens.to(device), normalize=True)
+                loss = clip_loss(video.float(), text.float(), model.logit_scale)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            schedule.step()
+            with torch.no_grad():
+                model.logit_scale.clamp_(0, math.log(100))
+            step += 1
+            rows.append(
+                {
+                    "step": step,
+                    "loss": loss.item(),
+                    "logit_scale": model.logit_scale.exp().item(),
+                    "seconds": time.time() - started,
+                }
+            )
+            bar.update()
+            bar.set_postfix(loss=f"{rows[-1]['loss']:.3f}")
+            if step >= config.steps:
+                break
+    bar.close()
+    with torch.no_grad():
+        unseen = torch.ones(model.token_embedding.weight.shape[0], dtype=torch.bool)
+        unseen[list(seen_tokens)] = False
+        model.token_embedding.weight[unseen.to(model.token_embedding.weight.device)] = 0
+    backbone.model = model.cpu().eval()
+    return PretrainResult(backbone, pd.DataFrame(rows))

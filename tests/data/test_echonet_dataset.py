@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD, ClipSampler
+from cardiacclip.data.echonet import EchoNetDataset
+from cardiacclip.data.video_io import read_video, write_video
+from helpers import moving_pattern
+
+
+def test_training_clip_shape_and_dtype(synthetic_root):
+    dataset = EchoNetDataset(synthetic_root, "train", ClipSampler(length=16, period=2, pad=4))
+    item = dataset[0]
+    assert item["video"].shape == (1, 16, 3, 112, 112)
+    assert item["video"].dtype == torch.float32
+    assert item["ef"].dtype == torch.float32 and 0 < float(item["ef"]) < 100
+    assert isinstance(item["file_name"], str)
+
+
+def test_default_clip_is_cardiacclip_48_by_2(synthetic_root):
+    dataset = EchoNetDataset(synthetic_root, "test", clips=1)
+    assert dataset[0]["video"].shape == (1, 48, 3, 112, 112)
+
+
+def test_evaluation_is_deterministic(synthetic_root):
+    a = EchoNetDataset(synthetic_root, "test", ClipSampler(length=8, period=3), clips=3)
+    b = EchoNetDataset(synthetic_root, "test", ClipSampler(length=8, period=3), clips=3)
+    x, y = a[1], b[1]
+    assert torch.equal(x["video"], y["video"]) and torch.equal(x["video"], a[1]["video"])
+    assert x["video"].shape[0] == 3
+    starts = x["starts"].numpy()
+    assert starts[0] == 0 and starts[-1] == x["num_frames"] - ((8 - 1) * 3 + 1)
+
+
+def test_clips_all_gives_every_start():
+    sampler = ClipSampler(length=3, period=2)
+    assert list(sampler.evaluation_starts(10, "all")) == [0, 1, 2, 3, 4, 5]
+    assert list(sampler.evaluation_starts(10, 2)) == [0, 5]
+    assert list(sampler.evaluation_starts(3, "all")) == [0]  # shorter than a clip
+
+
+def test_training_draws_vary(synthetic_root):
+    torch.manual_seed(0)
+    dataset = EchoNetDataset(synthetic_root, "train", ClipSampler(length=8, period=2, pad=8))
+    draws = {tuple(dataset[0]["starts"].tolist()) for _ in range(8)}
+    assert len(draws) > 1
+
+
+def _single_video_root(tmp_path, frames, name="0XSHORT", fps=50):
+    write_video(tmp_path / "Videos" / f"{name}.avi", frames, fps=fps)
+    pd.DataFrame(
+        [
+            {
+                "FileName": name,
+                "EF": 50.0,
+                "FrameHeight": frames.shape[1],
+                "FrameWidth": frames.shape[2],
+                "FPS": fps,
+                "NumberOfFrames": len(frames),
+                "Split": "TEST",
+            }
+        ]
+    ).to_csv(tmp_path / "FileList.csv", index=False)
+    return tmp_path
+
+
+def test_video_shorter_than_a_clip_is_zero_padded(tmp_path):
+    frames = moving_pattern(n_frames=10, height=112, width=112)
+    root = _single_video_root(tmp_path, frames)
+    item = EchoNetDataset(root, "test", ClipSampler(length=8, period=2, mean=None), clips="all")[0]
+    video = item["video"]
+    assert video.shape == (1, 8, 3, 112, 112)
+    assert video[0, :5].abs().sum(dim=(1, 2, 3)).min() > 0  # frames 0, 2, .., 8 exist
+    assert torch.all(video[0, 5:] == 0)  # frames 10, 12, 14 are padding
+
+
+def test_non_112_video_is_resized(tmp_path):
+    frames = moving_pattern(n_frames=12, height=96, width=128)
+    root = _single_video_root(tmp_path, frames, name="0XBIG")
+    item = EchoNetDataset(root, "test", ClipSampler(length=4, period=1, image_size=112))[0]
+    assert item["video"].shape == (1, 4, 3, 112, 112)
+
+
+def test_normalization_choices(synthetic_root):
+    raw = EchoNetDataset(synthetic_root, "test", ClipSampler(length=4, mean=None))[0]["video"]
+    clip = EchoNetDataset(synthetic_root, "test", ClipSampler(length=4))[0]["video"]
+    assert raw.min() >= 0 and raw.max() > 1 and raw.max() <= 255
+    mean = torch.tensor(CLIP_MEAN).view(1, 1, 3, 1, 1) * 255
+    std = torch.tensor(CLIP_STD).view(1, 1, 3, 1, 1) * 255
+    assert torch.allclose(clip, (raw - mean) / std, atol=1e-4)
+    other = ClipSampler(length=4, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))  # a backbone's own preprocessing
+    assert torch.allclose(
+        EchoNetDataset(synthetic_root, "test", other)[0]["video"], (raw / 255 - 0.5) / 0.25, atol=1e-4
+    )
+
+
+def test_dataset_frames_match_the_file(synthetic_root):
+    dataset = EchoNetDataset(synthetic_root, "test", ClipSampler(length=5, period=2, mean=None), clips=1)
+    frames = read_video(dataset.video_path(0)).frames
+    expected = torch.from_numpy(frames[0:10:2]).permute(0, 3, 1, 2).float()
+    assert torch.equal(dataset[0]["video"][0], expected)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import torch
+from typer.testing import CliRunner
+
+from cardiacclip.cli import app
+from cardiacclip.data.clips import ClipSampler
+from cardiacclip.data.echonet import EchoNetDataset
+from cardiacclip.data.filelist import read_filelist
+from cardiacclip.jobs.evaluate import evaluate_model
+from cardiacclip.model.checkpoint import load_model
+
+runner = CliRunner()
+
+
+def test_evaluation_twice_gives_identical_numbers(tiny_run, synthetic_root, tmp_path):
+    run_dir, _, _ = tiny_run
+    model, config, _ = load_model(run_dir / "checkpoints" / "best.pt")
+    dataset = EchoNetDataset(synthetic_root, "test", ClipSampler(length=4, period=8), train=False, clips=2)
+    a = evaluate_model(model, dataset, tmp_path / "a", torch.device("cpu"), n_bootstrap=50, progress=False)
+    b = evaluate_model(model, dataset, tmp_path / "b", torch.device("cpu"), n_bootstrap=50, progress=False)
+    assert a == b
+    assert (tmp_path / "a" / "predictions.csv").read_text() == (tmp_path / "b" / "predictions.csv").read_text()
+    for name in ("scatter.png", "bland_altman.png", "metrics.json"):
+        assert (tmp_path / "a" / name).is_file()
+
+
+def test_evaluate_cli(tiny_run, synthetic_root, tmp_path):
+    run_dir, _, _ = tiny_run
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(run_dir / "checkpoints" / "best.pt"),
+            "--data",
+            str(synthetic_root),
+            "--out",
+            str(tmp_path / "ev"),
+            "--bootstrap",
+            "50",
+            "--device",
+            "cpu",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert {"mae", "rmse", "r2", "auroc_ef_below_50", "auroc_ef_below_40", "category_accuracy", "one_clip"} <= set(
+        metrics
+    )
+    predictions = pd.read_csv(tmp_path / "ev" / "predictions.csv")
+    assert {"FileName", "EF", "EF_pred"} <= set(predictions.columns)
+    assert len(predictions) == (read_filelist(synthetic_root / "FileList.csv")["Split"] == "TEST").sum()
