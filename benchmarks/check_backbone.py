@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from cardiacclip.baselines.zeroshot import ZeroShotEF
+from cardiacclip.data.clips import ClipSampler
 from cardiacclip.data.echonet import EchoNetDataset
 from cardiacclip.model.backbone import load_backbone
 from cardiacclip.runtime import resolve_device
@@ -27,7 +28,9 @@ def main() -> None:
     device = resolve_device("auto")
     backbone = load_backbone(args.backbone)
     zero_shot = ZeroShotEF(backbone, device)
-    dataset = EchoNetDataset(args.data, "all", length=16, period=4, train=False, clips=1)
+    dataset = EchoNetDataset(
+        args.data, "all", ClipSampler(length=16, period=4, mean=backbone.mean, std=backbone.std), train=False, clips=1
+    )
     ef, zs, features = [], [], []
     for i in range(min(args.n, len(dataset))):
         item = dataset[i]

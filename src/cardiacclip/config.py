@@ -218,32 +218,32 @@ def _check(kind: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where} must be a list, got {value!r}")
         (item,) = get_args(kind) or (Any,)
         return [_check(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if kind is type(None):
-        if value is not None:
-            raise ConfigError(f"{where} must be null, got {value!r}")
-        return None
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false, got {value!r}")
-        return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where} must be an integer, got {value!r}")
-        return value
-    if kind is float:
-        if isinstance(value, str):  # PyYAML reads 1e-4 (no decimal point) as a string
-            try:
-                value = float(value)
-            except ValueError:
-                raise ConfigError(f"{where} must be a number, got {value!r}") from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where} must be a number, got {value!r}")
-        return float(value)
-    if kind is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where} must be a string, got {value!r}")
-        return value
+    if kind in _SCALARS:
+        accepts, convert, description = _SCALARS[kind]
+        if not accepts(value):
+            raise ConfigError(f"{where} must be {description}, got {value!r}")
+        return convert(value)
     return value
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, str):  # PyYAML reads 1e-4 (no decimal point) as a string
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# type -> (accepts the value, converts it, what the error message says it must be)
+_SCALARS: dict[Any, tuple[Any, Any, str]] = {
+    type(None): (lambda v: v is None, lambda v: v, "null"),
+    bool: (lambda v: isinstance(v, bool), lambda v: v, "true or false"),
+    int: (lambda v: isinstance(v, int) and not isinstance(v, bool), lambda v: v, "an integer"),
+    float: (_is_number, float, "a number"),
+    str: (lambda v: isinstance(v, str), lambda v: v, "a string"),
+}
 
 
 def _describe(kind: Any) -> str:

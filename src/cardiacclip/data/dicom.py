@@ -84,6 +84,14 @@ def read_dicom_video(path: str | Path) -> tuple[np.ndarray, float | None]:
         raise CorruptVideoError(path, f"DICOM header: {exc}") from exc
     if n_frames < 2:
         raise SingleFrameError(path, f"NumberOfFrames={n_frames}")
+    pixels = _rgb_pixels(ds, path)
+    if pixels.shape[0] == 0:
+        raise NoFramesError(path)
+    return np.ascontiguousarray(pixels), fps
+
+
+def _rgb_pixels(ds: pydicom.Dataset, path: Path) -> np.ndarray:
+    """The dataset's frames as (F, H, W, 3) uint8 RGB, whatever the photometric interpretation."""
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
     try:
         pixels = ds.pixel_array  # YBR_FULL / YBR_FULL_422 are converted to RGB here
@@ -107,6 +115,4 @@ def read_dicom_video(path: str | Path) -> tuple[np.ndarray, float | None]:
         pixels = np.repeat(pixels[..., None], 3, axis=-1)
     if pixels.ndim != 4 or pixels.shape[-1] != 3:
         raise UnsupportedEncodingError(path, f"unexpected pixel array shape {pixels.shape} for {photometric}")
-    if pixels.shape[0] == 0:
-        raise NoFramesError(path)
-    return np.ascontiguousarray(pixels), fps
+    return pixels

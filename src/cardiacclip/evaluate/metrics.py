@@ -1,25 +1,33 @@
-"""Regression and screening metrics for EF, with bootstrap confidence intervals."""
+"""Regression and screening metrics for EF (percent), with bootstrap confidence intervals.
+
+The metrics are scikit-learn's. The interval is a percentile bootstrap over videos written here
+rather than `scipy.stats.bootstrap`: SciPy's interval becomes NaN as soon as one resample has
+no video below an AUROC threshold, which happens on small or imbalanced test sets; here such
+resamples are left out.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score, root_mean_squared_error
 
 
 def mae(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean(np.abs(np.asarray(p) - np.asarray(y))))
+    """Mean absolute error in EF points."""
+    return float(mean_absolute_error(y, p))
 
 
 def rmse(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((np.asarray(p) - np.asarray(y)) ** 2)))
+    """Root mean squared error in EF points."""
+    return float(root_mean_squared_error(y, p))
 
 
 def r2(y: np.ndarray, p: np.ndarray) -> float:
-    y, p = np.asarray(y, float), np.asarray(p, float)
-    total = np.sum((y - y.mean()) ** 2)
-    return float(1.0 - np.sum((y - p) ** 2) / total) if total > 0 else float("nan")
+    """Coefficient of determination; NaN when every reference EF is the same."""
+    y = np.asarray(y, float)
+    return float(r2_score(y, p)) if len(y) > 1 and np.ptp(y) > 0 else float("nan")
 
 
 def regression_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
