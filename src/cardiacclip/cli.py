@@ -290,6 +290,10 @@ def train(
     skip_missing: Annotated[
         bool, typer.Option("--skip-missing", help="Leave out listed videos missing on disk, with a warning.")
     ] = False,
+    prompts: Annotated[
+        str | None,
+        typer.Option("--prompts", help="Prompt YAML file or packaged prompt set (see `cardiacclip import-prompts`)."),
+    ] = None,
     set_: SetOption = None,
 ) -> None:
     """Few-shot training of CardiacCLIP; keeps the best-validation and the last checkpoint.
@@ -310,6 +314,7 @@ def train(
         "train.device": device,
         "train.precision": precision,
         "data.skip_missing": True if skip_missing else None,
+        "model.prompts": str(Path(prompts).resolve()) if prompts and Path(prompts).is_file() else prompts,
     }
     with usage_errors():
         cfg = run_config(ctx, config, backbone, options, set_)
@@ -420,6 +425,32 @@ def predict(
     if summary.failed:
         log.warning("%d of %d input(s) could not be predicted: see their rows", summary.failed, summary.done)
         raise typer.Exit(1)
+
+
+@app.command("import-prompts")
+def import_prompts(
+    reference_dir: Annotated[
+        Path, typer.Argument(help="A checkout of the released CardiacCLIP code (github xmed-lab/CardiacCLIP).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Prompt YAML to write.")] = Path("released_prompts.yaml"),
+) -> None:
+    """Read the released code's five category sentences and anchors into a prompt YAML (for --prompts).
+
+    The sentences are read from your checkout (its utils.py, parsed, never run) and are not part of
+    this package.
+    """
+    from cardiacclip.model.prompts import import_released_prompts, write_prompts
+
+    try:
+        prompts = import_released_prompts(reference_dir)
+    except (FileNotFoundError, ValueError, SyntaxError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    write_prompts(prompts, out, header=f"Imported by `cardiacclip import-prompts` from {prompts.source}.")
+    console.print(
+        f"wrote {out} ({len(prompts)} categories, anchors {list(prompts.anchors)}); "
+        f"use it with --prompts {out} (or --set model.prompts={out})"
+    )
 
 
 @app.command(context_settings=EXTRA_ARGS)

@@ -11,6 +11,14 @@ reproduces the CardiacCLIP reference run, and each deliberate difference is a sw
 | data.eval_random_clip       | false (fixed clips)           | true (one random clip)         |
 | model.zoom_init             | pretrained (aligned at start) | random (new projection)        |
 | model.mfl_init              | identity (starts as mean)     | random                         |
+| data.frame_layout           | frames (RGB of one time step) | reference (3 time steps/frame) |
+| model.zoom_stitch           | spatial                       | channels                       |
+| model.zoom_norm             | layer (per frame, per scale)  | batch (per channel over B*T)   |
+| model.mfl_input             | normalized                    | raw                            |
+| model.text_attention        | causal                        | bidirectional (no mask)        |
+| train.schedule_step         | step                          | epoch                          |
+| train.drop_last             | true                          | false                          |
+| train.precision             | auto (bf16 on GPUs)           | fp16                           |
 
 Every value is checked against its field's type when a config is built from YAML or from
 `--set key=value` overrides (`apply_overrides`), so a typo or a wrong type is an error that
@@ -48,6 +56,10 @@ class DataConfig:
     image_size: int = 112
     fps: float = 50.0  # frame rate of the training videos; `predict` adapts the period to other rates
     normalize: Literal["clip", "raw"] = "clip"  # clip: the backbone's mean/std (OpenAI CLIP for EchoCLIP)
+    # frames: each frame the image tower sees is one time step's RGB. reference: the released loader's
+    # (3, T, H, W) clip reshaped to frames without moving T, so a "frame" is 3 consecutive time steps of one
+    # colour channel (see ClipSampler.to_tensor)
+    frame_layout: Literal["frames", "reference"] = "frames"
     val_clips: int = 1
     test_clips: int | Literal["all"] = 4
     eval_random_clip: bool = False
@@ -68,6 +80,10 @@ class ModelConfig:
     prompts: str = "lvef_categories"
     label_bins: Literal["prompt", "reference"] = "prompt"
     zoom_init: Literal["pretrained", "random"] = "pretrained"
+    zoom_stitch: Literal["spatial", "channels"] = "spatial"  # channels: the released S2 defect (see EchoZoom)
+    zoom_norm: Literal["layer", "batch"] = "layer"  # batch: each channel standardised over the B*T frames
+    mfl_input: Literal["normalized", "raw"] = "normalized"  # raw: MFL sees unnormalised projected features
+    text_attention: Literal["causal", "bidirectional"] = "causal"  # bidirectional: no causal mask
     mfl_init: Literal["identity", "random"] = "identity"
     freeze_trunk: bool = False
     freeze_text: bool = False
@@ -96,6 +112,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     schedule: Literal["cosine", "constant"] = "cosine"
+    schedule_step: Literal["step", "epoch"] = "step"  # advance the schedule per optimizer step or per epoch
+    drop_last: bool = True  # drop the last incomplete batch of an epoch (the reference keeps it)
     warmup_epochs: float = 0.0
     loss: LossWeights = field(default_factory=LossWeights)
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"

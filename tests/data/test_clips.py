@@ -22,6 +22,7 @@ def test_from_config_takes_the_backbones_preprocessing():
     assert ClipSampler.from_config(data, augment=True).pad == 5
     assert ClipSampler.from_config(DataConfig(normalize="raw")).mean is None
     assert ClipSampler.from_config(DataConfig()).mean == CLIP_MEAN
+    assert ClipSampler.from_config(DataConfig(frame_layout="reference")).frame_layout == "reference"
 
 
 def test_period_follows_the_frame_rate():
@@ -47,3 +48,18 @@ def test_grey_single_channel_frames_become_three_channels():
 def test_whole_video_when_length_is_none():
     sampler = ClipSampler(length=None, period=2, max_length=250)
     assert sampler.clip_length(11) == 6 and list(sampler.evaluation_starts(11, "all")) == [0]
+
+
+def test_reference_frame_layout_puts_three_time_steps_of_one_colour_in_a_frame():
+    t = 6
+    clip = np.zeros((t, 4, 4, 3), dtype=np.uint8)
+    for step in range(t):
+        for colour in range(3):
+            clip[step, ..., colour] = 10 * colour + step  # value = 10 * colour + time
+    ours = ClipSampler(length=t, period=1, image_size=4, mean=None).to_tensor(clip)
+    released = ClipSampler(length=t, period=1, image_size=4, mean=None, frame_layout="reference").to_tensor(clip)
+    assert ours[2, 1, 0, 0] == 10 * 1 + 2  # frame 2 = time step 2, channel 1 = green
+    stack = torch.from_numpy(clip).permute(3, 0, 1, 2).float()  # (3, T, H, W), as the released loader yields
+    assert torch.equal(released, stack.reshape(t, 3, 4, 4))
+    assert [int(v) for v in released[0, :, 0, 0]] == [0, 1, 2]  # frame 0 = red at times 0, 1, 2
+    assert [int(v) for v in released[2, :, 0, 0]] == [10, 11, 12]  # frame 2 = green at times 0, 1, 2

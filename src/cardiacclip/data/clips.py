@@ -57,6 +57,10 @@ class ClipSampler:
         mean, std: per-channel preprocessing on a 0-1 scale; `mean=None` keeps raw 0-255 values.
         pad: training augmentation; zero-pad by `pad` pixels, then crop back at a random offset.
         max_length: cap on frames when `length` is None.
+        frame_layout: "frames" (each (3, H, W) frame is one time step's RGB) or "reference": the
+            released CardiacCLIP loader's (3, T, H, W) clip read as (T, 3, H, W) without moving T, so
+            frame i holds planes 3i..3i+2 of the channel-major stack: three consecutive time steps of
+            one colour channel (for grey echoes, time triplets).
     """
 
     length: int | None = 48
@@ -66,6 +70,7 @@ class ClipSampler:
     std: tuple[float, float, float] = CLIP_STD
     pad: int = 0
     max_length: int = 250
+    frame_layout: Literal["frames", "reference"] = "frames"
 
     @classmethod
     def from_config(
@@ -84,6 +89,7 @@ class ClipSampler:
             std=tuple(std),
             pad=(data.pad or 0) if augment else 0,
             max_length=data.max_length,
+            frame_layout=data.frame_layout,
         )
 
     def at_frame_rate(self, fps: float | None, train_fps: float) -> ClipSampler:
@@ -134,15 +140,17 @@ class ClipSampler:
         return clip
 
     def to_tensor(self, clip: np.ndarray) -> torch.Tensor:
-        """(T, S, S, C) uint8 (C = 1 or 3) -> (T, 3, S, S) float32, normalized or raw 0-255."""
+        """(T, S, S, C) uint8 (C = 1 or 3) -> (T, 3, S, S) float32, normalized or raw 0-255, in `frame_layout`."""
         tensor = torch.from_numpy(np.ascontiguousarray(clip)).permute(0, 3, 1, 2).float()
         if tensor.shape[1] == 1:
             tensor = tensor.expand(-1, 3, -1, -1)
-        if self.mean is None:
-            return tensor.contiguous()
-        mean = torch.tensor(self.mean).view(1, 3, 1, 1) * 255.0
-        std = torch.tensor(self.std).view(1, 3, 1, 1) * 255.0
-        return (tensor - mean) / std
+        if self.mean is not None:
+            mean = torch.tensor(self.mean).view(1, 3, 1, 1) * 255.0
+            std = torch.tensor(self.std).view(1, 3, 1, 1) * 255.0
+            tensor = (tensor - mean) / std
+        if self.frame_layout == "reference":
+            tensor = tensor.transpose(0, 1).reshape(tensor.shape)
+        return tensor.contiguous()
 
     def augment(self, clip: np.ndarray, generator: torch.Generator | None = None) -> np.ndarray:
         """Zero-pad every frame by `pad` pixels, then crop back to size at one random offset for the whole clip."""

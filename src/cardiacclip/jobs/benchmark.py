@@ -158,38 +158,39 @@ class Sample:
     progress: bool
 
     def dataset(
-        self,
-        split: str,
-        train: bool = False,
-        mean: tuple[float, ...] | None = None,
-        std: tuple[float, ...] | None = None,
+        self, split: str, train: bool = False, baseline_input: tuple[tuple, tuple] | None = None
     ) -> EchoNetDataset:
-        """A split of this sample, preprocessed with the backbone's mean/std unless others are given."""
+        """A split of this sample. Trained CardiacCLIP methods get the run's own preprocessing (which may be
+        the reference's raw 0-255 values); a baseline passes its (mean, std) and always gets normalized
+        frames in the plain layout (a frozen CLIP or video network must see the input it was trained on)."""
         d = self.run.data
+        mean, std = self.backbone.mean, self.backbone.std
+        if baseline_input is not None:
+            d = dataclasses.replace(d, normalize="clip", frame_layout="frames")
+            mean, std = baseline_input
         clips = d.val_clips if split in ("train", "val") else d.test_clips
-        dataset = dataset_from_config(
-            d,
-            split,
-            d.split_file,
-            train=train,
-            clips=clips,
-            mean=mean or self.backbone.mean,
-            std=std or self.backbone.std,
-        )
+        dataset = dataset_from_config(d, split, d.split_file, train=train, clips=clips, mean=mean, std=std)
         if split == "test" and self.config.test_limit is not None and len(dataset) > self.config.test_limit:
             dataset.table = dataset.table.iloc[: self.config.test_limit].reset_index(drop=True)
         return dataset
 
+    @property
+    def clip_input(self) -> tuple[tuple, tuple]:
+        """The frozen backbone's own preprocessing, for the zero-shot and linear-probe baselines."""
+        return tuple(self.backbone.mean), tuple(self.backbone.std)
+
 
 def _zero_shot(sample: Sample, method: str) -> tuple[np.ndarray, str]:
     zero_shot = ZeroShotEF(sample.backbone, sample.device)
-    test = sample.dataset("test")
+    test = sample.dataset("test", baseline_input=sample.clip_input)
     return np.array([np.mean([zero_shot.predict(clip) for clip in test[i]["video"]]) for i in range(len(test))]), ""
 
 
 def _linear_probe(sample: Sample, method: str) -> tuple[np.ndarray, str]:
     features = {
-        split: clip_features(sample.backbone, sample.dataset(split), sample.device, sample.progress)
+        split: clip_features(
+            sample.backbone, sample.dataset(split, baseline_input=sample.clip_input), sample.device, sample.progress
+        )
         for split in ("train", "val", "test")
     }
     probe = LinearProbe().fit(*features["train"], *features["val"])
@@ -211,7 +212,7 @@ def _trained(sample: Sample, method: str) -> tuple[np.ndarray, str]:
 
 def _r2plus1d(sample: Sample, method: str) -> tuple[np.ndarray, str]:
     config, run = sample.config, sample.run
-    kinetics = {"mean": KINETICS_MEAN, "std": KINETICS_STD}
+    kinetics = {"baseline_input": (KINETICS_MEAN, KINETICS_STD)}
     regressor = VideoRegressor(
         sample.device,
         sample.precision,

@@ -94,7 +94,7 @@ def train(
         shuffle=True,
         generator=generator,
         num_workers=config.data.num_workers,
-        drop_last=len(train_set) > tc.batch_size,
+        drop_last=tc.drop_last and len(train_set) > tc.batch_size,
     )
     opt = Optimization.create(model, tc, steps_per_epoch(loader, tc.grad_accum), device, precision)
     log.info(

@@ -45,9 +45,13 @@ class CardiacCLIP(nn.Module):
         self.mean, self.std = tuple(backbone.mean), tuple(backbone.std)  # the preprocessing its input needs
         clip = backbone.model
         visual = clip.visual
-        self.image_encoder = EchoZoom.from_open_clip(visual, config.scales, tile_size, init=config.zoom_init)
+        self.image_encoder = EchoZoom.from_open_clip(
+            visual, config.scales, tile_size, init=config.zoom_init, stitch=config.zoom_stitch, norm=config.zoom_norm
+        )
         clip.visual = nn.Identity()  # the text tower stays; the image tower now lives in EchoZoom
         self.text_model = clip
+        if config.text_attention == "bidirectional":
+            clip.attn_mask = None  # every token attends to every token, as the released code ran the text tower
         clip.logit_scale.requires_grad_(False)
         dim = backbone.embed_dim
         self.aggregator = (
@@ -111,10 +115,12 @@ class CardiacCLIP(nn.Module):
 
     # ----------------------------------------------------------------------------- video side
     def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
-        """(B, T, 3, H, W) -> (B, T, D) unit frame embeddings."""
+        """(B, T, 3, H, W) -> (B, T, D) frame embeddings, L2-normalized unless `mfl_input="raw"` (the reference)."""
         b, t = frames.shape[:2]
         features = self.image_encoder(frames.flatten(0, 1))
-        return F.normalize(features, dim=-1).view(b, t, -1)
+        if self.config.mfl_input == "normalized":
+            features = F.normalize(features, dim=-1)
+        return features.view(b, t, -1)
 
     def logit_scale(self) -> torch.Tensor:
         return self.text_model.logit_scale.exp()

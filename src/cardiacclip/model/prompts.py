@@ -138,3 +138,68 @@ def load_prompts(name_or_path: str = DEFAULT_PROMPTS) -> PromptSet:
         reference_label_bins=tuple(tuple(b) for b in data.get("reference_label_bins", [])),
         source=source,
     )
+
+
+def write_prompts(prompts: PromptSet, path: str | Path, header: str = "") -> Path:
+    """Write a prompt set as a prompt YAML that `load_prompts` reads back unchanged (texts kept whole, no prefix)."""
+
+    def interval(i: Interval) -> str:
+        return f"{'[' if i.low_closed else '('}{i.low:g}, {i.high:g}{']' if i.high_closed else ')'}"
+
+    data = {
+        "prefix": "",
+        "categories": [
+            {"name": n, "interval": interval(i), "anchor": a, "text": t}
+            for n, i, a, t in zip(prompts.names, prompts.intervals, prompts.anchors, prompts.texts, strict=True)
+        ],
+        "reference_label_bins": [list(b) for b in prompts.reference_label_bins],
+    }
+    path = Path(path)
+    comment = "".join(f"# {line}\n" for line in header.splitlines())
+    path.write_text(comment + yaml.safe_dump(data, sort_keys=False, width=10_000, allow_unicode=True))
+    return path
+
+
+RELEASED_PROMPTS_VARIABLE = "LVEF_fine_prompts_new"  # what the released EchoCLIP.forward encodes
+
+
+def import_released_prompts(reference_dir: str | Path) -> PromptSet:
+    """The five category sentences and anchor values of a checkout of the released CardiacCLIP code.
+
+    Reads `utils.py` of the checkout as text (nothing of it runs): the list `LVEF_fine_prompts_new`
+    and the `prompt_values` of `compute_regression_metric`. Category names, EF intervals and the
+    reference label bins are this package's. The sentences are the released authors' text: they
+    are read from the user's checkout and never shipped with this package.
+    """
+    import ast
+
+    source_path = Path(reference_dir) / "utils.py"
+    if not source_path.is_file():
+        raise FileNotFoundError(f"{source_path}: not found; pass the folder of a checkout of the released CardiacCLIP")
+    tree = ast.parse(source_path.read_text(), filename=str(source_path))
+    texts = anchors = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == RELEASED_PROMPTS_VARIABLE for t in node.targets
+        ):
+            texts = [str(t) for t in ast.literal_eval(node.value)]
+        if isinstance(node, ast.FunctionDef) and node.name == "compute_regression_metric":
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Assign) and any(
+                    getattr(t, "id", None) == "prompt_values" for t in inner.targets
+                ):
+                    anchors = [float(v) for v in ast.literal_eval(inner.value)]
+                    break
+    if texts is None:
+        raise ValueError(f"{source_path}: no list {RELEASED_PROMPTS_VARIABLE}")
+    ours = load_prompts("lvef_categories")
+    if len(texts) != len(ours):
+        raise ValueError(f"{source_path}: {RELEASED_PROMPTS_VARIABLE} has {len(texts)} sentences, expected {len(ours)}")
+    return PromptSet(
+        names=ours.names,
+        texts=tuple(texts),
+        intervals=ours.intervals,
+        anchors=tuple(anchors) if anchors and len(anchors) == len(texts) else ours.anchors,
+        reference_label_bins=ours.reference_label_bins,
+        source=f"released CardiacCLIP {source_path}",
+    )

@@ -43,9 +43,8 @@ class Optimization:
         lrs = {"trunk": tc.lr_trunk, "zoom": tc.lr_zoom, "mfl": tc.lr_mfl, "text": tc.lr_text, "head": tc.lr_head}
         groups = [{"params": p, "lr": lrs[name], "name": name} for name, p in model.parameter_groups().items() if p]
         optimizer = torch.optim.RAdam(groups, betas=tuple(tc.betas), weight_decay=tc.weight_decay)
-        scheduler = warmup_cosine(
-            optimizer, tc.epochs * steps_per_epoch, int(tc.warmup_epochs * steps_per_epoch), tc.schedule
-        )
+        per_epoch = 1 if tc.schedule_step == "epoch" else steps_per_epoch  # schedule steps in an epoch
+        scheduler = warmup_cosine(optimizer, tc.epochs * per_epoch, int(tc.warmup_epochs * per_epoch), tc.schedule)
         return cls(optimizer, scheduler, torch.amp.GradScaler(device.type, enabled=precision == "fp16"))
 
     def state_dict(self) -> dict[str, Any]:
@@ -95,7 +94,8 @@ def run_epoch(
             opt.scaler.step(opt.optimizer)
             opt.scaler.update()
             opt.optimizer.zero_grad(set_to_none=True)
-            opt.scheduler.step()
+            if tc.schedule_step == "step":
+                opt.scheduler.step()
             opt.step += 1
         n, seen = len(ef), seen + len(ef)
         for key, value in zip(sums, (terms.total.detach(), terms.ce, terms.kl, terms.l1), strict=True):
@@ -132,8 +132,10 @@ def fit(
     for epoch in range(start_epoch, tc.epochs):
         row = {"epoch": epoch + 1}
         row.update(run_epoch(model, loader, opt, tc, device, precision, f"epoch {epoch + 1}/{tc.epochs}", progress))
-        row.update(validate(model, val_set, device, precision, progress))
         row["lr"] = opt.optimizer.param_groups[0]["lr"]
+        if tc.schedule_step == "epoch":  # the reference advances its schedule once per epoch
+            opt.scheduler.step()
+        row.update(validate(model, val_set, device, precision, progress))
         on_epoch_end(row)
         if tc.max_train_steps is not None and opt.step >= tc.max_train_steps:
             break

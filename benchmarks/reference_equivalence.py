@@ -1,0 +1,436 @@
+#!/usr/bin/env python3
+"""Does `--config reference` compute what the released CardiacCLIP computes? Stage by stage.
+
+Builds, from ONE seeded random open_clip `convnext_base` (EchoCLIP's architecture; its weights are
+not needed):
+  * the released model (a user's checkout of github xmed-lab/CardiacCLIP, plus bfshi's
+    scaling_on_scales for its S2 wrapper), imported from those folders with small shims
+    (`.cuda()` as a no-op, stand-ins for imports it never uses, open_clip's factory returning
+    the seeded model);
+  * this project's model through its public functions: RunConfig.load("reference"),
+    save_backbone_weights -> load_backbone(file) -> build_model, with the released prompt
+    sentences imported from the checkout by `import_released_prompts` (never shipped).
+Trunk, text tower and logit scale are therefore bit-identical. The released model's new layers are
+copied into ours:
+  head[7] Linear(2048, 512, no bias) -> image_encoder.proj.weight with its columns de-interleaved:
+      ours[:, :1024] = released[:, 0::2] (scale 1), ours[:, 1024:] = released[:, 1::2] (scale 2)
+      (the released reshape(N, 2048, 3, 3) of its (N, 1024, 18) S2 output puts scale-1 channel k at
+      2k and scale-2 channel k at 2k+1; this project concatenates the scales' channels instead);
+  abmil.attention.{0,2,4} -> aggregator.score.{0,2,4}; abmil.feature_aggregation.0 -> aggregator.out;
+  layernorm2d: constant gamma 1 / beta 0 (not parameters) -> zoom_norm "batch" has no weights;
+  last_project: unused by the released forward.
+Both see the same uint8 video: the released model as its loader yields it, (1, 3, T, H, W) raw
+0-255 floats; ours through ClipSampler with the reference config (raw values, reference layout).
+
+Text tower: the released TextEncoder permutes to (L, N, D) and calls the transformer without a
+mask. Under the sequence-first open_clip of its time that is bidirectional attention over the
+tokens of each prompt (`model.text_attention: bidirectional`); under open_clip 3 (batch-first) the
+same permute makes attention run across the five prompts, an accident of the newer library. The
+comparison runs the released text path as under a sequence-first open_clip (its permutes removed,
+which is what they meant there) and prints the open_clip-3 reading as an extra row.
+
+Columns: "e2e" compares our own chain, from our own input, with the released stage; "iso" feeds
+our stage the RELEASED output of the stage before, so each stage is judged alone.
+rel = max|d| / max|released|; a stage matches when rel <= --tol.
+
+Never runs in CI (the released code is not ours to ship). Set-up, in a temporary folder:
+  git clone https://github.com/xmed-lab/CardiacCLIP /tmp/ref-cc
+  git clone https://github.com/bfshi/scaling_on_scales /tmp/ref-s2
+  python benchmarks/reference_equivalence.py --reference-dir /tmp/ref-cc --s2-dir /tmp/ref-s2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import types
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import open_clip
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cardiacclip.config import RunConfig
+from cardiacclip.data.clips import ClipSampler
+from cardiacclip.model.backbone import load_backbone, save_backbone_weights
+from cardiacclip.model.checkpoint import build_model
+from cardiacclip.model.echozoom import batch_standardize, stitch_over_channels
+from cardiacclip.model.prompts import import_released_prompts, write_prompts
+
+SIZE = 112  # the released code hard-codes 112-pixel tiles and a 3 x 3 trunk map
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reference-dir", required=True, type=Path, help="checkout of xmed-lab/CardiacCLIP")
+    parser.add_argument(
+        "--s2-dir",
+        type=Path,
+        default=None,
+        help="checkout of bfshi/scaling_on_scales "
+        "(default: a scaling_on_scales folder beside --reference-dir, or /tmp/ref-s2)",
+    )
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--color", action="store_true", help="independent RGB channels (default: grey, R=G=B)")
+    parser.add_argument("--tol", type=float, default=1e-4, help="relative error under which a stage matches")
+    return parser.parse_args()
+
+
+# ------------------------------------------------------------------------------ the released model
+def install_shims() -> None:
+    """What the released code needs to import and run on a CPU without its unused dependencies."""
+    sys.modules.setdefault("transformers", types.ModuleType("transformers"))  # imported, never used
+    try:
+        import pkg_resources  # noqa: F401
+    except ImportError:  # the vendored OpenAI CLIP package reaches `packaging` through it
+        import packaging.version
+
+        sys.modules["pkg_resources"] = types.SimpleNamespace(packaging=packaging)
+    try:
+        import einops  # noqa: F401
+    except ImportError:
+        sys.modules["einops"] = types.SimpleNamespace(rearrange=_rearrange)
+    torch.Tensor.cuda = lambda self, *a, **k: self
+    nn.Module.cuda = lambda self, *a, **k: self
+
+
+def _rearrange(x: torch.Tensor, pattern: str, **ax) -> torch.Tensor:
+    """The four einops patterns the S2 wrapper uses, as plain reshapes (when einops is not installed)."""
+    pattern = " ".join(pattern.split())
+    if pattern == "b c (nh h) (nw w) -> (nh nw b) c h w":
+        nh, nw = ax["nh"], ax["nw"]
+        b, c, hh, ww = x.shape
+        x = x.reshape(b, c, nh, hh // nh, nw, ww // nw).permute(2, 4, 0, 1, 3, 5)
+        return x.reshape(nh * nw * b, c, hh // nh, ww // nw)
+    if pattern == "(nh nw b) c h w -> b c (nh h) (nw w)":
+        nh, nw = ax["nh"], ax["nw"]
+        bb, c, h, w = x.shape
+        x = x.reshape(nh, nw, bb // (nh * nw), c, h, w).permute(2, 3, 0, 4, 1, 5)
+        return x.reshape(bb // (nh * nw), c, nh * h, nw * w)
+    if pattern == "b (h w) c -> b c h w":
+        b, _, c = x.shape
+        return x.reshape(b, ax["h"], ax["w"], c).permute(0, 3, 1, 2)
+    if pattern == "b c h w -> b (h w) c":
+        b, c, h, w = x.shape
+        return x.permute(0, 2, 3, 1).reshape(b, h * w, c)
+    raise NotImplementedError(f"einops stand-in: {pattern}")
+
+
+def build_released(reference_dir: Path, s2_dir: Path, clip_tuple: tuple, seed: int):
+    """The released EchoCLIP module, its open_clip factory pointed at our seeded model."""
+    for path in (reference_dir, s2_dir):
+        if not path.is_dir():
+            sys.exit(f"missing {path}: see the set-up lines in this file's docstring")
+    install_shims()
+    open_clip.create_model_and_transforms = lambda *a, **k: clip_tuple
+    sys.path[:0] = [str(reference_dir), str(reference_dir / "CLIP"), str(s2_dir)]
+    if "utils" in sys.modules:
+        sys.exit("a module named `utils` is already imported; the released utils.py would be shadowed")
+    import utils as ref_utils  # the released utils.py lacks two names its echoclip.py imports
+
+    for name in ("compute_regression_metric_mean_std", "compute_regression_prediction"):
+        if not hasattr(ref_utils, name):
+            setattr(ref_utils, name, None)
+    import echoclip.models.echoclip as ref
+
+    ref.create_model_and_transforms = lambda *a, **k: clip_tuple
+    torch.manual_seed(seed + 1)
+    return ref, ref.EchoCLIP().eval()
+
+
+def text_sequence_first(encoder: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """The released TextEncoder.forward as it ran under a sequence-first open_clip (no mask)."""
+    x = encoder.token_embedding(tokens) + encoder.positional_embedding
+    x = encoder.ln_final(encoder.transformer(x))  # batch-first transformer on (N, L, D): tokens attend to tokens
+    return x[torch.arange(x.shape[0]), tokens.argmax(dim=-1)] @ encoder.text_projection
+
+
+# ------------------------------------------------------------------------------ recording stages
+class Recorder:
+    """Forward (pre-)hooks that keep each call's output (input) under a name."""
+
+    def __init__(self):
+        self.values, self.handles = defaultdict(list), []
+
+    def output(self, module: nn.Module, name: str) -> None:
+        self.handles.append(module.register_forward_hook(lambda m, i, o: self.values[name].append(o)))
+
+    def input(self, module: nn.Module, name: str) -> None:
+        self.handles.append(module.register_forward_pre_hook(lambda m, i: self.values[name].append(i[0])))
+
+    def close(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def tiles_frame_major(x: torch.Tensor, n: int) -> torch.Tensor:
+    """The S2 wrapper's (nh nw b) tile order -> (b nh nw), the order EchoZoom splits in."""
+    return x.reshape(2, 2, n, *x.shape[1:]).permute(2, 0, 1, *range(3, x.ndim + 2)).reshape(4 * n, *x.shape[1:])
+
+
+def released_stages(ref, released, video: torch.Tensor, frames: int) -> dict[str, torch.Tensor]:
+    rec = Recorder()
+    rec.input(released.image_clip_fea_encoder, "trunk_in")
+    rec.output(released.image_clip_fea_encoder[5], "trunk_out")  # norm_pre: the map before Flatten
+    rec.output(released.head[0], "pooled")
+    rec.output(released.head[1], "normed")
+    rec.output(released.head, "proj")
+    rec.output(released.abmil.attention, "scores")
+    rec.output(released.abmil, "video")
+    original_s2 = ref.multiscale_forward
+
+    def s2_recorded(*a, **k):
+        out = original_s2(*a, **k)
+        rec.values["s2"].append(out)
+        return out
+
+    ref.multiscale_forward = s2_recorded
+    encoder = released.text_encoder
+    as_open_clip3 = encoder.forward
+    encoder.forward = lambda tokens: text_sequence_first(encoder, tokens)  # as under its own open_clip
+    try:
+        with torch.no_grad():
+            ef, logits = released(video)
+            tokens = open_clip.tokenize(list(ref.LVEF_fine_prompts_new))
+            text = F.normalize(encoder(tokens), dim=-1)
+            text_open_clip3 = F.normalize(as_open_clip3(tokens), dim=-1)
+    finally:
+        ref.multiscale_forward = original_s2
+        del encoder.forward
+        rec.close()
+    v = rec.values
+    deinterleave = torch.cat([torch.arange(0, 2048, 2), torch.arange(1, 2048, 2)])
+    return {
+        "frames": v["trunk_in"][0],
+        "tiles": tiles_frame_major(v["trunk_in"][1], frames),
+        "maps1": v["trunk_out"][0],
+        "maps2": tiles_frame_major(v["trunk_out"][1], frames),
+        "s2": v["s2"][0].reshape(frames, 2048, 3, 3)[:, deinterleave],
+        "pooled": v["pooled"][0].flatten(1)[:, deinterleave],
+        "normed": v["normed"][0].flatten(1)[:, deinterleave],
+        "proj": v["proj"][0],
+        "weights": torch.softmax(v["scores"][0].view(1, frames), dim=1),
+        "embedding": F.normalize(v["video"][0], dim=-1),
+        "tokens": tokens,
+        "text": text,
+        "text_open_clip3": text_open_clip3,
+        "logits": logits,
+        "probs": torch.softmax(logits, dim=-1),
+        "ef": ef,
+    }
+
+
+def project_stages(project, video: torch.Tensor, frames: int) -> dict[str, torch.Tensor]:
+    zoom = project.image_encoder
+    rec = Recorder()
+    rec.input(zoom.trunk.stem, "trunk_in")
+    rec.output(zoom.trunk.norm_pre, "trunk_out")
+    rec.input(zoom.proj, "normed")
+    rec.output(zoom.proj, "proj")
+    rec.input(project.aggregator, "mfl_in")
+    original = zoom.feature_map
+
+    def feature_map(images):
+        out = original(images)
+        rec.values["s2"].append(out)
+        return out
+
+    zoom.feature_map = feature_map
+    try:
+        with torch.no_grad():
+            out = project(video)
+            text = project.text_features()
+    finally:
+        del zoom.feature_map
+        rec.close()
+    v = rec.values
+    return {
+        "frames": v["trunk_in"][0][:frames],
+        "tiles": v["trunk_in"][0][frames:],
+        "maps1": v["trunk_out"][0][:frames],
+        "maps2": v["trunk_out"][0][frames:],
+        "s2": v["s2"][0],
+        "pooled": v["s2"][0].mean(dim=(2, 3)),
+        "normed": v["normed"][0],
+        "proj": v["proj"][0],
+        "mfl_in": v["mfl_in"][0],
+        "weights": out["attention"],
+        "embedding": out["embedding"],
+        "tokens": project.prompt_tokens,
+        "text": text,
+        "logits": out["logits"],
+        "probs": out["probs"],
+        "ef": out["ef"],
+    }
+
+
+class Constant(nn.Module):
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def forward(self, *a, **k):
+        return self.value
+
+
+def isolated_stages(project, released: dict, video: torch.Tensor, frames: int) -> dict[str, torch.Tensor]:
+    """Each of our stages fed the released output of the stage before."""
+    zoom = project.image_encoder
+    out: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        trunk = zoom.trunk.forward_features
+        out["maps1"], out["maps2"] = trunk(released["frames"]), trunk(released["tiles"])
+        out["s2"] = torch.cat(
+            [stitch_over_channels(released["maps1"], 1), stitch_over_channels(released["maps2"], 2)], 1
+        )
+        out["pooled"] = released["s2"].mean(dim=(2, 3))
+        out["normed"] = batch_standardize(released["pooled"]) if zoom.norm == "batch" else None
+        out["proj"] = zoom.proj(released["normed"])
+        saved_encoder, saved_aggregator = project.image_encoder, project.aggregator
+        try:
+            project.image_encoder = Constant(released["proj"])
+            out["mfl_in"] = project.encode_frames(video)
+            out["embedding"], out["weights"] = saved_aggregator(released["proj"].view(1, frames, -1))
+            project.aggregator = Constant((released["embedding"], released["weights"]))
+            project.text_features = lambda: released["text"]
+            final = project(video)
+        finally:
+            project.image_encoder, project.aggregator = saved_encoder, saved_aggregator
+            project.__dict__.pop("text_features", None)
+        out["tokens"], out["text"] = project.prompt_tokens, project.text_features()
+    out.update(logits=final["logits"], probs=final["probs"], ef=final["ef"])
+    return out
+
+
+# ------------------------------------------------------------------------------ the table
+ROWS = [  # (label, key, released slice)
+    ("input frames (trunk input, scale 1)", "frames", None),
+    ("scale-2 tiles (bicubic x2, split)", "tiles", None),
+    ("trunk maps per frame (scale 1)", "maps1", None),
+    ("trunk maps per tile (scale 2)", "maps2", None),
+    ("EchoZoom map, scale-1 channels", "s2", slice(0, 1024)),
+    ("EchoZoom map, scale-2 channels", "s2", slice(1024, 2048)),
+    ("pooled features", "pooled", None),
+    ("channel normalisation", "normed", None),
+    ("projected frame features", "proj", None),
+    ("MFL input", "mfl_in", None),
+    ("MFL weights", "weights", None),
+    ("video embedding", "embedding", None),
+    ("prompt tokens", "tokens", None),
+    ("text features", "text", None),
+    ("logits", "logits", None),
+    ("probabilities", "probs", None),
+    ("EF", "ef", None),
+]
+
+
+def compare(reference: torch.Tensor | None, ours: torch.Tensor | None) -> tuple[float, float] | None:
+    if reference is None or ours is None:
+        return None
+    a, b = reference.detach().double(), ours.detach().double()
+    if a.shape != b.shape:
+        return float("nan"), float("nan")
+    d = float((a - b).abs().max())
+    scale = float(a.abs().max())
+    return d, d / scale if scale > 0 else (0.0 if d == 0 else float("inf"))
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    s2_dir = args.s2_dir or next(
+        (p for p in (args.reference_dir.parent / "scaling_on_scales", Path("/tmp/ref-s2")) if p.is_dir()),
+        args.reference_dir.parent / "scaling_on_scales",
+    )
+    torch.manual_seed(args.seed)
+    clip_tuple = open_clip.create_model_and_transforms("convnext_base", pretrained=None)
+    clip_model = clip_tuple[0].float().eval()
+    work = Path(tempfile.mkdtemp(prefix="ref-eq-"))
+    weights = save_backbone_weights(
+        clip_model, work / "convnext_base_random.safetensors", half=False, compact_embeddings=False
+    )
+    ref, released = build_released(args.reference_dir, s2_dir, clip_tuple, args.seed)
+
+    config = RunConfig.load("reference")
+    config.model.backbone = str(weights)
+    config.model.prompts = str(write_prompts(import_released_prompts(args.reference_dir), work / "released.yaml"))
+    from cardiacclip.model.prompts import load_prompts
+
+    project = build_model(config, load_backbone(str(weights)), load_prompts(config.model.prompts)).eval()
+    os.remove(weights)
+    deinterleave = torch.cat([torch.arange(0, 2048, 2), torch.arange(1, 2048, 2)])
+    mapped = {"image_encoder.proj.weight": released.head[7].weight[:, deinterleave]}
+    for i in (0, 2, 4):
+        mapped[f"aggregator.score.{i}.weight"] = released.abmil.attention[i].weight
+        mapped[f"aggregator.score.{i}.bias"] = released.abmil.attention[i].bias
+    mapped["aggregator.out.weight"] = released.abmil.feature_aggregation[0].weight
+    mapped["aggregator.out.bias"] = released.abmil.feature_aggregation[0].bias
+    result = project.load_state_dict({k: v.detach().clone() for k, v in mapped.items()}, strict=False)
+    assert not result.unexpected_keys, result.unexpected_keys
+
+    generator = torch.Generator().manual_seed(args.seed + 2)
+    shape = (args.frames, SIZE, SIZE, 3 if args.color else 1)
+    clip_u8 = torch.randint(0, 256, shape, generator=generator, dtype=torch.uint8).numpy()
+    clip_u8 = clip_u8 if args.color else np.repeat(clip_u8, 3, axis=-1)
+    video_released = torch.from_numpy(clip_u8.transpose(3, 0, 1, 2).astype(np.float32))[None]  # (1, 3, T, H, W)
+    sampler = ClipSampler.from_config(config.data, project.mean, project.std)
+    video_ours = sampler.to_tensor(clip_u8)[None]  # (1, T, 3, H, W)
+
+    t0 = time.perf_counter()
+    R = released_stages(ref, released, video_released, args.frames)
+    t_released = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    P = project_stages(project, video_ours, args.frames)
+    t_ours = time.perf_counter() - t0
+    R["mfl_in"] = R["proj"].view(1, args.frames, -1)
+    iso = isolated_stages(project, R, video_ours, args.frames)
+
+    print(
+        f"reference equivalence: open_clip {open_clip.__version__}, torch {torch.__version__}, seed {args.seed}, "
+        f"{args.frames} frames x {SIZE} px {'colour' if args.color else 'grey'} uint8"
+    )
+    print(
+        f"released: {args.reference_dir} (text path as under a sequence-first open_clip); "
+        f"ours: --config reference with the released prompts imported from the checkout"
+    )
+    print(f"forward: released {t_released:.1f} s, ours {t_ours:.1f} s\n")
+    print(f"{'stage':36s} {'shape':>18s} | {'e2e max|d|':>10} {'rel':>9} | {'iso max|d|':>10} {'rel':>9} | verdict")
+    failing = []
+    for label, key, part in ROWS:
+        reference = R[key] if part is None else R[key][:, part]
+        e2e = compare(reference, P.get(key) if part is None else P[key][:, part])
+        isolated = iso.get(key)
+        isolated = compare(reference, isolated if part is None or isolated is None else isolated[:, part])
+        judged = isolated if isolated is not None else e2e
+        ok = judged is not None and judged[1] <= args.tol and e2e is not None and e2e[1] <= args.tol
+        failing += [] if ok else [label]
+        cells = [f"{c[0]:10.2e} {c[1]:9.2e}" if c else f"{'-':>10} {'-':>9}" for c in (e2e, isolated)]
+        print(
+            f"{label:36s} {str(tuple(reference.shape)):>18s} | {cells[0]} | {cells[1]} | {'match' if ok else 'DIFFERS'}"
+        )
+    extra = compare(R["text_open_clip3"], P["text"])
+    print(
+        f"\n(for information) released text path under open_clip {open_clip.__version__} (attention across the "
+        f"five prompts) vs ours: max|d| {extra[0]:.2e}, rel {extra[1]:.2e}"
+    )
+    a, b = float(R["ef"][0]), float(P["ef"][0])
+    print(f"EF: released {a:.4f}, ours {b:.4f}, |d| {abs(a - b):.2e}")
+    print(
+        f"every stage within {args.tol:g} (relative, end to end and in isolation): "
+        + ("yes" if not failing else "NO: " + "; ".join(failing))
+    )
+    print(f"total {time.perf_counter() - started:.1f} s")
+    sys.exit(0 if not failing else 1)
+
+
+if __name__ == "__main__":
+    main()
