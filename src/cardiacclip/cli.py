@@ -427,6 +427,66 @@ def predict(
         raise typer.Exit(1)
 
 
+@app.command(epilog=EXIT_STATUS)
+def export(
+    run: Annotated[Path, typer.Argument(help="A run folder or checkpoint written by `cardiacclip train`.")],
+    out: Annotated[Path, typer.Argument(help="Folder to write the package to.")],
+    push_to_hub: Annotated[
+        str | None,
+        typer.Option("--push-to-hub", help="Also upload the folder to this Hugging Face Hub repo (user/name)."),
+    ] = None,
+    public: Annotated[
+        bool, typer.Option("--public", help="Make a new Hub repository public (default: private).")
+    ] = False,
+) -> None:
+    """A shareable model package: model.safetensors (weights only), config.yaml, prompts.yaml, backbone.json,
+    calibration.json and a README.md model card. `cc.load`, predict, evaluate and serve take the folder."""
+    from cardiacclip.model.package import export_package
+    from cardiacclip.model.package import push_to_hub as push
+
+    with usage_errors():
+        folder = export_package(run, out)
+    console.print(f"wrote {folder} ({', '.join(sorted(p.name for p in folder.iterdir()))})")
+    if push_to_hub:
+        try:
+            url = push(folder, push_to_hub, private=not public)
+        except Exception as exc:  # network, credentials, permissions: say which and stop
+            err.print(f"[red]error:[/red] upload to {push_to_hub} failed: {type(exc).__name__}: {exc}", highlight=False)
+            raise typer.Exit(1) from None
+        console.print(f"uploaded to {url}")
+
+
+@app.command(epilog=EXIT_STATUS)
+def serve(
+    model: Annotated[Path, typer.Argument(help="A run folder, checkpoint or `cardiacclip export` package.")],
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind; other than loopback needs --token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token", envvar="CARDIACCLIP_TOKEN", help="Required on every API call as 'Authorization: Bearer TOKEN'."
+        ),
+    ] = None,
+    max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Larger uploads get 413.")] = 200,
+    queue: Annotated[int, typer.Option("--queue", help="Requests that may wait for the model; more get 503.")] = 8,
+    device: Device = "auto",
+) -> None:
+    """A REST API and a web page for one model: POST /v1/predict, GET /v1/model, GET /healthz, GET / (page), /docs."""
+    from cardiacclip.jobs.serve import ServeSettings, check_bind
+    from cardiacclip.jobs.serve import serve as run_server
+
+    try:
+        check_bind(host, token)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    settings = ServeSettings(token=token, max_upload_bytes=max_upload_mb * (1 << 20), queue_size=queue)
+    with usage_errors():
+        run_server(model, host, port, settings, device)
+
+
 @app.command("import-prompts")
 def import_prompts(
     reference_dir: Annotated[

@@ -120,6 +120,8 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 114513
     max_train_steps: int | None = None  # stop early (smoke tests); None: run all epochs
+    interval_coverage: float = 0.9  # split-conformal EF intervals calibrated on the validation split after training
+    interval_method: Literal["absolute", "scaled"] = "absolute"  # scaled: by the spread of the clip predictions
     tensorboard: bool = False
 
 

@@ -36,6 +36,7 @@ from cardiacclip.jobs.evaluate import evaluate_model
 from cardiacclip.jobs.train import train
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.checkpoint import load_model
+from cardiacclip.model.package import find_calibration
 from cardiacclip.runtime import resolve_device, resolve_precision
 from cardiacclip.synthetic.echoes import ensure_synthetic_data
 from cardiacclip.synthetic.pretrain import TOY_NOTICE
@@ -111,6 +112,8 @@ def write_report(
         f"Category accuracy {metrics['category_accuracy']:.3f}. "
         f"One clip per video: MAE {metrics['one_clip']['mae']:.2f}.",
         "",
+        _interval_line(metrics.get("interval")),
+        "",
         "![scatter](scatter.png) ![Bland-Altman](bland_altman.png)",
         "",
         "## Learning curves",
@@ -135,6 +138,16 @@ def write_report(
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _interval_line(interval: dict | None) -> str:
+    if not interval:
+        return "No EF intervals (the run has no calibration)."
+    return (
+        f"EF intervals (split conformal, calibrated on the {interval['calibration']}): "
+        f"{100 * interval['coverage']:.1f}% of test videos inside their interval for "
+        f"{100 * interval['nominal']:.0f}% nominal coverage; mean width {interval['mean_width']:.1f} EF points."
+    )
 
 
 def _metrics_table(history: pd.DataFrame) -> str:
@@ -184,6 +197,7 @@ def run_demo(
         device,
         resolve_precision(config.train.precision, device),
         progress=progress,
+        calibration=find_calibration(run_dir),
     )
     predictions = pd.read_csv(out / "evaluation" / "predictions.csv")
     train_ef = read_filelist(split_file).query("Split == 'TRAIN'")["EF"].to_numpy()
@@ -197,6 +211,7 @@ def run_demo(
         "test_clips": config.data.test_clips,
         "train_mean_ef": float(train_ef.mean()),
         "best_epoch": result.best_epoch,
+        "interval": metrics.get("interval"),
         "notice": RESEARCH_NOTICE,
     }
     (out / "metrics.json").write_text(json.dumps(summary, indent=2))

@@ -16,8 +16,9 @@ from cardiacclip.data.echonet import EchoNetDataset, dataset_from_config
 from cardiacclip.evaluate.metrics import evaluation_summary, regression_metrics
 from cardiacclip.evaluate.plots import plot_bland_altman, plot_scatter
 from cardiacclip.model.cardiacclip import CardiacCLIP
-from cardiacclip.model.checkpoint import load_model
+from cardiacclip.model.conformal import Calibration, empirical_coverage
 from cardiacclip.model.inference import predict_dataset
+from cardiacclip.model.package import load_any
 from cardiacclip.runtime import resolve_device, resolve_precision
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,12 @@ def evaluate_model(
     precision: str = "fp32",
     n_bootstrap: int = 1000,
     progress: bool = True,
+    calibration: Calibration | None = None,
 ) -> dict:
-    """Predict every video, then write predictions.csv, metrics.json, scatter.png and bland_altman.png into `out`."""
+    """Predict every video, then write predictions.csv, metrics.json, scatter.png and bland_altman.png into `out`.
+
+    With a `calibration`, predictions get EF_low/EF_high and metrics the empirical coverage and mean width.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table, attention = predict_dataset(model, dataset, device, precision, progress=progress)
@@ -43,6 +48,15 @@ def evaluate_model(
     metrics = evaluation_summary(y, p, true_class, pred_class, n_resamples=n_bootstrap)
     metrics["one_clip"] = regression_metrics(y, table["EF_pred_first_clip"].to_numpy())
     metrics["coarse_head"] = regression_metrics(y, table["EF_pred_coarse"].to_numpy())
+    if calibration is not None:
+        low, high = calibration.interval(p, table["EF_clip_sd"].to_numpy())
+        table.insert(table.columns.get_loc("EF_pred") + 1, "EF_low", low)
+        table.insert(table.columns.get_loc("EF_low") + 1, "EF_high", high)
+        metrics["interval"] = {
+            "nominal": calibration.coverage,
+            **empirical_coverage(y, low, high),
+            "calibration": calibration.source,
+        }
     metrics["clips_per_video"] = dataset.clips
     metrics["split"] = dataset.split
     metrics["notice"] = RESEARCH_NOTICE
@@ -68,7 +82,7 @@ def evaluate_checkpoint(
 ) -> dict:
     """Load a checkpoint (file or run folder) and `evaluate_model` it on `split` of the dataset at `data`."""
     torch_device = resolve_device(device)
-    model, config, _ = load_model(checkpoint, torch_device)
+    model, config, calibration = load_any(checkpoint, torch_device)
     d = dataclasses.replace(config.data, root=str(data), skip_missing=skip_missing)
     dataset = dataset_from_config(
         d,
@@ -80,7 +94,7 @@ def evaluate_checkpoint(
         std=model.std,
     )
     precision = resolve_precision(config.train.precision, torch_device)
-    return evaluate_model(model, dataset, out, torch_device, precision, n_bootstrap, progress)
+    return evaluate_model(model, dataset, out, torch_device, precision, n_bootstrap, progress, calibration=calibration)
 
 
 def format_metrics(metrics: dict) -> str:
@@ -92,6 +106,12 @@ def format_metrics(metrics: dict) -> str:
 
     lines = [f"{key}: {fmt(metrics[key])}" for key in ("mae", "rmse", "r2", "auroc_ef_below_50", "auroc_ef_below_40")]
     lines.append(f"category accuracy: {metrics['category_accuracy']:.3f}")
+    if "interval" in metrics:
+        iv = metrics["interval"]
+        lines.append(
+            f"EF interval: {100 * iv['coverage']:.1f}% of videos covered (nominal {100 * iv['nominal']:.0f}%), "
+            f"mean width {iv['mean_width']:.1f} EF points"
+        )
     lines.append(
         f"one clip: MAE {metrics['one_clip']['mae']:.3f}, RMSE {metrics['one_clip']['rmse']:.3f}, "
         f"R2 {metrics['one_clip']['r2']:.3f}"

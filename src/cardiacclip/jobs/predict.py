@@ -29,7 +29,7 @@ from cardiacclip.model.predictor import Prediction, Predictor
 
 log = logging.getLogger(__name__)
 
-BASE_COLUMNS = ["file", "status", "EF_pred", "category"]
+BASE_COLUMNS = ["file", "status", "EF_pred", "EF_low", "EF_high", "category"]
 DETAIL_COLUMNS = [
     "EF_coarse",
     "frames",
@@ -71,6 +71,8 @@ def prediction_row(prediction: Prediction) -> dict[str, Any]:
         "file": prediction.source,
         "status": "ok",
         "EF_pred": round(prediction.ef, 2),
+        "EF_low": None if prediction.ef_low is None else round(prediction.ef_low, 2),
+        "EF_high": None if prediction.ef_high is None else round(prediction.ef_high, 2),
         "category": prediction.category,
         **{f"p_{name.replace(' ', '_')}": round(p, 4) for name, p in prediction.probabilities.items()},
         "EF_coarse": round(prediction.ef_coarse, 2),

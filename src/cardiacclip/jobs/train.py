@@ -28,7 +28,9 @@ from cardiacclip.data.echonet import dataset_from_config
 from cardiacclip.data.fewshot import prepare_split
 from cardiacclip.evaluate.plots import plot_learning_curves
 from cardiacclip.model.backbone import Backbone, load_backbone
-from cardiacclip.model.checkpoint import build_model, read_checkpoint, save_checkpoint
+from cardiacclip.model.checkpoint import build_model, load_model, read_checkpoint, save_checkpoint
+from cardiacclip.model.conformal import CALIBRATION_FILE, Calibration, calibrate
+from cardiacclip.model.inference import predict_dataset
 from cardiacclip.model.prompts import load_prompts
 from cardiacclip.runtime import resolve_device, resolve_precision, seed_everything
 from cardiacclip.train.loop import Optimization, fit, steps_per_epoch
@@ -162,7 +164,34 @@ def train(
         writer.close()
     if history:
         plot_learning_curves(pd.DataFrame(history), run_dir / "learning_curves.png")
+    if (checkpoints / "best.pt").is_file():
+        calibrate_run(run_dir, val_set, device, precision, progress)
     return TrainResult(run_dir, best["mae"], best["epoch"], len(history), time.time() - started)
+
+
+def calibrate_run(run_dir: Path, val_set, device: torch.device, precision: str, progress: bool = True) -> Calibration:
+    """Split-conformal EF intervals for the run's best checkpoint, calibrated on the validation split
+    (the same videos that chose the checkpoint, so the intervals can be slightly optimistic); written
+    to run_dir/calibration.json, where `cc.load`, `predict`, `evaluate` and `export` find it."""
+    model, config, _ = load_model(run_dir / "checkpoints" / "best.pt", device)
+    table, _ = predict_dataset(model, val_set, device, precision, progress=progress, desc="calibrating")
+    tc = config.train
+    calibration = calibrate(
+        table["EF"].to_numpy(),
+        table["EF_pred"].to_numpy(),
+        tc.interval_coverage,
+        clip_sd=table["EF_clip_sd"].to_numpy(),
+        method=tc.interval_method,
+        source=f"validation split, {len(table)} videos",
+    )
+    calibration.save(run_dir / CALIBRATION_FILE)
+    log.info(
+        "EF intervals: ±%.2f points for %.0f%% coverage (%s)",
+        calibration.quantile,
+        100 * calibration.coverage,
+        calibration.source,
+    )
+    return calibration
 
 
 def _tensorboard(run_dir: Path):

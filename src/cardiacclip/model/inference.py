@@ -36,6 +36,7 @@ def summarize_video(per_clip: dict[str, np.ndarray]) -> dict:
         "EF_pred": float(per_clip["ef"].mean()),
         "EF_pred_first_clip": float(per_clip["ef"][0]),
         "EF_pred_coarse": float(per_clip["ef_coarse"].mean()),
+        "EF_clip_sd": float(per_clip["ef"].std()),  # spread of the clip predictions (EF points)
         "category_pred": int(np.argmax(probs)),
         "probs": probs,
         "attention": per_clip["attention"][0],

@@ -28,8 +28,9 @@ from cardiacclip.config import RunConfig
 from cardiacclip.data.clips import ClipCount, ClipSampler
 from cardiacclip.data.video_io import read_video
 from cardiacclip.model.cardiacclip import CardiacCLIP
-from cardiacclip.model.checkpoint import load_model
+from cardiacclip.model.conformal import Calibration
 from cardiacclip.model.inference import predict_clips
+from cardiacclip.model.package import load_any
 from cardiacclip.runtime import resolve_device, resolve_precision
 
 Input = str | Path | np.ndarray | torch.Tensor
@@ -48,6 +49,9 @@ class Prediction:
     fps: float | None  # frame rate of the input (None: unknown)
     period: int  # every period-th frame was taken
     ef_coarse: float  # the coarse read-out (sum of p_k * anchor_k), for comparison
+    ef_low: float | None = None  # split-conformal interval (percent), when the model is calibrated
+    ef_high: float | None = None
+    interval_coverage: float | None = None  # its nominal coverage, e.g. 0.9
     n_frames: int | None = None  # decoded frames of the input video (None for tensor input)
     source: str = ""  # the file, or "array" / "tensor"
     warnings: list[str] = field(default_factory=list)
@@ -66,8 +70,16 @@ class Predictor:
         device: where it runs. precision: "fp32", "bf16" or "fp16" autocast.
     """
 
-    def __init__(self, model: CardiacCLIP, config: RunConfig, device: torch.device, precision: str = "fp32"):
+    def __init__(
+        self,
+        model: CardiacCLIP,
+        config: RunConfig,
+        device: torch.device,
+        precision: str = "fp32",
+        calibration: Calibration | None = None,
+    ):
         self.model, self.config, self.device, self.precision = model.eval(), config, device, precision
+        self.calibration = calibration
         self.sampler = ClipSampler.from_config(config.data, model.mean, model.std)
 
     @property
@@ -152,8 +164,12 @@ class Predictor:
         out = predict_clips(self.model, clips, self.device, self.precision)
         probs = out["probs"].mean(axis=0)
         names = self.categories
+        ef, clip_sd = float(out["ef"].mean()), float(out["ef"].std())
+        low = high = None
+        if self.calibration is not None:
+            low, high = (float(v) for v in self.calibration.interval(ef, clip_sd))
         return Prediction(
-            ef=float(out["ef"].mean()),
+            ef=ef,
             category=names[int(np.argmax(probs))],
             probabilities={n: float(p) for n, p in zip(names, probs, strict=True)},
             attention=[float(a) for a in out["attention"][0]],
@@ -162,6 +178,9 @@ class Predictor:
             fps=fps,
             period=int(period),
             ef_coarse=float(out["ef_coarse"].mean()),
+            ef_low=low,
+            ef_high=high,
+            interval_coverage=self.calibration.coverage if self.calibration is not None else None,
             source=source,
             warnings=warnings,
         )
@@ -204,10 +223,11 @@ def _check_clips(x: torch.Tensor) -> torch.Tensor:
 
 
 def load(path: str | Path, device: str | torch.device = "auto", precision: str | None = None) -> Predictor:
-    """A trained model from a checkpoint file (best.pt / last.pt) or a run folder.
+    """A trained model from a checkpoint file (best.pt / last.pt), a run folder or an exported package folder.
 
     Args:
-        path: checkpoint file or run folder (its checkpoints/best.pt is used).
+        path: checkpoint file, run folder (its checkpoints/best.pt is used) or `cardiacclip export` folder;
+            its calibration.json, when present, gives every prediction an EF interval.
         device: "auto" (cuda, then mps, then cpu), or any torch device.
         precision: "fp32", "bf16", "fp16" or "auto"; default: the run's setting.
 
@@ -215,8 +235,9 @@ def load(path: str | Path, device: str | torch.device = "auto", precision: str |
         CheckpointError: a missing, truncated or foreign file, with one line saying which.
     """
     torch_device = device if isinstance(device, torch.device) else resolve_device(device)
-    model, config, _ = load_model(path, torch_device)
-    return Predictor(model, config, torch_device, resolve_precision(precision or config.train.precision, torch_device))
+    model, config, calibration = load_any(path, torch_device)
+    precision = resolve_precision(precision or config.train.precision, torch_device)
+    return Predictor(model, config, torch_device, precision, calibration)
 
 
 __all__: Sequence[str] = ("Prediction", "Predictor", "load")

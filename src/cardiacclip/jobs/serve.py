@@ -1,0 +1,240 @@
+"""`cardiacclip serve`: one trained model behind a REST API and a web page (FastAPI, run by uvicorn).
+
+    GET  /            the web page (plain HTML and JavaScript, no build step)
+    GET  /healthz     liveness
+    GET  /v1/model    backbone, config, training data size, validation metrics, calibration
+    POST /v1/predict  multipart upload of an AVI, MP4 or DICOM (fields: file, clips, crop) -> JSON
+
+Uploads go to a private temporary folder under a fixed name (the client's file name is never
+used, logged or returned) and are deleted after the response, whatever happens. Bad input is a
+4xx with the reader's reason (413 too large, 422 unreadable, 401 wrong token), never a 500.
+One model is in memory and runs one request at a time; at most `queue_size` requests wait, more
+get 503. With a token, every /v1 call needs `Authorization: Bearer <token>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+
+from cardiacclip.about import RESEARCH_NOTICE, __version__
+from cardiacclip.data.clips import parse_clip_count
+from cardiacclip.data.errors import VideoReadError
+from cardiacclip.data.video_io import read_video
+from cardiacclip.model.package import run_folder
+from cardiacclip.model.predictor import Predictor
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+CHUNK = 1 << 20
+CROP_METHODS = ("auto", "none")  # the ultrasound-region crop (sector/regions) is not in this version
+
+
+@dataclass
+class ServeSettings:
+    token: str | None = None
+    max_upload_bytes: int = 200 * 1024 * 1024
+    queue_size: int = 8
+    thumbnails: int = 16  # frames of the first clip returned for the page
+    thumbnail_size: int = 96
+
+
+class ModelQueue:
+    """One model, one request at a time; at most `size` requests wait (then 503)."""
+
+    def __init__(self, size: int):
+        self.size, self.waiting = size, 0
+        self.counter_lock, self.model_lock = threading.Lock(), threading.Lock()
+
+    def enter(self) -> None:
+        with self.counter_lock:
+            if self.waiting >= self.size:
+                raise HTTPException(
+                    503, "the model is busy: too many requests waiting; retry shortly", headers={"Retry-After": "2"}
+                )
+            self.waiting += 1
+
+    def leave(self) -> None:
+        with self.counter_lock:
+            self.waiting -= 1
+
+
+def model_info(model_path: str | Path, predictor: Predictor) -> dict[str, Any]:
+    """What GET /v1/model answers: plain data about the model, none of it about patients."""
+    import pandas as pd
+
+    folder = run_folder(model_path)
+    info: dict[str, Any] = {
+        "backbone": predictor.config.model.backbone,
+        "config": predictor.config.to_dict(),
+        "categories": list(predictor.categories),
+        "calibration": None if predictor.calibration is None else predictor.calibration.__dict__,
+        "version": __version__,
+        "notice": RESEARCH_NOTICE,
+    }
+    info["config"]["data"]["root"] = None  # a server does not tell where the training data lives
+    if (folder / "split.csv").is_file():
+        info["training_videos"] = pd.read_csv(folder / "split.csv")["Split"].value_counts().to_dict()
+    if (folder / "metrics.csv").is_file():
+        history = pd.read_csv(folder / "metrics.csv")
+        best = history.loc[history["val_mae"].idxmin()]
+        info["validation"] = {k: float(best[k]) for k in ("epoch", "val_mae", "val_rmse", "val_r2")}
+    return info
+
+
+def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettings | None = None) -> FastAPI:
+    """The FastAPI application around one loaded model."""
+    settings = settings or ServeSettings()
+    queue = ModelQueue(settings.queue_size)
+    app = FastAPI(title="CardiacCLIP", version=__version__, description=f"LVEF from echo videos. {RESEARCH_NOTICE}")
+    page = (resources.files("cardiacclip.jobs") / "static" / "index.html").read_text()
+
+    def authorize(request: Request) -> None:
+        if settings.token is None:
+            return
+        given = request.headers.get("authorization", "")
+        if not secrets.compare_digest(given.encode(), f"Bearer {settings.token}".encode()):
+            raise HTTPException(401, "missing or wrong token (send Authorization: Bearer <token>)")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> str:
+        return page
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/v1/model", dependencies=[Depends(authorize)])
+    def get_model() -> dict[str, Any]:
+        return info
+
+    @app.post("/v1/predict", dependencies=[Depends(authorize)])
+    async def predict(
+        request: Request,
+        file: UploadFile = File(..., description="AVI, MP4 or DICOM cine loop"),  # noqa: B008 (FastAPI's idiom)
+        clips: str | None = Form(None, description="all, or N evenly spaced clips (default: the model's)"),
+        crop: str = Form("auto", description="auto or none (the ultrasound-region crop is not in this version)"),
+    ) -> dict[str, Any]:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
+            raise HTTPException(413, f"upload larger than the limit of {settings.max_upload_bytes // (1 << 20)} MB")
+        try:
+            clip_count = parse_clip_count(clips or None)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        if crop not in CROP_METHODS:
+            raise HTTPException(422, f"crop must be one of {CROP_METHODS} in this version, got {crop!r}")
+        folder = Path(tempfile.mkdtemp(prefix="cardiacclip-upload-"))  # mode 0700: private to this process
+        try:
+            path = folder / "upload"
+            await _save_upload(file, path, settings.max_upload_bytes)
+            queue.enter()
+            try:
+                return await run_in_threadpool(_predict_file, predictor, queue, path, clip_count, settings)
+            finally:
+                queue.leave()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    return app
+
+
+async def _save_upload(file: UploadFile, path: Path, limit: int) -> None:
+    size = 0
+    with open(path, "wb") as out:
+        while chunk := await file.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise HTTPException(413, f"upload larger than the limit of {limit // (1 << 20)} MB")
+            out.write(chunk)
+    if size == 0:
+        raise HTTPException(422, "the upload is empty (0 bytes)")
+
+
+def _predict_file(
+    predictor: Predictor, queue: ModelQueue, path: Path, clips, settings: ServeSettings
+) -> dict[str, Any]:
+    try:
+        video = read_video(path)
+    except VideoReadError as exc:
+        reason = exc.reason + (f" ({exc.detail})" if exc.detail else "")
+        raise HTTPException(422, f"not a readable video: {reason.replace(str(path), 'the upload')}") from None
+    except Exception as exc:  # a reader failing in an unexpected way is still a bad input, not a server error
+        raise HTTPException(422, f"not a readable video: {type(exc).__name__}") from None
+    with queue.model_lock:
+        try:
+            prediction = predictor.predict_frames(video.frames, video.fps, clips, source="upload")
+        except ValueError as exc:
+            raise HTTPException(422, str(exc).replace(str(path), "the upload")) from None
+    frames = predictor.clip_frames(video.frames, prediction)
+    shown = np.unique(np.linspace(0, len(frames) - 1, min(len(frames), settings.thumbnails)).round().astype(int))
+    height, width = video.frames.shape[1:3]
+    body = prediction.to_dict()
+    body.pop("source")
+    body.update(
+        {
+            "crop": {"method": "none", "box": [0, 0, int(width), int(height)]},
+            "flags": [],
+            "frames": [_jpeg(frames[i], settings.thumbnail_size) for i in shown],
+            "frame_positions": [int(i) for i in shown],
+            "preview": _jpeg(video.frames[0], 256),
+        }
+    )
+    return body
+
+
+def _jpeg(frame: np.ndarray, size: int) -> str:
+    """A frame as a data URL (JPEG), its longer side scaled to `size` pixels."""
+    h, w = frame.shape[:2]
+    scale = size / max(h, w)
+    small = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return "data:image/jpeg;base64," + base64.b64encode(data.tobytes()).decode()
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """A server reachable from other machines must have a token."""
+    if host not in LOOPBACK and not token:
+        raise ValueError(f"--host {host} is reachable from other machines: pass --token (or set CARDIACCLIP_TOKEN)")
+
+
+def serve(
+    model_path: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    settings: ServeSettings | None = None,
+    device: str = "auto",
+) -> None:
+    """Load the model once and serve it until interrupted."""
+    import uvicorn
+
+    from cardiacclip.model.predictor import load
+
+    settings = settings or ServeSettings()
+    check_bind(host, settings.token)
+    predictor = load(model_path, device)
+    app = create_app(predictor, model_info(model_path, predictor), settings)
+    log.info(
+        "serving %s on http://%s:%d (%s). %s",
+        predictor.config.model.backbone,
+        host,
+        port,
+        "token required" if settings.token else "no token",
+        RESEARCH_NOTICE,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")
