@@ -14,12 +14,14 @@ get 503. With a token, every /v1 call needs `Authorization: Bearer <token>`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import secrets
 import shutil
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -28,7 +30,6 @@ from typing import Any
 import cv2
 import numpy as np
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from cardiacclip.about import RESEARCH_NOTICE, __version__
@@ -55,11 +56,13 @@ class ServeSettings:
 
 
 class ModelQueue:
-    """One model, one request at a time; at most `size` requests wait (then 503)."""
+    """One model, one request at a time, on one worker thread (so memory stays flat: no per-thread
+    allocator arenas); at most `size` requests wait (then 503)."""
 
     def __init__(self, size: int):
         self.size, self.waiting = size, 0
-        self.counter_lock, self.model_lock = threading.Lock(), threading.Lock()
+        self.counter_lock = threading.Lock()
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cardiacclip-model")
 
     def enter(self) -> None:
         with self.counter_lock:
@@ -145,7 +148,9 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
             await _save_upload(file, path, settings.max_upload_bytes)
             queue.enter()
             try:
-                return await run_in_threadpool(_predict_file, predictor, queue, path, clip_count, settings)
+                return await asyncio.wrap_future(
+                    queue.worker.submit(_predict_file, predictor, path, clip_count, settings)
+                )
             finally:
                 queue.leave()
         finally:
@@ -166,9 +171,7 @@ async def _save_upload(file: UploadFile, path: Path, limit: int) -> None:
         raise HTTPException(422, "the upload is empty (0 bytes)")
 
 
-def _predict_file(
-    predictor: Predictor, queue: ModelQueue, path: Path, clips, settings: ServeSettings
-) -> dict[str, Any]:
+def _predict_file(predictor: Predictor, path: Path, clips, settings: ServeSettings) -> dict[str, Any]:
     try:
         video = read_video(path)
     except VideoReadError as exc:
@@ -176,11 +179,10 @@ def _predict_file(
         raise HTTPException(422, f"not a readable video: {reason.replace(str(path), 'the upload')}") from None
     except Exception as exc:  # a reader failing in an unexpected way is still a bad input, not a server error
         raise HTTPException(422, f"not a readable video: {type(exc).__name__}") from None
-    with queue.model_lock:
-        try:
-            prediction = predictor.predict_frames(video.frames, video.fps, clips, source="upload")
-        except ValueError as exc:
-            raise HTTPException(422, str(exc).replace(str(path), "the upload")) from None
+    try:
+        prediction = predictor.predict_frames(video.frames, video.fps, clips, source="upload")
+    except ValueError as exc:
+        raise HTTPException(422, str(exc).replace(str(path), "the upload")) from None
     frames = predictor.clip_frames(video.frames, prediction)
     shown = np.unique(np.linspace(0, len(frames) - 1, min(len(frames), settings.thumbnails)).round().astype(int))
     height, width = video.frames.shape[1:3]
