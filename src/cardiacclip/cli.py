@@ -391,6 +391,22 @@ def predict(
         Path | None, typer.Option("--attention-plot", help="Folder for per-video MFL frame-weight plots.")
     ] = None,
     clips: Clips = None,
+    crop: Annotated[
+        str,
+        typer.Option(
+            "--crop",
+            help="Ultrasound region: auto (DICOM region tags, else the scan sector found in the "
+            "pixels; small square videos as they are), regions, sector, none.",
+        ),
+    ] = "auto",
+    save_crops: Annotated[
+        Path | None,
+        typer.Option("--save-crops", help="Folder for a preview per file: first frame, crop box, sector outline."),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Refuse flagged inputs (not ultrasound, Doppler, too short, blank, no sector)."),
+    ] = False,
     device: Device = "auto",
 ) -> None:
     """EF (percent), category and category probabilities per video.
@@ -403,6 +419,8 @@ def predict(
     from cardiacclip.model.predictor import load
 
     clip_count = parse_clips(clips)
+    if crop not in ("auto", "regions", "sector", "none"):
+        raise typer.BadParameter("one of auto, regions, sector, none", param_hint="--crop")
     files = collect_inputs(paths)
     if not files:
         err.print("[red]error:[/red] no video or DICOM files found")
@@ -411,7 +429,16 @@ def predict(
         check_output(out, overwrite, resume)  # a bad output path fails before the model loads
         predictor = load(checkpoint, device)
         summary = predict_files(
-            predictor, files, out, clips=clip_count, attention_dir=attention_plot, overwrite=overwrite, resume=resume
+            predictor,
+            files,
+            out,
+            clips=clip_count,
+            attention_dir=attention_plot,
+            overwrite=overwrite,
+            resume=resume,
+            crop=crop,
+            crops_dir=save_crops,
+            strict=strict,
         )
     where = out if out is not None else "stdout"
     log.info(

@@ -78,7 +78,7 @@ def test_bad_input_is_4xx_never_500(predictor, tiny_run, video):
         api.post("/v1/predict", files={"file": ("v.avi", video.read_bytes())}, data={"clips": "0"}).status_code == 422
     )
     assert (
-        api.post("/v1/predict", files={"file": ("v.avi", video.read_bytes())}, data={"crop": "sector"}).status_code
+        api.post("/v1/predict", files={"file": ("v.avi", video.read_bytes())}, data={"crop": "bogus"}).status_code
         == 422
     )
     assert api.post("/v1/predict").status_code == 422  # no file at all

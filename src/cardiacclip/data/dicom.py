@@ -1,17 +1,29 @@
-"""DICOM cine loops (multi-frame ultrasound) through pydicom.
+"""DICOM cine loops (multi-frame ultrasound) through pydicom, decoded frame by frame.
 
-Handles MONOCHROME1/2, RGB, YBR_FULL, YBR_FULL_422 (converted to RGB by pydicom) and
-PALETTE COLOR, native or compressed where a pydicom decoder plugin is installed (JPEG
-baseline, the usual echo encoding, decodes with Pillow). The frame rate comes from
-CineRate (0018,0040), else FrameTime (0018,1063, milliseconds), else
-RecommendedDisplayFrameRate (0008,2144). Decimal commas ("33,33") are read as decimal points;
-a tag that is not a number is reported as a malformed header, naming the tag.
+Pixels: MONOCHROME1/2, RGB, YBR_FULL, YBR_FULL_422 (converted to RGB), PALETTE COLOR with 8- or
+16-bit palette entries, native, RLE, or compressed where a pydicom decoder plugin is installed
+(JPEG baseline decodes with Pillow; JPEG-LS/2000 need `pip install cardiacclip[dicom]`). Data of more
+than 8 bits is mapped to 0-255 through its VOI LUT or window when the file has one, else through
+its actual data range (never through 2**BitsStored, which makes 0-255 data stored in 16 bits black).
 
-Returns plain (frames, fps) so this module does not depend on `video_io`, which dispatches here.
+Frames are decoded one at a time (`pydicom.pixels.iter_pixels`) and turned into uint8 RGB at
+once, so a long 600 x 800 loop never exists as a float or YBR copy of the whole loop.
+
+Timing: CineRate (0018,0040), else FrameTime (0018,1063, ms), else FrameTimeVector (0018,1065,
+the median interval), else RecommendedDisplayFrameRate (0008,2144). Decimal commas ("33,33") are
+read as decimal points; a tag that is not a number is a malformed header, naming the tag.
+
+Files: a dataset without the 128-byte preamble is read (with a warning); a NumberOfFrames larger
+than the pixel data holds keeps the frames that are there (with a warning). `DicomInfo` carries
+what later steps need and nothing about the patient: modality, ultrasound regions, study UID (for
+grouping by study), warnings.
+
+Returns plain data so this module does not depend on `video_io`, which dispatches here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +37,25 @@ from cardiacclip.data.errors import (
     SingleFrameError,
     UnsupportedEncodingError,
 )
+
+REGION_KEYWORDS = (
+    "RegionSpatialFormat",
+    "RegionDataType",
+    "RegionLocationMinX0",
+    "RegionLocationMinY0",
+    "RegionLocationMaxX1",
+    "RegionLocationMaxY1",
+)
+
+
+@dataclass
+class DicomInfo:
+    """Technical facts of a DICOM loop (no patient data)."""
+
+    modality: str | None = None
+    regions: list[dict] = field(default_factory=list)
+    study_uid: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def _number(ds: pydicom.Dataset, keyword: str) -> float | None:
@@ -46,73 +77,155 @@ def dicom_frame_rate(ds: pydicom.Dataset) -> float | None:
     frame_time = _number(ds, "FrameTime")
     if frame_time is not None and frame_time > 0:
         return 1000.0 / frame_time
+    vector = ds.get("FrameTimeVector")
+    if vector not in (None, ""):
+        items = [vector] if isinstance(vector, str | bytes) or not hasattr(vector, "__iter__") else list(vector)
+        values = [float(str(v).replace(",", ".")) for v in items]
+        intervals = [v for v in values if v > 0]
+        if intervals:
+            return 1000.0 / float(np.median(intervals))
     display_rate = _number(ds, "RecommendedDisplayFrameRate")
     if display_rate is not None and display_rate > 0:
         return display_rate
     return None
 
 
-def _to_uint8(pixels: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
-    if pixels.dtype == np.uint8:
-        return pixels
-    bits = int(ds.get("BitsStored", 8))
-    pixels = pixels.astype(np.float32)
-    if ds.get("PixelRepresentation", 0) == 1:
-        pixels -= pixels.min()
-    scale = 255.0 / max(float(2**bits - 1), 1.0)
-    return np.clip(pixels * scale + 0.5, 0, 255).astype(np.uint8)
-
-
-def read_dicom_video(path: str | Path) -> tuple[np.ndarray, float | None]:
-    """Read a multi-frame DICOM into (F, H, W, 3) uint8 RGB frames and its frame rate (frames/s or None).
-
-    Raises a `VideoReadError` subclass naming the file and the reason.
-    """
-    path = Path(path)
+def _open(path: Path, warnings: list[str]) -> pydicom.Dataset:
     try:
-        ds = pydicom.dcmread(path)
-    except InvalidDicomError as exc:
-        raise NotAVideoError(path, f"not a readable DICOM file: {exc}") from exc
+        return pydicom.dcmread(path)
+    except InvalidDicomError:
+        pass  # no preamble: maybe a raw dataset
     except Exception as exc:  # pydicom raises plain exceptions on truncated headers
         raise CorruptVideoError(path, f"DICOM header cannot be parsed: {exc}") from exc
+    try:
+        ds = pydicom.dcmread(path, force=True)
+    except Exception as exc:
+        raise NotAVideoError(path, f"not a readable DICOM file: {exc}") from exc
+    if "PixelData" not in ds and len(ds) == 0:
+        raise NotAVideoError(path, "not a DICOM file")
+    if not hasattr(ds, "file_meta") or "TransferSyntaxUID" not in ds.file_meta:
+        ds.file_meta = getattr(ds, "file_meta", pydicom.dataset.FileMetaDataset())
+        ds.file_meta.TransferSyntaxUID = (
+            pydicom.uid.ImplicitVRLittleEndian if ds.is_implicit_VR else (pydicom.uid.ExplicitVRLittleEndian)
+        )
+    warnings.append(
+        f"raw DICOM dataset without the 128-byte preamble and file meta: read as {ds.file_meta.TransferSyntaxUID.name}"
+    )
+    return ds
+
+
+def read_dicom_video(path: str | Path) -> tuple[np.ndarray, float | None, DicomInfo]:
+    """Read a multi-frame DICOM into (F, H, W, 3) uint8 RGB frames, its frame rate (frames/s or None)
+    and its `DicomInfo`. Raises a `VideoReadError` subclass naming the file and the reason."""
+    path = Path(path)
+    info = DicomInfo()
+    ds = _open(path, info.warnings)
     if "PixelData" not in ds:
         raise NotAVideoError(path, "DICOM file has no pixel data")
     try:
-        n_frames = int(_number(ds, "NumberOfFrames") or 1)
+        declared = int(_number(ds, "NumberOfFrames") or 1)
         fps = dicom_frame_rate(ds)
     except ValueError as exc:
         raise CorruptVideoError(path, f"DICOM header: {exc}") from exc
-    if n_frames < 2:
-        raise SingleFrameError(path, f"NumberOfFrames={n_frames}")
-    pixels = _rgb_pixels(ds, path)
+    if declared < 2:
+        raise SingleFrameError(path, f"NumberOfFrames={declared}")
+    info.modality = str(ds.get("Modality", "")) or None
+    info.study_uid = str(ds.get("StudyInstanceUID", "")) or None
+    info.regions = [
+        {k: item.get(k) for k in REGION_KEYWORDS if k in item} for item in ds.get("SequenceOfUltrasoundRegions", [])
+    ]
+    _fit_frame_count(ds, declared, info.warnings)
+    pixels = _rgb_frames(ds, path)
     if pixels.shape[0] == 0:
         raise NoFramesError(path)
-    return np.ascontiguousarray(pixels), fps
+    return pixels, fps, info
 
 
-def _rgb_pixels(ds: pydicom.Dataset, path: Path) -> np.ndarray:
-    """The dataset's frames as (F, H, W, 3) uint8 RGB, whatever the photometric interpretation."""
+def _fit_frame_count(ds: pydicom.Dataset, declared: int, warnings: list[str]) -> None:
+    """Native pixel data holding fewer frames than declared: keep the frames that are there."""
+    if ds.file_meta.TransferSyntaxUID.is_compressed:
+        return
+    samples = int(ds.get("SamplesPerPixel", 1))
+    frame_bytes = int(ds.Rows) * int(ds.Columns) * samples * ((int(ds.BitsAllocated) + 7) // 8)
+    available = len(ds.PixelData) // max(frame_bytes, 1)
+    if 0 < available < declared:
+        ds.NumberOfFrames = available
+        warnings.append(f"NumberOfFrames says {declared} but the pixel data holds {available} frames: used {available}")
+
+
+def _rgb_frames(ds: pydicom.Dataset, path: Path) -> np.ndarray:
+    """Every frame as uint8 RGB, decoded and converted one frame at a time."""
+    from pydicom.pixels import apply_color_lut, iter_pixels
+
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
+    to_uint8 = _grey_mapping(ds) if photometric.startswith("MONOCHROME") else None
+    out = None
     try:
-        pixels = ds.pixel_array  # YBR_FULL / YBR_FULL_422 are converted to RGB here
+        for i, frame in enumerate(iter_pixels(ds)):  # YBR_FULL / YBR_FULL_422 are converted to RGB here
+            if photometric == "PALETTE COLOR":
+                frame = _palette_to_uint8(apply_color_lut(frame, ds), ds)
+            elif to_uint8 is not None:
+                frame = to_uint8(frame)
+                frame = 255 - frame if photometric == "MONOCHROME1" else frame
+            elif frame.dtype != np.uint8:
+                frame = np.clip(
+                    frame.astype(np.float32) * 255.0 / (2 ** int(ds.get("BitsStored", 8)) - 1) + 0.5, 0, 255
+                )
+            frame = np.asarray(frame, dtype=np.uint8)
+            if frame.ndim == 2:
+                frame = np.repeat(frame[..., None], 3, axis=-1)
+            if frame.ndim != 3 or frame.shape[-1] != 3:
+                raise UnsupportedEncodingError(path, f"unexpected pixel array shape {frame.shape} for {photometric}")
+            if out is None:
+                out = np.empty((int(ds.get("NumberOfFrames", 1)), *frame.shape), dtype=np.uint8)
+            out[i] = frame
     except (NotImplementedError, RuntimeError) as exc:
         syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "unknown")
         raise UnsupportedEncodingError(
             path,
             f"transfer syntax {getattr(syntax, 'name', syntax)} needs a pydicom decoder plugin "
-            f"(for JPEG: pip install pylibjpeg pylibjpeg-libjpeg): {exc}",
+            f"(pip install 'cardiacclip[dicom]'): {exc}",
         ) from exc
+    except UnsupportedEncodingError:
+        raise
     except Exception as exc:
         raise CorruptVideoError(path, f"pixel data cannot be decoded: {exc}") from exc
-    if photometric == "PALETTE COLOR":
-        from pydicom.pixels import apply_color_lut
+    return out if out is not None else np.zeros((0, 1, 1, 3), dtype=np.uint8)
 
-        pixels = apply_color_lut(pixels, ds)
-    pixels = _to_uint8(np.asarray(pixels), ds)
-    if pixels.ndim == 3:  # (F, H, W) monochrome
-        if photometric == "MONOCHROME1":
-            pixels = 255 - pixels
-        pixels = np.repeat(pixels[..., None], 3, axis=-1)
-    if pixels.ndim != 4 or pixels.shape[-1] != 3:
-        raise UnsupportedEncodingError(path, f"unexpected pixel array shape {pixels.shape} for {photometric}")
-    return pixels
+
+def _grey_mapping(ds: pydicom.Dataset):
+    """A function from one monochrome frame to uint8: through the VOI LUT or window when the file has one
+    (its output range mapped to 0-255), else through the data range of the first frame (8-bit data as is)."""
+    from pydicom.pixels import apply_voi_lut
+
+    if "VOILUTSequence" in ds:
+        low, high = 0.0, float(2 ** int(ds.VOILUTSequence[0].LUTDescriptor[2]) - 1)
+    elif "WindowCenter" in ds and "WindowWidth" in ds:
+        bits, signed = int(ds.get("BitsStored", 16)), int(ds.get("PixelRepresentation", 0)) == 1
+        low, high = (-(2.0 ** (bits - 1)), 2.0 ** (bits - 1) - 1) if signed else (0.0, 2.0**bits - 1)
+    else:
+        low = high = None
+    data_range: list[float] = []
+
+    def to_uint8(frame: np.ndarray) -> np.ndarray:
+        if low is not None:
+            values, lo, hi = apply_voi_lut(frame, ds).astype(np.float32), low, high
+        else:
+            if frame.dtype == np.uint8:
+                return frame
+            values = frame.astype(np.float32)
+            if not data_range:
+                data_range.extend((float(values.min()), float(values.max())))
+            lo, hi = data_range
+        return np.clip((values - lo) * 255.0 / max(hi - lo, 1e-6) + 0.5, 0, 255).astype(np.uint8)
+
+    return to_uint8
+
+
+def _palette_to_uint8(rgb: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
+    """Palette output (entries of 8 or 16 bits, from the LUT descriptor) as uint8 RGB."""
+    descriptor = ds.get("RedPaletteColorLookupTableDescriptor", [0, 0, 8])
+    bits = int(descriptor[2]) if len(descriptor) > 2 else 8
+    if bits <= 8 and rgb.max() <= 255:
+        return rgb.astype(np.uint8)
+    return np.clip(rgb.astype(np.float32) * 255.0 / (2**bits - 1) + 0.5, 0, 255).astype(np.uint8)

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import av
 import numpy as np
 
-from cardiacclip.data.dicom import read_dicom_video
+from cardiacclip.data.dicom import DicomInfo, read_dicom_video
 from cardiacclip.data.errors import (
     CorruptVideoError,
     EmptyFileError,
@@ -39,24 +39,34 @@ class VideoData(NamedTuple):
 
 
 def is_dicom(path: str | Path) -> bool:
-    """True when the file carries the DICOM preamble ("DICM" at byte 128) or a DICOM suffix."""
+    """True for a DICOM suffix, the DICOM preamble ("DICM" at byte 128), or a raw dataset without
+    preamble (a file that starts with a group 0x0002 or 0x0008 element, as PACS exports often do)."""
     path = Path(path)
     if path.suffix.lower() in DICOM_SUFFIXES:
         return True
     try:
         with open(path, "rb") as f:
-            f.seek(128)
-            return f.read(4) == b"DICM"
+            head = f.read(132)
     except OSError:
         return False
+    if head[128:132] == b"DICM":
+        return True
+    return len(head) >= 8 and head[:2] in (b"\x02\x00", b"\x08\x00") and head[3] < 0x10
 
 
 def read_video(path: str | Path) -> VideoData:
+    """Decoded frames and frame rate of a video or DICOM file; see `read_video_info` for the details."""
+    return read_video_info(path)[0]
+
+
+def read_video_info(path: str | Path) -> tuple[VideoData, DicomInfo]:
     """Read a whole video into memory as uint8 RGB frames.
 
-    Raises a subclass of `VideoReadError` naming the file and the reason: missing file,
-    zero bytes, not a video, corrupt stream, or zero decodable frames. DICOM stills (one
-    frame) are refused: LVEF needs the motion over the cardiac cycle.
+    Returns the frames (F, H, W, 3) uint8 RGB with the frame rate, and what the file says about
+    itself (`DicomInfo`: modality, ultrasound regions, study UID, reading warnings; empty for
+    AVI/MP4). Raises a subclass of `VideoReadError` naming the file and the reason: missing file,
+    zero bytes, not a video, corrupt stream, or zero decodable frames. DICOM stills (one frame)
+    are refused: LVEF needs the motion over the cardiac cycle.
     """
     path = Path(path)
     if not path.exists():
@@ -66,8 +76,9 @@ def read_video(path: str | Path) -> VideoData:
     if os.path.getsize(path) == 0:
         raise EmptyFileError(path)
     if is_dicom(path):
-        return VideoData(*read_dicom_video(path))
-    return _read_with_pyav(path)
+        frames, fps, info = read_dicom_video(path)
+        return VideoData(frames, fps), info
+    return _read_with_pyav(path), DicomInfo()
 
 
 def _read_with_pyav(path: Path) -> VideoData:

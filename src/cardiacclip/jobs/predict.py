@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import cv2
 from tqdm.auto import tqdm
 
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.data.clips import ClipCount
-from cardiacclip.data.video_io import DICOM_SUFFIXES, VIDEO_SUFFIXES, read_video
+from cardiacclip.data.region import CropMethod, preview
+from cardiacclip.data.video_io import DICOM_SUFFIXES, VIDEO_SUFFIXES, is_dicom, read_video_info
 from cardiacclip.evaluate.plots import plot_attention_strip
 from cardiacclip.model.predictor import Prediction, Predictor
 
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 
 BASE_COLUMNS = ["file", "status", "EF_pred", "EF_low", "EF_high", "category"]
 DETAIL_COLUMNS = [
+    "flags",
+    "crop_method",
+    "crop_box",
     "EF_coarse",
     "frames",
     "fps",
@@ -41,6 +46,7 @@ DETAIL_COLUMNS = [
     "warnings",
     "error",
     "attention_plot",
+    "crop_preview",
     "notice",
 ]
 
@@ -50,12 +56,19 @@ class OutputError(ValueError):
 
 
 def collect_inputs(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders expanded recursively to their video and DICOM files (sorted)."""
+    """Files as given; folders expanded recursively (sorted) to their video and DICOM files, DICOM found by
+    content too (PACS files such as IM000001 have no extension; DICOMDIR index files are left out)."""
     files: list[Path] = []
     suffixes = VIDEO_SUFFIXES | DICOM_SUFFIXES
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes))
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and p.name.upper() != "DICOMDIR" and (p.suffix.lower() in suffixes or is_dicom(p))
+                )
+            )
         else:
             files.append(path)  # a missing file gets its own error row
     return files
@@ -75,6 +88,9 @@ def prediction_row(prediction: Prediction) -> dict[str, Any]:
         "EF_high": None if prediction.ef_high is None else round(prediction.ef_high, 2),
         "category": prediction.category,
         **{f"p_{name.replace(' ', '_')}": round(p, 4) for name, p in prediction.probabilities.items()},
+        "flags": " ".join(prediction.flags),
+        "crop_method": (prediction.crop or {}).get("method"),
+        "crop_box": " ".join(map(str, (prediction.crop or {}).get("box", []))),
         "EF_coarse": round(prediction.ef_coarse, 2),
         "frames": prediction.n_frames,
         "fps": prediction.fps,
@@ -178,8 +194,15 @@ def predict_files(
     overwrite: bool = False,
     resume: bool = False,
     progress: bool = True,
+    crop: CropMethod = "auto",
+    crops_dir: Path | None = None,
+    strict: bool = False,
 ) -> PredictSummary:
     """Predict every file and write its row as soon as it is done; one file's failure never stops the batch.
+
+    `crop` chooses the ultrasound region (`cardiacclip.data.region`); `crops_dir` gets a preview per file
+    (first frame, box and mask outline); with `strict`, flagged inputs (see `cardiacclip.data.quality`)
+    get an error row instead of an EF.
 
     Raises `OutputError` before any work when `out` cannot be used.
     """
@@ -193,7 +216,7 @@ def predict_files(
     failed = 0
     try:
         for path in tqdm(todo, desc="predicting", unit="video", disable=not progress or len(todo) < 2):
-            row = _predict_one(predictor, path, clips, attention_dir)
+            row = _predict_one(predictor, path, clips, attention_dir, crop, crops_dir, strict)
             failed += row["status"] != "ok"
             writer.write(row)
     finally:
@@ -202,12 +225,30 @@ def predict_files(
 
 
 def _predict_one(
-    predictor: Predictor, path: Path, clips: ClipCount | None, attention_dir: Path | None
+    predictor: Predictor,
+    path: Path,
+    clips: ClipCount | None,
+    attention_dir: Path | None,
+    crop: CropMethod = "auto",
+    crops_dir: Path | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
     try:
-        video = read_video(path)
-        prediction = predictor.predict_frames(video.frames, video.fps, clips, source=str(path))
+        video, info = read_video_info(path)
+        prediction = predictor.predict_frames(video.frames, video.fps, clips, source=str(path), crop=crop, dicom=info)
         row = prediction_row(prediction)
+        if crops_dir is not None:
+            crops_dir.mkdir(parents=True, exist_ok=True)
+            preview_path = crops_dir / f"{path.stem}_crop.png"
+            cv2.imwrite(str(preview_path), cv2.cvtColor(preview(video.frames[0], prediction.region), cv2.COLOR_RGB2BGR))
+            row["crop_preview"] = str(preview_path)
+        if strict and prediction.flags:
+            return {
+                **error_row(path, ValueError(f"refused by --strict: {' '.join(prediction.flags)}")),
+                "flags": row["flags"],
+                "crop_method": row["crop_method"],
+                "crop_box": row["crop_box"],
+            }
         if attention_dir is not None:
             row["attention_plot"] = str(_attention_plot(predictor, video.frames, prediction, path, attention_dir))
         return row

@@ -35,7 +35,8 @@ from fastapi.responses import HTMLResponse
 from cardiacclip.about import RESEARCH_NOTICE, __version__
 from cardiacclip.data.clips import parse_clip_count
 from cardiacclip.data.errors import VideoReadError
-from cardiacclip.data.video_io import read_video
+from cardiacclip.data.region import preview
+from cardiacclip.data.video_io import read_video_info
 from cardiacclip.model.package import run_folder
 from cardiacclip.model.predictor import Predictor
 
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CHUNK = 1 << 20
-CROP_METHODS = ("auto", "none")  # the ultrasound-region crop (sector/regions) is not in this version
+CROP_METHODS = ("auto", "regions", "sector", "none")
 
 
 @dataclass
@@ -131,7 +132,7 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
         request: Request,
         file: UploadFile = File(..., description="AVI, MP4 or DICOM cine loop"),  # noqa: B008 (FastAPI's idiom)
         clips: str | None = Form(None, description="all, or N evenly spaced clips (default: the model's)"),
-        crop: str = Form("auto", description="auto or none (the ultrasound-region crop is not in this version)"),
+        crop: str = Form("auto", description="ultrasound region: auto, regions, sector or none"),
     ) -> dict[str, Any]:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
@@ -141,7 +142,7 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
         if crop not in CROP_METHODS:
-            raise HTTPException(422, f"crop must be one of {CROP_METHODS} in this version, got {crop!r}")
+            raise HTTPException(422, f"crop must be one of {CROP_METHODS}, got {crop!r}")
         folder = Path(tempfile.mkdtemp(prefix="cardiacclip-upload-"))  # mode 0700: private to this process
         try:
             path = folder / "upload"
@@ -149,7 +150,7 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
             queue.enter()
             try:
                 return await asyncio.wrap_future(
-                    queue.worker.submit(_predict_file, predictor, path, clip_count, settings)
+                    queue.worker.submit(_predict_file, predictor, path, clip_count, crop, settings)
                 )
             finally:
                 queue.leave()
@@ -171,30 +172,27 @@ async def _save_upload(file: UploadFile, path: Path, limit: int) -> None:
         raise HTTPException(422, "the upload is empty (0 bytes)")
 
 
-def _predict_file(predictor: Predictor, path: Path, clips, settings: ServeSettings) -> dict[str, Any]:
+def _predict_file(predictor: Predictor, path: Path, clips, crop: str, settings: ServeSettings) -> dict[str, Any]:
     try:
-        video = read_video(path)
+        video, info = read_video_info(path)
     except VideoReadError as exc:
         reason = exc.reason + (f" ({exc.detail})" if exc.detail else "")
         raise HTTPException(422, f"not a readable video: {reason.replace(str(path), 'the upload')}") from None
     except Exception as exc:  # a reader failing in an unexpected way is still a bad input, not a server error
         raise HTTPException(422, f"not a readable video: {type(exc).__name__}") from None
     try:
-        prediction = predictor.predict_frames(video.frames, video.fps, clips, source="upload")
+        prediction = predictor.predict_frames(video.frames, video.fps, clips, source="upload", crop=crop, dicom=info)
     except ValueError as exc:
         raise HTTPException(422, str(exc).replace(str(path), "the upload")) from None
     frames = predictor.clip_frames(video.frames, prediction)
     shown = np.unique(np.linspace(0, len(frames) - 1, min(len(frames), settings.thumbnails)).round().astype(int))
-    height, width = video.frames.shape[1:3]
     body = prediction.to_dict()
     body.pop("source")
     body.update(
         {
-            "crop": {"method": "none", "box": [0, 0, int(width), int(height)]},
-            "flags": [],
             "frames": [_jpeg(frames[i], settings.thumbnail_size) for i in shown],
             "frame_positions": [int(i) for i in shown],
-            "preview": _jpeg(video.frames[0], 256),
+            "preview": _jpeg(preview(video.frames[0], prediction.region), 256),
         }
     )
     return body

@@ -26,7 +26,10 @@ import torch
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.config import RunConfig
 from cardiacclip.data.clips import ClipCount, ClipSampler
-from cardiacclip.data.video_io import read_video
+from cardiacclip.data.dicom import DicomInfo
+from cardiacclip.data.quality import sanity_flags
+from cardiacclip.data.region import CropMethod, Region, crop_to_region, locate_region
+from cardiacclip.data.video_io import read_video_info
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.conformal import Calibration
 from cardiacclip.model.inference import predict_clips
@@ -54,11 +57,15 @@ class Prediction:
     interval_coverage: float | None = None  # its nominal coverage, e.g. 0.9
     n_frames: int | None = None  # decoded frames of the input video (None for tensor input)
     source: str = ""  # the file, or "array" / "tensor"
+    crop: dict | None = None  # {"method": "none"|"regions"|"sector", "box": [x0, y0, x1, y1]} of the input kept
+    flags: list[str] = field(default_factory=list)  # sanity gate: not_ultrasound, doppler_or_mmode, too_short, ...
     warnings: list[str] = field(default_factory=list)
     notice: str = RESEARCH_NOTICE
+    region: Region | None = field(default=None, repr=False, compare=False)  # the crop itself (mask included)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain data (JSON-ready), without the crop mask."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "region"}
 
 
 class Predictor:
@@ -86,7 +93,9 @@ class Predictor:
     def categories(self) -> tuple[str, ...]:
         return tuple(self.model.prompts.names)
 
-    def predict(self, x: Input, *, fps: float | None = None, clips: ClipCount | None = None) -> Prediction:
+    def predict(
+        self, x: Input, *, fps: float | None = None, clips: ClipCount | None = None, crop: CropMethod = "auto"
+    ) -> Prediction:
         """EF for one video.
 
         Args:
@@ -97,6 +106,9 @@ class Predictor:
             fps: frame rate of an array input (a file states its own); unknown rates assume the
                 training rate, with a warning in the result.
             clips: evaluation clips per video, "all" or N evenly spaced (default: the run's test_clips).
+            crop: the ultrasound region to keep (`cardiacclip.data.region`): "auto" (DICOM region tags,
+                else nothing for small square videos, else the scan sector found in the pixels),
+                "regions", "sector" or "none". Tensor input is never cropped.
 
         Raises:
             ValueError: an array or tensor in the wrong layout (the message names the expected one).
@@ -105,10 +117,10 @@ class Predictor:
         if isinstance(x, torch.Tensor):
             return self._predict_tensor(x)
         if isinstance(x, np.ndarray):
-            return self.predict_frames(_check_frames(x), fps, clips)
+            return self.predict_frames(_check_frames(x), fps, clips, crop=crop)
         if isinstance(x, (str, Path)):
-            video = read_video(x)
-            return self.predict_frames(video.frames, video.fps, clips, source=str(x))
+            video, info = read_video_info(x)
+            return self.predict_frames(video.frames, video.fps, clips, source=str(x), crop=crop, dicom=info)
         raise TypeError(f"predict takes a file path, a NumPy array or a torch tensor, not {type(x).__name__}")
 
     def predict_many(
@@ -117,6 +129,7 @@ class Predictor:
         *,
         fps: float | None = None,
         clips: ClipCount | None = None,
+        crop: CropMethod = "auto",
         errors: Literal["raise", "return"] = "raise",
     ) -> list[Prediction | Exception]:
         """`predict` for each input, in order. With `errors="return"` a failing input's exception
@@ -124,7 +137,7 @@ class Predictor:
         results: list[Prediction | Exception] = []
         for x in inputs:
             try:
-                results.append(self.predict(x, fps=fps, clips=clips))
+                results.append(self.predict(x, fps=fps, clips=clips, crop=crop))
             except Exception as exc:
                 if errors == "raise":
                     raise
@@ -132,10 +145,21 @@ class Predictor:
         return results
 
     def predict_frames(
-        self, frames: np.ndarray, fps: float | None = None, clips: ClipCount | None = None, source: str = "array"
+        self,
+        frames: np.ndarray,
+        fps: float | None = None,
+        clips: ClipCount | None = None,
+        source: str = "array",
+        crop: CropMethod = "auto",
+        dicom: DicomInfo | None = None,
     ) -> Prediction:
-        """EF for decoded frames (F, H, W, 3) uint8 RGB at `fps` frames/s (see `predict`)."""
-        warnings = []
+        """EF for decoded frames (F, H, W, 3) uint8 RGB at `fps` frames/s (see `predict`); `dicom` is what
+        the file said about itself (modality, ultrasound regions, reading warnings)."""
+        dicom = dicom or DicomInfo()
+        region = locate_region(frames, crop, dicom.regions)
+        flags = sanity_flags(frames, fps, dicom.modality, dicom.regions) + region.flags
+        n_frames, frames = len(frames), crop_to_region(frames, region)
+        warnings = list(dicom.warnings)
         if not fps:
             warnings.append(f"frame rate unknown: assumed the training rate, {self.config.data.fps:g} frames/s")
         sampler = self.sampler.at_frame_rate(fps, self.config.data.fps)
@@ -146,11 +170,19 @@ class Predictor:
                 "padded with black frames"
             )
         prediction = self._summarize(tensor, starts, fps, sampler.period, source, warnings)
-        prediction.n_frames = int(len(frames))
+        prediction.n_frames, prediction.crop, prediction.flags, prediction.region = (
+            n_frames,
+            region.to_dict(),
+            flags,
+            region,
+        )
         return prediction
 
     def clip_frames(self, frames: np.ndarray, prediction: Prediction, index: int = 0) -> np.ndarray:
-        """The (T, S, S, 3) uint8 frames of clip `index` of a prediction made from `frames` (for plots)."""
+        """The (T, S, S, 3) uint8 frames (cropped as the model saw them) of clip `index` of a prediction made
+        from `frames` (for plots)."""
+        if prediction.region is not None:
+            frames = crop_to_region(frames, prediction.region)
         sampler = dataclasses.replace(self.sampler, period=prediction.period)
         return sampler.take(frames, prediction.clip_starts[index])
 

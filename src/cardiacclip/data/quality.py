@@ -1,0 +1,34 @@
+"""A sanity gate for inputs that should not get an EF: not ultrasound, Doppler or M-mode, too short,
+blank or frozen loops, no scan sector. Flagged inputs still get a prediction row with their flags;
+`--strict` refuses them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+SPECTRAL_OR_MMODE = (2, 3)  # RegionSpatialFormat: 2 M-mode, 3 spectral (Doppler)
+MIN_SECONDS = 0.5  # shorter than one cardiac cycle at 120 beats per minute
+
+
+def sanity_flags(
+    frames: np.ndarray, fps: float | None, modality: str | None = None, regions: list[dict] | None = None
+) -> list[str]:
+    """Flags for (F, H, W, 3) uint8 frames at `fps` frames/s with their DICOM modality and ultrasound regions."""
+    flags = []
+    if modality and modality.upper() != "US":
+        flags.append("not_ultrasound")
+    regions = regions or []
+    if any(r.get("RegionSpatialFormat") in SPECTRAL_OR_MMODE for r in regions) and not any(
+        r.get("RegionSpatialFormat") == 1 for r in regions
+    ):
+        flags.append("doppler_or_mmode")
+    if fps and len(frames) / fps < MIN_SECONDS:
+        flags.append("too_short")
+    step = max(1, len(frames) // 32)
+    sample = frames[::step].astype(np.float32)
+    change = float(np.abs(np.diff(sample, axis=0)).mean()) if len(sample) > 1 else 0.0
+    if sample.max() < 10:
+        flags.append("blank")
+    elif change < 0.5:
+        flags.append("near_constant")
+    return flags

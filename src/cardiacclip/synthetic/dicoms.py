@@ -1,0 +1,176 @@
+"""Realistic ultrasound DICOM screen captures, for tests and demonstrations of hospital-archive input.
+
+A synthetic echo (`synthetic.echoes`) is upscaled into a 600 x 800 screen with what PACS captures
+carry around the sector: burned-in patient text, an ECG trace sweeping along the bottom, a depth
+scale and a logo. The DICOM gets optional SequenceOfUltrasoundRegions tags for the sector and is
+written in one of several pixel encodings. The drawn sector mask and box are returned so tests can
+check what the reader and the region finder recover.
+
+Every name, ID and date in these files is invented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from cardiacclip.synthetic.echoes import render_video, sample_params
+
+Encoding = Literal["rgb", "mono2", "mono1", "mono16_window", "palette16", "rle", "ybr_full"]
+
+
+@dataclass
+class ScreenCapture:
+    frames: np.ndarray  # (F, H, W, 3) uint8 RGB screen
+    sector: np.ndarray  # (F, P, P, 3) uint8: the echo alone at its size on the screen (the "sector-only twin")
+    fps: float
+    mask: np.ndarray  # (H, W) bool: where the sector was drawn
+    box: tuple[int, int, int, int]  # (x0, y0, x1, y1) of the pasted echo, exclusive
+    ef: float
+
+
+def screen_capture(
+    seed: int,
+    height: int = 600,
+    width: int = 800,
+    echo_px: int = 384,
+    echo_size: int = 112,
+    n_frames: int | None = None,
+) -> ScreenCapture:
+    """One synthetic echo pasted into a screen with overlays (see the module docstring)."""
+    rng = np.random.default_rng([seed, 424242])
+    params = sample_params(rng, size=echo_size)
+    if n_frames is not None:
+        params = type(params)(**{**params.__dict__, "n_frames": n_frames})
+    video = render_video(params, rng)
+    echo = video.frames if video.frames.ndim == 4 else np.repeat(video.frames[..., None], 3, axis=-1)
+    big = np.stack([cv2.resize(f, (echo_px, echo_px), interpolation=cv2.INTER_CUBIC) for f in echo])
+    y0, x0 = (height - echo_px) // 2 + 20, (width - echo_px) // 2
+    screen = np.zeros((len(big), height, width, 3), dtype=np.uint8)
+    screen[:, y0 : y0 + echo_px, x0 : x0 + echo_px] = big
+    drawn = np.zeros((height, width), dtype=np.uint8)
+    drawn[y0 : y0 + echo_px, x0 : x0 + echo_px] = big.max(axis=(0, 3)) > 8
+    mask = np.zeros((height, width), dtype=np.uint8)  # the fan: the convex hull of what was drawn
+    cv2.fillConvexPoly(mask, cv2.convexHull(cv2.findNonZero(drawn)), 1)
+    mask = mask.astype(bool)
+    _draw_overlays(screen, x0, y0, echo_px, params.fps, rng)
+    return ScreenCapture(screen, big, params.fps, mask, (x0, y0, x0 + echo_px, y0 + echo_px), video.ef)
+
+
+def _draw_overlays(screen: np.ndarray, x0: int, y0: int, echo_px: int, fps: float, rng: np.random.Generator) -> None:
+    f, h, w = screen.shape[:3]
+    static = np.zeros((h, w, 3), dtype=np.uint8)
+    for row, text in enumerate(("DOE^JANE  ID 000123", "DOB 1970-01-01", "ECHO LAB 3  A4C", "FR 50Hz  16cm")):
+        cv2.putText(static, text, (12, 28 + 24 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (230, 230, 230), 1, cv2.LINE_AA)
+    for depth in range(0, echo_px, echo_px // 8):  # depth scale ticks right of the sector
+        cv2.line(static, (x0 + echo_px + 10, y0 + depth), (x0 + echo_px + 22, y0 + depth), (200, 200, 200), 1)
+    cv2.rectangle(static, (w - 110, 12), (w - 12, 44), (90, 140, 200), -1)  # a vendor logo
+    screen |= static[None]
+    base = h - 40  # ECG: a sweeping green trace, one beat per second
+    t = np.arange(w) / 120.0
+    beat = np.exp(-(((t % 1.0) - 0.3) ** 2) / 0.0008) * 25 - np.exp(-(((t % 1.0) - 0.45) ** 2) / 0.003) * 6
+    ys = (base - beat).astype(np.int32)
+    for i in range(f):
+        head = int((i / fps) * 160) % w
+        points = np.stack([np.arange(head), ys[:head]], axis=1).reshape(-1, 1, 2)
+        if head > 1:
+            cv2.polylines(screen[i], [points], False, (40, 220, 60), 1)
+
+
+def write_ultrasound_dicom(
+    path: str | Path,
+    capture: ScreenCapture,
+    encoding: Encoding = "rgb",
+    regions: bool = True,
+    timing: Literal["cine", "frame_time_comma", "vector", "none"] = "cine",
+    modality: str = "US",
+    preamble: bool = True,
+    declared_frames: int | None = None,
+) -> Path:
+    """Write a capture as a multi-frame ultrasound DICOM (invented patient data) in `encoding`."""
+    from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
+
+    frames = capture.frames
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.3.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality, ds.PatientName, ds.PatientID, ds.PatientBirthDate = modality, "Doe^Jane", "000123", "19700101"
+    ds.Rows, ds.Columns = frames.shape[1], frames.shape[2]
+    ds.NumberOfFrames = declared_frames or len(frames)
+    if timing == "cine":
+        ds.CineRate = int(round(capture.fps))
+    elif timing == "frame_time_comma":
+        ds.FrameTime = f"{1000.0 / capture.fps:.2f}"
+    elif timing == "vector":
+        ds.FrameTimeVector = [0.0] + [round(1000.0 / capture.fps, 3)] * (len(frames) - 1)
+    if regions:
+        item = Dataset()
+        item.RegionSpatialFormat, item.RegionDataType, item.RegionFlags = 1, 1, 0
+        x0, y0, x1, y1 = capture.box
+        item.RegionLocationMinX0, item.RegionLocationMinY0 = x0, y0
+        item.RegionLocationMaxX1, item.RegionLocationMaxY1 = x1 - 1, y1 - 1
+        ds.SequenceOfUltrasoundRegions = [item]
+    _set_pixels(ds, frames, encoding)
+    if encoding == "rle":
+        ds.compress(RLELossless, encoding_plugin="pydicom")
+    if timing == "frame_time_comma":  # stored as written by some vendors: a decimal comma
+        _raw_tag(ds, "FrameTime", "DS", f"{1000.0 / capture.fps:.2f}".replace(".", ","))
+    path = Path(path)
+    if preamble:
+        ds.save_as(path, enforce_file_format=True)
+    else:
+        import pydicom
+
+        del ds.file_meta
+        ds.preamble = None
+        pydicom.dcmwrite(path, ds, enforce_file_format=False, implicit_vr=False, little_endian=True)
+    return path
+
+
+def _set_pixels(ds, frames: np.ndarray, encoding: Encoding) -> None:
+    grey = frames.max(axis=-1)  # the overlays keep their brightness
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    if encoding in ("rgb", "rle", "ybr_full"):
+        pixels = frames
+        if encoding == "ybr_full":
+            from pydicom.pixels import convert_color_space
+
+            pixels = convert_color_space(frames.copy(), "RGB", "YBR_FULL", per_frame=True)
+        ds.SamplesPerPixel, ds.PlanarConfiguration = 3, 0
+        ds.PhotometricInterpretation = "YBR_FULL" if encoding == "ybr_full" else "RGB"
+    elif encoding in ("mono2", "mono1"):
+        pixels = grey if encoding == "mono2" else 255 - grey
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2" if encoding == "mono2" else "MONOCHROME1"
+    elif encoding == "mono16_window":  # 16-bit storage holding 0-255, with a display window (PACS exports do this)
+        pixels = grey.astype(np.uint16)
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.WindowCenter, ds.WindowWidth = 127.5, 256
+    elif encoding == "palette16":  # 8-bit indices into a grey palette with 16-bit entries
+        pixels = grey
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "PALETTE COLOR"
+        entries = (np.arange(256, dtype=np.uint32) * 257).astype(np.uint16)
+        for colour in ("Red", "Green", "Blue"):
+            setattr(ds, f"{colour}PaletteColorLookupTableDescriptor", [256, 0, 16])
+            setattr(ds, f"{colour}PaletteColorLookupTableData", entries.tobytes())
+    else:
+        raise ValueError(f"unknown encoding {encoding!r}")
+    ds.PixelData = np.ascontiguousarray(pixels).tobytes()
+
+
+def _raw_tag(ds, keyword: str, vr: str, text: str) -> None:
+    from pydicom.dataelem import RawDataElement
+    from pydicom.tag import Tag
+
+    tag = Tag(keyword)
+    value = text.encode() + (b" " if len(text) % 2 else b"")
+    ds._dict[tag] = RawDataElement(tag, vr, len(value), value, 0, False, True)

@@ -1,0 +1,77 @@
+"""`cardiacclip predict` on a folder of hospital-style DICOM screen captures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from cardiacclip.cli import app
+from cardiacclip.config import RunConfig
+from cardiacclip.model.backbone import load_backbone
+from cardiacclip.model.checkpoint import build_model
+from cardiacclip.model.predictor import Predictor
+from cardiacclip.model.prompts import load_prompts
+from cardiacclip.synthetic.dicoms import screen_capture, write_ultrasound_dicom
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pacs")
+    write_ultrasound_dicom(folder / "tagged.dcm", screen_capture(0, n_frames=60), "rgb")
+    write_ultrasound_dicom(folder / "IM000002", screen_capture(1, n_frames=60), "mono2", regions=False, preamble=False)
+    write_ultrasound_dicom(folder / "ct.dcm", screen_capture(2, n_frames=60), "mono2", modality="CT")
+    (folder / "DICOMDIR").write_bytes(b"\0" * 200)
+    return folder
+
+
+def test_a_folder_of_captures_gets_crops_flags_and_no_patient_data(tiny_run, archive, tmp_path):
+    out, crops = tmp_path / "pred.csv", tmp_path / "crops"
+    result = runner.invoke(
+        app,
+        [
+            "predict",
+            str(tiny_run[0]),
+            str(archive),
+            "--out",
+            str(out),
+            "--clips",
+            "1",
+            "--save-crops",
+            str(crops),
+            "--device",
+            "cpu",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out).set_index(pd.read_csv(out)["file"].map(lambda f: f.rsplit("/", 1)[-1]))
+    assert set(table.index) == {"tagged.dcm", "IM000002", "ct.dcm"}  # found by content; DICOMDIR left out
+    assert table.loc["tagged.dcm", "crop_method"] == "regions" and table.loc["IM000002", "crop_method"] == "sector"
+    assert table.loc["ct.dcm", "flags"] == "not_ultrasound" and (table["status"] == "ok").all()
+    assert "preamble" in table.loc["IM000002", "warnings"]
+    assert len(list(crops.glob("*_crop.png"))) == 3
+    text = out.read_text()
+    assert "Doe" not in text and "000123" not in text and "1970" not in text
+    strict = runner.invoke(app, ["predict", str(tiny_run[0]), str(archive / "ct.dcm"), "--strict", "--clips", "1"])
+    assert strict.exit_code == 1 and "refused by --strict: not_ultrasound" in strict.stdout
+
+
+def test_full_screen_capture_and_its_sector_only_twin_agree():
+    config = RunConfig.load("synthetic")
+    torch.manual_seed(0)
+    model = build_model(config, load_backbone("synthetic"), load_prompts(config.model.prompts))
+    predictor = Predictor(model, config, torch.device("cpu"))
+    differences = []
+    for seed in range(3):
+        capture = screen_capture(seed)
+        whole = predictor.predict(capture.frames, fps=capture.fps, crop="sector", clips=2)
+        twin = predictor.predict(capture.sector, fps=capture.fps, crop="sector", clips=2)
+        squashed = predictor.predict(capture.frames, fps=capture.fps, crop="none", clips=2)
+        differences.append((abs(whole.ef - twin.ef), abs(squashed.ef - twin.ef)))
+    cropped, squashed = np.array(differences).T
+    assert cropped.max() < 1.0, differences  # EF points
+    assert squashed.mean() > cropped.mean()  # the whole screen squashed to 112 px is what cropping prevents
