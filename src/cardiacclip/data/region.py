@@ -134,11 +134,15 @@ def box_iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float
 
 
 def preview(frame: np.ndarray, region: Region) -> np.ndarray:
-    """The first frame with the box (green) and the mask outline (yellow) drawn, for a person to check."""
-    image = np.ascontiguousarray(frame.copy())
+    """A frame with the box (green) and the mask outline (yellow) drawn, for a person to check the crop.
+
+    Only the pixels inside the box are shown: burned-in text outside it (names, IDs, dates) is blacked out.
+    """
+    x0, y0, x1, y1 = region.box
+    image = np.zeros_like(frame)
+    image[y0:y1, x0:x1] = frame[y0:y1, x0:x1]
     if region.mask is not None:
         contours, _ = cv2.findContours(region.mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(image, contours, -1, (255, 220, 0), 2)
-    x0, y0, x1, y1 = region.box
     cv2.rectangle(image, (x0, y0), (x1 - 1, y1 - 1), (0, 220, 0), 2)
     return image
