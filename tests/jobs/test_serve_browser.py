@@ -93,6 +93,8 @@ def test_page_shows_the_apis_ef_and_then_an_error(server, browser, synthetic_roo
     assert f"{expected.ef_low:.1f}–{expected.ef_high:.1f}" in browser.find_element(By.ID, "interval").text
     assert len(browser.find_elements(By.CSS_SELECTOR, "#frames img")) > 1
     assert len(browser.find_elements(By.CSS_SELECTOR, "#bars .bar")) == len(predictor.categories)
+    assert "region kept: none" in browser.find_element(By.ID, "cropinfo").text
+    assert browser.find_element(By.ID, "crop").get_attribute("value") == "auto"  # the choice survives a result
     if SCREENSHOT:
         browser.save_screenshot(SCREENSHOT)
 
