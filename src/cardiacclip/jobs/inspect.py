@@ -64,7 +64,8 @@ def inspect_dataset(
     video_dir = root / "Videos"
     paths = {name: video_dir / file for name, file in zip(table["FileName"], table["VideoFile"], strict=True)}
     missing = [name for name, path in paths.items() if not path.is_file()]
-    present = {name: path for name, path in paths.items() if name not in set(missing)}
+    missing_set = set(missing)
+    present = {name: path for name, path in paths.items() if name not in missing_set}
     decoded, unreadable = _decode_all(present, workers, progress) if decode else ({}, {})
     sizes, rates, counts, mismatches = _decoded_summary(decoded, table) if decode else (*_listed_summary(table), [], 0)
     splits = table["Split"] if "Split" in table.columns else pd.Series(["ALL"] * len(table))
