@@ -31,3 +31,16 @@ def test_summary_has_intervals_and_category_accuracy():
     summary = evaluation_summary(y, y + 2, np.array([0, 1, 2, 3, 4, 1]), np.array([0, 1, 2, 3, 3, 1]), n_resamples=50)
     assert summary["mae"]["value"] == pytest.approx(2.0) and summary["category_accuracy"] == pytest.approx(5 / 6)
     assert summary["n"] == 6 and summary["r2"]["ci95"] is not None
+
+
+def test_key_frame_mass_against_uniform():
+    from cardiacclip.evaluate.metrics import key_frame_mass
+
+    index = np.arange(0, 32, 4)  # 8 sampled frames, every 4th
+    weights = np.full(8, 1 / 8)
+    mass, uniform = key_frame_mass(weights, index, [8, 24], period=4)  # near 8: 4, 8, 12; near 24: 20, 24, 28
+    assert uniform == pytest.approx(6 / 8) and mass == pytest.approx(uniform)
+    peaked = np.zeros(8)
+    peaked[[2, 6]] = 0.5
+    assert key_frame_mass(peaked, index, [8, 24], period=4)[0] == pytest.approx(1.0)
+    assert key_frame_mass(peaked, index, [0], period=0)[0] == 0.0

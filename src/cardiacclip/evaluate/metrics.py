@@ -66,6 +66,20 @@ def bootstrap_interval(
     return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
 
 
+def key_frame_mass(
+    weights: np.ndarray, frame_index: np.ndarray, key_frames: list[int], period: int
+) -> tuple[float, float]:
+    """Attention mass on the sampled frames within one sampled frame (`period` source frames) of any key
+    frame (end-diastole, end-systole), and the mass uniform weights would put there.
+
+    `weights` (T,) sum to 1; `frame_index` (T,) is the source frame of each clip position.
+    """
+    near = np.zeros(len(weights), dtype=bool)
+    for frame in key_frames:
+        near |= np.abs(np.asarray(frame_index) - frame) <= period
+    return float(np.asarray(weights)[near].sum()), float(near.mean())
+
+
 def evaluation_summary(
     y: np.ndarray, p: np.ndarray, true_class: np.ndarray, pred_class: np.ndarray, n_resamples: int = 1000, seed: int = 0
 ) -> dict:

@@ -114,6 +114,8 @@ def write_report(
         "",
         _interval_line(metrics.get("interval")),
         "",
+        _key_frame_line(metrics.get("key_frames")),
+        "",
         "![scatter](scatter.png) ![Bland-Altman](bland_altman.png)",
         "",
         "## Learning curves",
@@ -138,6 +140,16 @@ def write_report(
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _key_frame_line(key_frames: dict | None) -> str:
+    if not key_frames or not key_frames.get("n_videos"):
+        return "Key frames: no test video has its traced ED and ES inside one evaluation clip."
+    return (
+        f"Key frames: {100 * key_frames['attention_mass']:.1f}% of the MFL attention falls within one sampled "
+        f"frame of the traced end-diastolic and end-systolic frames, against {100 * key_frames['uniform_mass']:.1f}% "
+        f"for equal weights ({key_frames['ratio']:.2f}x; {key_frames['n_videos']} test videos)."
+    )
 
 
 def _interval_line(interval: dict | None) -> str:
@@ -212,6 +224,7 @@ def run_demo(
         "train_mean_ef": float(train_ef.mean()),
         "best_epoch": result.best_epoch,
         "interval": metrics.get("interval"),
+        "key_frames": metrics.get("key_frames"),
         "notice": RESEARCH_NOTICE,
     }
     (out / "metrics.json").write_text(json.dumps(summary, indent=2))

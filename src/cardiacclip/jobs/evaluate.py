@@ -13,7 +13,8 @@ import torch
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.data.clips import ClipCount
 from cardiacclip.data.echonet import EchoNetDataset, dataset_from_config
-from cardiacclip.evaluate.metrics import evaluation_summary, regression_metrics
+from cardiacclip.data.filelist import read_volume_tracings, video_file_name
+from cardiacclip.evaluate.metrics import evaluation_summary, key_frame_mass, regression_metrics
 from cardiacclip.evaluate.plots import plot_bland_altman, plot_scatter
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.conformal import Calibration, empirical_coverage
@@ -60,12 +61,47 @@ def evaluate_model(
     metrics["clips_per_video"] = dataset.clips
     metrics["split"] = dataset.split
     metrics["notice"] = RESEARCH_NOTICE
+    key_frames = key_frame_summary(dataset, table, attention)
+    if key_frames is not None:
+        metrics["key_frames"] = key_frames
     table.to_csv(out / "predictions.csv", index=False)
     np.savez_compressed(out / "attention.npz", **attention)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     plot_scatter(y, p, out / "scatter.png")
     plot_bland_altman(y, p, out / "bland_altman.png")
     return metrics
+
+
+def key_frame_summary(dataset: EchoNetDataset, table, attention: dict[str, np.ndarray]) -> dict | None:
+    """How much MFL attention falls within one sampled frame of the traced end-diastolic and end-systolic
+    frames (VolumeTracings.csv), against what uniform weights would put there, over the videos whose ED
+    and ES lie inside one evaluation clip. None without tracings or for the reference frame layout."""
+    path = dataset.root / "VolumeTracings.csv"
+    sampler = dataset.sampler
+    if not path.is_file() or sampler.length is None or sampler.frame_layout != "frames":
+        return None
+    tracings = read_volume_tracings(path)
+    masses, uniforms = [], []
+    for name, starts in zip(table["FileName"], table["clip_starts"], strict=True):
+        traced = list(tracings.get(video_file_name(name), {}))
+        if len(traced) < 2:
+            continue
+        key = [traced[0], traced[-1]]  # ES is listed first, ED last
+        for clip, start in enumerate(int(s) for s in str(starts).split()):
+            index = sampler.frame_indices(sampler.length, start)
+            if min(key) >= index[0] and max(key) <= index[-1]:
+                mass, uniform = key_frame_mass(attention[name][clip], index, key, sampler.period)
+                masses.append(mass)
+                uniforms.append(uniform)
+                break
+    if not masses:
+        return {"n_videos": 0}
+    return {
+        "n_videos": len(masses),
+        "attention_mass": float(np.mean(masses)),
+        "uniform_mass": float(np.mean(uniforms)),
+        "ratio": float(np.mean(masses) / np.mean(uniforms)),
+    }
 
 
 def evaluate_checkpoint(
@@ -106,6 +142,13 @@ def format_metrics(metrics: dict) -> str:
 
     lines = [f"{key}: {fmt(metrics[key])}" for key in ("mae", "rmse", "r2", "auroc_ef_below_50", "auroc_ef_below_40")]
     lines.append(f"category accuracy: {metrics['category_accuracy']:.3f}")
+    if metrics.get("key_frames", {}).get("n_videos"):
+        kf = metrics["key_frames"]
+        lines.append(
+            f"key frames: {100 * kf['attention_mass']:.1f}% of the MFL attention within one sampled frame of "
+            f"ED/ES vs {100 * kf['uniform_mass']:.1f}% for equal weights ({kf['ratio']:.2f}x, "
+            f"{kf['n_videos']} videos)"
+        )
     if "interval" in metrics:
         iv = metrics["interval"]
         lines.append(

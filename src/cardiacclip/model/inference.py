@@ -56,7 +56,7 @@ def predict_dataset(
     """Predictions for every video of a dataset (in evaluation mode).
 
     Returns a table (FileName, EF, EF_pred, EF_pred_first_clip, EF_pred_coarse, category,
-    category_pred, p_<category>..., n_clips) and the first clip's frame attention per video.
+    category_pred, p_<category>..., n_clips, clip_starts) and every clip's frame attention per video, (N, T).
     """
     was_training = model.training
     model.eval()
@@ -64,13 +64,15 @@ def predict_dataset(
     names = model.prompts.names
     items: Iterable = (dataset[i] for i in range(len(dataset)))
     for item in tqdm(items, total=len(dataset), desc=desc, unit="video", disable=not progress, leave=False):
-        summary = summarize_video(predict_clips(model, item["video"], device, precision, chunk))
+        per_clip = predict_clips(model, item["video"], device, precision, chunk)
+        summary = summarize_video(per_clip)
         row = {"FileName": item["file_name"], "EF": float(item["ef"])}
         row.update({k: v for k, v in summary.items() if k not in {"probs", "attention"}})
         row["category_pred"] = names[summary["category_pred"]]
         row.update({f"p_{name.replace(' ', '_')}": float(p) for name, p in zip(names, summary["probs"], strict=True)})
+        row["clip_starts"] = " ".join(str(int(s)) for s in item["starts"])
         rows.append(row)
-        attention[item["file_name"]] = summary["attention"]
+        attention[item["file_name"]] = per_clip["attention"]
     model.train(was_training)
     table = pd.DataFrame(rows)
     table.insert(
