@@ -407,6 +407,17 @@ def predict(
         bool,
         typer.Option("--strict", help="Refuse flagged inputs (not ultrasound, Doppler, too short, blank, no sector)."),
     ] = False,
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            help="video, or study: also write OUT.studies.csv, a row per study (median EF of its "
+            "unflagged videos); DICOMs grouped by StudyInstanceUID (hashed), other videos by --studies.",
+        ),
+    ] = "video",
+    studies_csv: Annotated[
+        Path | None, typer.Option("--studies", help="CSV with columns file, study for videos without a study UID.")
+    ] = None,
     device: Device = "auto",
 ) -> None:
     """EF (percent), category and category probabilities per video.
@@ -415,12 +426,18 @@ def predict(
     batch goes on, and the exit status is then 1. Rows are flushed as they are written, so
     Ctrl-C keeps the finished ones; rerun with --resume to do the rest.
     """
-    from cardiacclip.jobs.predict import check_output, collect_inputs, predict_files
+    from cardiacclip.jobs.predict import check_output, collect_inputs, predict_files, read_study_map, study_table
     from cardiacclip.model.predictor import load
 
     clip_count = parse_clips(clips)
     if crop not in ("auto", "regions", "sector", "none"):
         raise typer.BadParameter("one of auto, regions, sector, none", param_hint="--crop")
+    if by not in ("video", "study"):
+        raise typer.BadParameter("video or study", param_hint="--by")
+    if by == "study" and out is None:
+        raise typer.BadParameter(
+            "--by study needs --out FILE (the study table is written beside it)", param_hint="--by"
+        )
     files = collect_inputs(paths)
     if not files:
         err.print("[red]error:[/red] no video or DICOM files found")
@@ -439,7 +456,10 @@ def predict(
             crop=crop,
             crops_dir=save_crops,
             strict=strict,
+            studies=read_study_map(studies_csv) if studies_csv else None,
         )
+        if by == "study":
+            log.info("per-study rows: %s", study_table(out))
     where = out if out is not None else "stdout"
     log.info(
         "%d row(s) written to %s (%d failed, %d already there). %s",

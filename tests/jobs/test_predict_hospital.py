@@ -75,3 +75,45 @@ def test_full_screen_capture_and_its_sector_only_twin_agree():
     cropped, squashed = np.array(differences).T
     assert cropped.max() < 1.0, differences  # EF points
     assert squashed.mean() > cropped.mean()  # the whole screen squashed to 112 px is what cropping prevents
+
+
+def test_predictions_by_study(tiny_run, synthetic_root, tmp_path):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    uid = "1.2.826.0.1.3680043.8.498.1"
+    for i, modality in enumerate(("US", "US", "CT")):
+        write_ultrasound_dicom(
+            folder / f"v{i}.dcm", screen_capture(10 + i, n_frames=50), "mono2", modality=modality, study_uid=uid
+        )
+    avi = sorted((synthetic_root / "Videos").glob("*.avi"))[0]
+    mapping = tmp_path / "studies.csv"
+    mapping.write_text(f"file,study\n{avi.name},clinic-7\n")
+    out = tmp_path / "pred.csv"
+    result = runner.invoke(
+        app,
+        [
+            "predict",
+            str(tiny_run[0]),
+            str(folder),
+            str(avi),
+            "--out",
+            str(out),
+            "--clips",
+            "1",
+            "--by",
+            "study",
+            "--studies",
+            str(mapping),
+            "--device",
+            "cpu",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    videos = pd.read_csv(out)
+    studies = pd.read_csv(tmp_path / "pred.studies.csv").set_index("study")
+    dicom_study = videos["study"].iloc[0]
+    assert dicom_study.startswith("S") and uid not in out.read_text()  # hashed, the UID is not written
+    ok = videos[(videos["study"] == dicom_study) & videos["flags"].isna()]
+    assert studies.loc[dicom_study, "videos"] == 3 and studies.loc[dicom_study, "videos_used"] == 2  # CT flagged
+    assert studies.loc[dicom_study, "EF_median"] == pytest.approx(ok["EF_pred"].median(), abs=0.01)
+    assert studies.loc["clinic-7", "videos"] == 1

@@ -10,6 +10,7 @@ skips the inputs the output already has a row for.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 BASE_COLUMNS = ["file", "status", "EF_pred", "EF_low", "EF_high", "category"]
 DETAIL_COLUMNS = [
+    "study",
     "flags",
     "crop_method",
     "crop_box",
@@ -177,6 +179,46 @@ def _rows_done(out: Path, columns: list[str]) -> set[str]:
     return {json.loads(line)["file"] for line in text.splitlines() if line.strip()}
 
 
+def study_key(study_uid: str) -> str:
+    """A study identifier safe to write out: a hash of the StudyInstanceUID (the UID itself is not written)."""
+    return "S" + hashlib.sha256(study_uid.encode()).hexdigest()[:16]
+
+
+def read_study_map(path: Path) -> dict[str, str]:
+    """A user's CSV mapping videos to studies (columns: file, study), for AVI/MP4 that carry no study UID.
+    `file` may be the path as given to predict or just the file name."""
+    import pandas as pd
+
+    table = pd.read_csv(path, dtype=str)
+    if not {"file", "study"} <= set(table.columns):
+        raise OutputError(f"{path}: a study map needs the columns file and study (has {list(table.columns)})")
+    return dict(zip(table["file"].str.strip(), table["study"].str.strip(), strict=True))
+
+
+def study_table(out: Path) -> Path:
+    """Per-study rows beside the per-video output (`<out>.studies.csv`): median EF of the unflagged videos
+    that were predicted, how many were used of how many (as EchoPrime reports at study level)."""
+    import pandas as pd
+
+    rows = pd.read_csv(out) if out.suffix.lower() == ".csv" else pd.read_json(out, lines=True)
+    rows = rows[rows["study"].fillna("").astype(str) != ""]
+    records = []
+    for study, group in rows.groupby("study", sort=True):
+        used = group[(group["status"] == "ok") & (group["flags"].fillna("").astype(str) == "")]
+        records.append(
+            {
+                "study": study,
+                "EF_median": round(float(used["EF_pred"].median()), 2) if len(used) else None,
+                "videos_used": len(used),
+                "videos": len(group),
+                "notice": RESEARCH_NOTICE,
+            }
+        )
+    path = out.with_suffix(".studies.csv")
+    pd.DataFrame(records, columns=["study", "EF_median", "videos_used", "videos", "notice"]).to_csv(path, index=False)
+    return path
+
+
 @dataclass
 class PredictSummary:
     done: int  # rows written in this run
@@ -197,6 +239,7 @@ def predict_files(
     crop: CropMethod = "auto",
     crops_dir: Path | None = None,
     strict: bool = False,
+    studies: dict[str, str] | None = None,
 ) -> PredictSummary:
     """Predict every file and write its row as soon as it is done; one file's failure never stops the batch.
 
@@ -217,6 +260,8 @@ def predict_files(
     try:
         for path in tqdm(todo, desc="predicting", unit="video", disable=not progress or len(todo) < 2):
             row = _predict_one(predictor, path, clips, attention_dir, crop, crops_dir, strict)
+            if studies and not row.get("study"):
+                row["study"] = studies.get(str(path), studies.get(path.name, ""))
             failed += row["status"] != "ok"
             writer.write(row)
     finally:
@@ -237,6 +282,7 @@ def _predict_one(
         video, info = read_video_info(path)
         prediction = predictor.predict_frames(video.frames, video.fps, clips, source=str(path), crop=crop, dicom=info)
         row = prediction_row(prediction)
+        row["study"] = study_key(info.study_uid) if info.study_uid else ""
         if crops_dir is not None:
             crops_dir.mkdir(parents=True, exist_ok=True)
             preview_path = crops_dir / f"{path.stem}_crop.png"
@@ -248,6 +294,7 @@ def _predict_one(
                 "flags": row["flags"],
                 "crop_method": row["crop_method"],
                 "crop_box": row["crop_box"],
+                "study": row["study"],
             }
         if attention_dir is not None:
             row["attention_plot"] = str(_attention_plot(predictor, video.frames, prediction, path, attention_dir))

@@ -90,6 +90,7 @@ def write_ultrasound_dicom(
     modality: str = "US",
     preamble: bool = True,
     declared_frames: int | None = None,
+    study_uid: str | None = None,
 ) -> Path:
     """Write a capture as a multi-frame ultrasound DICOM (invented patient data) in `encoding`."""
     from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
@@ -102,7 +103,7 @@ def write_ultrasound_dicom(
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
     ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid or generate_uid(), generate_uid()
     ds.Modality, ds.PatientName, ds.PatientID, ds.PatientBirthDate = modality, "Doe^Jane", "000123", "19700101"
     ds.Rows, ds.Columns = frames.shape[1], frames.shape[2]
     ds.NumberOfFrames = declared_frames or len(frames)
