@@ -114,12 +114,10 @@ def write_dicom(
 def set_raw_tag(path: Path, keyword: str, vr: str, text: str) -> Path:
     """Rewrite a DICOM file with one header value stored as given, even malformed (e.g. FrameTime '33,33')."""
     import pydicom
-    from pydicom.dataelem import RawDataElement
-    from pydicom.tag import Tag
+
+    from cardiacclip.synthetic.dicoms import raw_tag
 
     ds = pydicom.dcmread(path)
-    tag = Tag(keyword)
-    value = text.encode() + (b" " if len(text) % 2 else b"")
-    ds._dict[tag] = RawDataElement(tag, vr, len(value), value, 0, False, True)
+    raw_tag(ds, keyword, vr, text)
     ds.save_as(path)
     return path

@@ -124,7 +124,7 @@ def write_ultrasound_dicom(
     if encoding == "rle":
         ds.compress(RLELossless, encoding_plugin="pydicom")
     if timing == "frame_time_comma":  # stored as written by some vendors: a decimal comma
-        _raw_tag(ds, "FrameTime", "DS", f"{1000.0 / capture.fps:.2f}".replace(".", ","))
+        raw_tag(ds, "FrameTime", "DS", f"{1000.0 / capture.fps:.2f}".replace(".", ","))
     path = Path(path)
     if preamble:
         ds.save_as(path, enforce_file_format=True)
@@ -168,7 +168,8 @@ def _set_pixels(ds, frames: np.ndarray, encoding: Encoding) -> None:
     ds.PixelData = np.ascontiguousarray(pixels).tobytes()
 
 
-def _raw_tag(ds, keyword: str, vr: str, text: str) -> None:
+def raw_tag(ds, keyword: str, vr: str, text: str) -> None:
+    """Store one header value exactly as given, even malformed (e.g. FrameTime '33,33'), as some vendors write it."""
     from pydicom.dataelem import RawDataElement
     from pydicom.tag import Tag
 
