@@ -107,8 +107,9 @@ def run_config(
     return apply_overrides(cfg, given + list(overrides or []) + extras)
 
 
-def reject_extras(ctx: typer.Context, allowed: tuple[str, ...] = ("=",)) -> None:
-    unexpected = [a for a in ctx.args if not any(mark in a for mark in allowed)]
+def reject_extras(ctx: typer.Context) -> None:
+    """Extra arguments are accepted only as key=value overrides."""
+    unexpected = [a for a in ctx.args if "=" not in a]
     if unexpected:
         raise typer.BadParameter(f"unexpected arguments {unexpected}")
 

@@ -29,6 +29,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +175,11 @@ class Sample:
             dataset.table = dataset.table.iloc[: self.config.test_limit].reset_index(drop=True)
         return dataset
 
+    @cached_property
+    def test_set(self) -> EchoNetDataset:
+        """The test split with the run's own preprocessing, built once per sample."""
+        return self.dataset("test")
+
     @property
     def clip_input(self) -> tuple[tuple, tuple]:
         """The frozen backbone's own preprocessing, for the zero-shot and linear-probe baselines."""
@@ -204,9 +210,7 @@ def _trained(sample: Sample, method: str) -> tuple[np.ndarray, str]:
     run_dir = sample.out / "runs" / f"k{sample.shots}_seed{sample.seed}" / method
     result = train(run, run_dir, backbone=copy.deepcopy(sample.backbone), progress=sample.progress)
     model, _, _ = load_model(run_dir / "checkpoints" / "best.pt", sample.device)
-    predictions, _ = predict_dataset(
-        model, sample.dataset("test"), sample.device, sample.precision, progress=sample.progress
-    )
+    predictions, _ = predict_dataset(model, sample.test_set, sample.device, sample.precision, progress=sample.progress)
     return predictions["EF_pred"].to_numpy(), f"best epoch {result.best_epoch}"
 
 
@@ -271,12 +275,12 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, progress: bool = Tru
             run.data.split_file = str(prepare_split(sampled, out / "splits" / f"k{shots}_seed{seed}.csv", shots, seed))
             run.data.shots, run.data.split_seed, run.train.seed = shots, seed, base.train.seed + seed
             sample = Sample(shots, seed, run, backbone, config, out, device, precision, progress)
-            y_test, n_train = sample.dataset("test").ef, len(sample.dataset("train"))
+            y_test, n_train = sample.test_set.ef, len(sample.dataset("train"))
             for method in config.methods:
                 started = time.time()
                 pred, note = _method_runner(method)(sample, method)
                 rows.append(_metrics_row(method, sample, n_train, y_test, pred, time.time() - started, note))
-                pd.DataFrame({"FileName": sample.dataset("test").file_names, "EF": y_test, "EF_pred": pred}).to_csv(
+                pd.DataFrame({"FileName": sample.test_set.file_names, "EF": y_test, "EF_pred": pred}).to_csv(
                     out / "predictions" / f"k{shots}_seed{seed}_{method}.csv", index=False
                 )
                 pd.DataFrame(rows).to_csv(out / "results.csv", index=False)

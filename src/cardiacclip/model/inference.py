@@ -39,7 +39,6 @@ def summarize_video(per_clip: dict[str, np.ndarray]) -> dict:
         "EF_clip_sd": float(per_clip["ef"].std()),  # spread of the clip predictions (EF points)
         "category_pred": int(np.argmax(probs)),
         "probs": probs,
-        "attention": per_clip["attention"][0],
         "n_clips": int(len(per_clip["ef"])),
     }
 
@@ -67,7 +66,7 @@ def predict_dataset(
         per_clip = predict_clips(model, item["video"], device, precision, chunk)
         summary = summarize_video(per_clip)
         row = {"FileName": item["file_name"], "EF": float(item["ef"])}
-        row.update({k: v for k, v in summary.items() if k not in {"probs", "attention"}})
+        row.update({k: v for k, v in summary.items() if k != "probs"})
         row["category_pred"] = names[summary["category_pred"]]
         row.update({f"p_{name.replace(' ', '_')}": float(p) for name, p in zip(names, summary["probs"], strict=True)})
         row["clip_starts"] = " ".join(str(int(s)) for s in item["starts"])
