@@ -58,6 +58,15 @@ Clips = Annotated[
     typer.Option("--clips", help="Clips per video: all, or N evenly spaced (default: the run's test_clips)."),
 ]
 
+CropOption = Annotated[
+    str | None,
+    typer.Option(
+        "--crop",
+        help="Ultrasound region: auto (DICOM region tags, else the scan sector found in the pixels; "
+        "small square videos as they are), regions, sector, none. Default: auto (train/evaluate: the run's).",
+    ),
+]
+
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (to stderr).")] = False) -> None:
@@ -123,6 +132,12 @@ def parse_clips(clips: str | None):
         raise typer.BadParameter(str(exc), param_hint="--clips") from None
 
 
+def check_crop(crop: str | None) -> str | None:
+    if crop not in (None, "auto", "regions", "sector", "none"):
+        raise typer.BadParameter("one of auto, regions, sector, none", param_hint="--crop")
+    return crop
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
@@ -137,9 +152,23 @@ def synth(
     size: Annotated[int, typer.Option("--size", help="Frame height and width in pixels.")] = 112,
     fps: Annotated[float, typer.Option("--fps", help="Frame rate.")] = 50.0,
     workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: all cores, at most 8).")] = None,
+    pacs: Annotated[
+        bool,
+        typer.Option(
+            "--pacs", help="Instead: a synthetic PACS export (OUT/export: DICOM screen captures, ...; OUT/labels.csv)."
+        ),
+    ] = False,
 ) -> None:
-    """Write synthetic apical-4-chamber echo videos in the EchoNet-Dynamic layout."""
+    """Write synthetic apical-4-chamber echo videos in the EchoNet-Dynamic layout (or, with --pacs, as a hospital
+    export of DICOM screen captures to try `inspect`, `convert` and `predict --by study` on)."""
     from cardiacclip.synthetic.echoes import generate_dataset
+
+    if pacs:
+        from cardiacclip.synthetic.dicoms import write_pacs_export
+
+        export = write_pacs_export(out, n=n, seed=seed)
+        console.print(f"wrote a synthetic PACS export of {n} loops to {export}, labels in {out / 'labels.csv'}")
+        return
 
     table = generate_dataset(out, n=n, seed=seed, size=size, fps=fps, workers=workers)
     counts = table["Split"].value_counts().to_dict()
@@ -151,21 +180,34 @@ def synth(
 
 @app.command(epilog=EXIT_STATUS)
 def inspect(
-    data: Annotated[Path, typer.Argument(help="EchoNet-Dynamic-format folder (FileList.csv, Videos/).")],
+    data: Annotated[
+        Path,
+        typer.Argument(help="EchoNet-Dynamic-format folder (FileList.csv, Videos/), or any folder/file of videos."),
+    ],
     decode: Annotated[
         bool, typer.Option("--decode/--no-decode", help="Decode every video in full (slower, finds corrupt streams).")
     ] = True,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write an EF histogram per split (PNG).")] = None,
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", help="Plain folders: also write the per-file table as CSV.")
+    ] = None,
+    crop: CropOption = None,
 ) -> None:
     """Check a dataset: counts per split, EF distribution, frame sizes and rates, missing or unreadable videos.
 
-    Exits with status 1 when any listed video is missing or unreadable, or the FileList has invalid rows.
+    A folder without FileList.csv (or a single file) gets a per-file table instead: readable, frames, fps,
+    size, the ultrasound region found, flags. Exits with status 1 when any video is missing or unreadable,
+    or the FileList has invalid rows.
     """
     from dataclasses import asdict
 
     from cardiacclip.data.filelist import read_filelist
     from cardiacclip.jobs.inspect import inspect_dataset, plot_ef_histogram
+
+    if not (data / "FileList.csv").is_file():
+        _inspect_files(data, csv_out, check_crop(crop) or "auto")
+        return
 
     with usage_errors():
         report = inspect_dataset(data, decode=decode)
@@ -209,6 +251,35 @@ def inspect(
         if decode
         else "[green]all listed videos present[/green] (not decoded)"
     )
+
+
+def _inspect_files(data: Path, csv_out: Path | None, crop: str) -> None:
+    from cardiacclip.data.video_io import find_videos
+    from cardiacclip.jobs.inspect import inspect_files
+
+    if not data.exists():
+        raise typer.BadParameter(f"{data} does not exist", param_hint="DATA")
+    files = find_videos([data])
+    if not files:
+        err.print(f"[red]{data}: no FileList.csv and no videos or DICOM files[/red]")
+        raise typer.Exit(1)
+    rows = inspect_files(files, crop=crop)
+    table = Table(title=f"{data}: {len(rows)} file(s)")
+    shown = ["file", "readable", "frames", "fps", "size", "region", "flags", "error"]
+    for column in shown:
+        table.add_column(column)
+    for row in rows.astype(object).where(rows.notna(), "").to_dict("records"):
+        row["error"] = str(row["error"]).replace(f"{row['file']}: ", "")
+        name = Path(row["file"]).relative_to(data) if data.is_dir() else Path(row["file"]).name
+        table.add_row(str(name), *(str(row[c]) for c in shown[1:]))
+    console.print(table)
+    if csv_out:
+        rows.to_csv(csv_out, index=False)
+        console.print(f"per-file table: {csv_out}")
+    unreadable = int((~rows["readable"].astype(bool)).sum())
+    if unreadable:
+        console.print(f"[red]{unreadable} unreadable file(s)[/red]")
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -295,6 +366,7 @@ def train(
         str | None,
         typer.Option("--prompts", help="Prompt YAML file or packaged prompt set (see `cardiacclip import-prompts`)."),
     ] = None,
+    crop: CropOption = None,
     set_: SetOption = None,
 ) -> None:
     """Few-shot training of CardiacCLIP; keeps the best-validation and the last checkpoint.
@@ -316,6 +388,7 @@ def train(
         "train.precision": precision,
         "data.skip_missing": True if skip_missing else None,
         "model.prompts": str(Path(prompts).resolve()) if prompts and Path(prompts).is_file() else prompts,
+        "data.crop": check_crop(crop),
     }
     with usage_errors():
         cfg = run_config(ctx, config, backbone, options, set_)
@@ -349,6 +422,7 @@ def evaluate(
     skip_missing: Annotated[
         bool, typer.Option("--skip-missing", help="Leave out listed videos missing on disk, with a warning.")
     ] = False,
+    crop: CropOption = None,
 ) -> None:
     """MAE, RMSE, R2 (bootstrap 95% CI), AUROC for EF<50 and EF<40, category accuracy; tables and plots."""
     from cardiacclip.jobs.evaluate import evaluate_checkpoint, format_metrics
@@ -365,9 +439,54 @@ def evaluate(
             device=device,
             n_bootstrap=bootstrap,
             skip_missing=skip_missing,
+            crop=check_crop(crop),
         )
     console.print(format_metrics(metrics))
     console.print(f"wrote {out}/predictions.csv, metrics.json, scatter.png, bland_altman.png. {RESEARCH_NOTICE}")
+
+
+@app.command(epilog=EXIT_STATUS)
+def convert(
+    src: Annotated[Path, typer.Argument(help="Folder of DICOMs (any tree, DICOMDIR included) and/or AVI/MP4 files.")],
+    out: Annotated[Path, typer.Argument(help="Output folder in the EchoNet-Dynamic layout (FileList.csv, Videos/).")],
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            help="CSV with EF and SOPInstanceUID, StudyInstanceUID, AccessionNumber or file (optional Split).",
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes converting in parallel.")] = 1,
+    crop: CropOption = None,
+    size: Annotated[int, typer.Option("--size", min=16, help="Output frame side in pixels (EchoNet: 112).")] = 112,
+    private: Annotated[
+        Path | None,
+        typer.Option("--private", help="Folder for the UID mapping, salt, error log, previews (default: OUT_private)."),
+    ] = None,
+    keep_flagged: Annotated[
+        bool, typer.Option("--keep-flagged", help="Also convert flagged loops (not ultrasound, Doppler, blank, ...).")
+    ] = False,
+) -> None:
+    """Convert a DICOM/video archive to the EchoNet-Dynamic layout, de-identified, cropped to the ultrasound region.
+
+    FileNames are salted hashes; the mapping back to UIDs and source paths goes to the private folder,
+    which must stay inside the hospital. Rerunning skips finished files. Exit status 1 when any file failed
+    (see the private errors.csv).
+    """
+    from cardiacclip.jobs.convert import ConvertSettings, convert_archive
+
+    settings = ConvertSettings(size=size, crop=check_crop(crop) or "auto", keep_flagged=keep_flagged)
+    if not src.exists():
+        raise typer.BadParameter(f"{src} does not exist", param_hint="SRC")
+    with usage_errors():
+        summary = convert_archive(src, out, labels=labels, workers=workers, settings=settings, private=private)
+    console.print(
+        f"converted {summary.converted}, already done {summary.skipped}, failed {summary.failed}; "
+        f"{out}/FileList.csv: {summary.labelled} labelled, FileList_unlabelled.csv: {summary.unlabelled}; "
+        f"private mapping, error log and previews in {summary.private}. {RESEARCH_NOTICE}"
+    )
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 @app.command(epilog=EXIT_STATUS)
@@ -392,14 +511,7 @@ def predict(
         Path | None, typer.Option("--attention-plot", help="Folder for per-video MFL frame-weight plots.")
     ] = None,
     clips: Clips = None,
-    crop: Annotated[
-        str,
-        typer.Option(
-            "--crop",
-            help="Ultrasound region: auto (DICOM region tags, else the scan sector found in the "
-            "pixels; small square videos as they are), regions, sector, none.",
-        ),
-    ] = "auto",
+    crop: CropOption = None,
     save_crops: Annotated[
         Path | None,
         typer.Option("--save-crops", help="Folder for a preview per file: first frame, crop box, sector outline."),
@@ -427,19 +539,19 @@ def predict(
     batch goes on, and the exit status is then 1. Rows are flushed as they are written, so
     Ctrl-C keeps the finished ones; rerun with --resume to do the rest.
     """
-    from cardiacclip.jobs.predict import check_output, collect_inputs, predict_files, read_study_map, study_table
+    from cardiacclip.data.video_io import find_videos
+    from cardiacclip.jobs.predict import check_output, predict_files, read_study_map, study_table
     from cardiacclip.model.predictor import load
 
     clip_count = parse_clips(clips)
-    if crop not in ("auto", "regions", "sector", "none"):
-        raise typer.BadParameter("one of auto, regions, sector, none", param_hint="--crop")
+    crop = check_crop(crop) or "auto"
     if by not in ("video", "study"):
         raise typer.BadParameter("video or study", param_hint="--by")
     if by == "study" and out is None:
         raise typer.BadParameter(
             "--by study needs --out FILE (the study table is written beside it)", param_hint="--by"
         )
-    files = collect_inputs(paths)
+    files = find_videos(paths)
     if not files:
         err.print("[red]error:[/red] no video or DICOM files found")
         raise typer.Exit(2)

@@ -60,6 +60,8 @@ class DataConfig:
     # (3, T, H, W) clip reshaped to frames without moving T, so a "frame" is 3 consecutive time steps of one
     # colour channel (see ClipSampler.to_tensor)
     frame_layout: Literal["frames", "reference"] = "frames"
+    # ultrasound region kept (cardiacclip.data.region): auto leaves EchoNet's small square crops as they are
+    crop: Literal["auto", "regions", "sector", "none"] = "auto"
     val_clips: int = 1
     test_clips: int | Literal["all"] = 4
     eval_random_clip: bool = False

@@ -100,3 +100,22 @@ def test_dataset_frames_match_the_file(synthetic_root):
     frames = read_video(dataset.video_path(0)).frames
     expected = torch.from_numpy(frames[0:10:2]).permute(0, 3, 1, 2).float()
     assert torch.equal(dataset[0]["video"][0], expected)
+
+
+def test_screen_capture_videos_are_cropped_to_the_sector(tmp_path):
+    from cardiacclip.data.clips import resize_frames
+    from cardiacclip.synthetic.dicoms import screen_capture
+
+    capture = screen_capture(3, n_frames=24)
+    write_video(tmp_path / "Videos" / "cap.avi", capture.frames, fps=capture.fps, quality=1)
+    pd.DataFrame({"FileName": ["cap"], "EF": [capture.ef], "Split": ["TEST"]}).to_csv(
+        tmp_path / "FileList.csv", index=False
+    )
+    sampler = ClipSampler(length=8, period=1, image_size=112, mean=None)
+
+    def clip(crop: str) -> torch.Tensor:
+        return EchoNetDataset(tmp_path, "test", sampler, crop=crop)[0]["video"][0]
+
+    auto, none = clip("auto"), clip("none")
+    twin = sampler.to_tensor(resize_frames(capture.sector[:8], 112))
+    assert (auto - twin).abs().mean() < 4 < (none - twin).abs().mean()  # grey levels (MJPEG in between)

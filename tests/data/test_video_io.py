@@ -107,3 +107,20 @@ def test_dicom_malformed_number_of_frames_is_a_read_error_naming_the_tag(tmp_pat
     path = set_raw_tag(write_dicom(tmp_path / "bad.dcm", pattern, "RGB"), "NumberOfFrames", "IS", "1A")
     with pytest.warns(UserWarning), pytest.raises(CorruptVideoError, match="malformed NumberOfFrames '1A'"):
         read_video(path)
+
+
+@pytest.mark.parametrize("keep_bytes", [64 << 20, 0])
+def test_probe_of_an_avi_kept_whole_or_sampled(tmp_path, keep_bytes):
+    from cardiacclip.data.video_io import probe_video, read_frames, read_video
+
+    frames = moving_pattern(n_frames=150)
+    path = write_video(tmp_path / "long.avi", frames, fps=30.0)
+    decoded = read_video(path).frames
+    probe = probe_video(path, max_sample=16, keep_bytes=keep_bytes)
+    assert probe.n_frames == 150 and probe.fps == pytest.approx(30.0)
+    assert (probe.whole is not None) == (keep_bytes > 0)
+    assert probe.sample_index[0] == 0 and 8 <= len(probe.sample) <= 32  # thinned as the decoder went
+    np.testing.assert_array_equal(probe.sample, decoded[probe.sample_index])
+    picked = read_frames(probe, [149, 0, 77])
+    assert sorted(picked) == [0, 77, 149]
+    np.testing.assert_array_equal(picked[77], decoded[77])

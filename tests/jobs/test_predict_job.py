@@ -93,7 +93,7 @@ def test_ctrl_c_keeps_finished_rows_and_resume_completes(tiny_run, twenty_inputs
     run_dir, _, _ = tiny_run
     out = tmp_path / "pred.csv"
     args = ["predict", str(run_dir), *map(str, twenty_inputs), "--out", str(out), "--clips", "1", "--device", "cpu"]
-    original = Predictor.predict_frames
+    original = Predictor.predict_probe
     calls = {"n": 0}
 
     def interrupted_on_the_seventh(self, *a, **k):  # what Ctrl-C raises in the middle of a video
@@ -102,13 +102,13 @@ def test_ctrl_c_keeps_finished_rows_and_resume_completes(tiny_run, twenty_inputs
             raise KeyboardInterrupt
         return original(self, *a, **k)
 
-    monkeypatch.setattr(Predictor, "predict_frames", interrupted_on_the_seventh)
+    monkeypatch.setattr(Predictor, "predict_probe", interrupted_on_the_seventh)
     result = runner.invoke(app, args)
     assert result.exit_code == 130
     kept = pd.read_csv(out)
     assert kept["file"].tolist() == list(map(str, twenty_inputs[:6])) and (kept["status"] == "ok").all()
 
-    monkeypatch.setattr(Predictor, "predict_frames", original)
+    monkeypatch.setattr(Predictor, "predict_probe", original)
     assert runner.invoke(app, args).exit_code == 2  # the file exists: refused without --resume or --overwrite
     result = runner.invoke(app, [*args, "--resume"])
     assert result.exit_code == 1  # the malformed DICOM

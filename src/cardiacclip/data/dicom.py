@@ -18,11 +18,13 @@ than the pixel data holds keeps the frames that are there (with a warning). `Dic
 what later steps need and nothing about the patient: modality, ultrasound regions, study UID (for
 grouping by study), warnings.
 
-Returns plain data so this module does not depend on `video_io`, which dispatches here.
+`open_dicom` reads the header only; `DicomLoop.frames(indices)` decodes just the frames asked for
+(what the clips need). Returns plain data so this module does not depend on `video_io`, which dispatches here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,11 +52,15 @@ REGION_KEYWORDS = (
 
 @dataclass
 class DicomInfo:
-    """Technical facts of a DICOM loop (no patient data)."""
+    """Technical facts of a DICOM loop: no patient name, ID or date; the study and instance UIDs and the
+    accession number are kept for grouping and for joining labels, and are only ever written hashed or to
+    `convert`'s private mapping file."""
 
     modality: str | None = None
     regions: list[dict] = field(default_factory=list)
     study_uid: str | None = None
+    sop_uid: str | None = None  # identifiers for joining labels (`convert`); never written to shared outputs
+    accession: str | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -114,9 +120,25 @@ def _open(path: Path, warnings: list[str]) -> pydicom.Dataset:
     return ds
 
 
-def read_dicom_video(path: str | Path) -> tuple[np.ndarray, float | None, DicomInfo]:
-    """Read a multi-frame DICOM into (F, H, W, 3) uint8 RGB frames, its frame rate (frames/s or None)
-    and its `DicomInfo`. Raises a `VideoReadError` subclass naming the file and the reason."""
+@dataclass
+class DicomLoop:
+    """An opened DICOM loop whose pixels are not decoded yet: `frames(indices)` decodes what is asked for."""
+
+    path: Path
+    dataset: pydicom.Dataset
+    n_frames: int
+    fps: float | None
+    info: DicomInfo
+
+    def frames(self, indices: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """(index, (H, W, 3) uint8 RGB frame) for each requested frame index (all when None), ascending,
+        decoded and converted one frame at a time."""
+        return _rgb_frames(self.dataset, self.path, None if indices is None else sorted(set(indices)))
+
+
+def open_dicom(path: str | Path) -> DicomLoop:
+    """Read a DICOM header (the pixel data stays encoded). Raises a `VideoReadError` subclass naming the
+    file and the reason: not DICOM, no pixel data, malformed timing tags, a still image."""
     path = Path(path)
     info = DicomInfo()
     ds = _open(path, info.warnings)
@@ -131,14 +153,27 @@ def read_dicom_video(path: str | Path) -> tuple[np.ndarray, float | None, DicomI
         raise SingleFrameError(path, f"NumberOfFrames={declared}")
     info.modality = str(ds.get("Modality", "")) or None
     info.study_uid = str(ds.get("StudyInstanceUID", "")) or None
+    info.sop_uid = str(ds.get("SOPInstanceUID", "")) or None
+    info.accession = str(ds.get("AccessionNumber", "")) or None
     info.regions = [
         {k: item.get(k) for k in REGION_KEYWORDS if k in item} for item in ds.get("SequenceOfUltrasoundRegions", [])
     ]
     _fit_frame_count(ds, declared, info.warnings)
-    pixels = _rgb_frames(ds, path)
-    if pixels.shape[0] == 0:
-        raise NoFramesError(path)
-    return pixels, fps, info
+    return DicomLoop(path, ds, int(ds.NumberOfFrames), fps, info)
+
+
+def read_dicom_video(path: str | Path) -> tuple[np.ndarray, float | None, DicomInfo]:
+    """Read a whole multi-frame DICOM into (F, H, W, 3) uint8 RGB frames, its frame rate (frames/s or None)
+    and its `DicomInfo`. Raises a `VideoReadError` subclass naming the file and the reason."""
+    loop = open_dicom(path)
+    out = None
+    for i, frame in loop.frames():
+        if out is None:
+            out = np.empty((loop.n_frames, *frame.shape), dtype=np.uint8)
+        out[i] = frame
+    if out is None:
+        raise NoFramesError(loop.path)
+    return out, loop.fps, loop.info
 
 
 def _fit_frame_count(ds: pydicom.Dataset, declared: int, warnings: list[str]) -> None:
@@ -153,15 +188,16 @@ def _fit_frame_count(ds: pydicom.Dataset, declared: int, warnings: list[str]) ->
         warnings.append(f"NumberOfFrames says {declared} but the pixel data holds {available} frames: used {available}")
 
 
-def _rgb_frames(ds: pydicom.Dataset, path: Path) -> np.ndarray:
-    """Every frame as uint8 RGB, decoded and converted one frame at a time."""
+def _rgb_frames(ds: pydicom.Dataset, path: Path, indices: list[int] | None) -> Iterator[tuple[int, np.ndarray]]:
+    """Frames (all, or `indices` ascending) as uint8 RGB, decoded and converted one frame at a time."""
     from pydicom.pixels import apply_color_lut, iter_pixels
 
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
     to_uint8 = _grey_mapping(ds) if photometric.startswith("MONOCHROME") else None
-    out = None
+    order = indices if indices is not None else range(int(ds.get("NumberOfFrames", 1)))
     try:
-        for i, frame in enumerate(iter_pixels(ds)):  # YBR_FULL / YBR_FULL_422 are converted to RGB here
+        # YBR_FULL / YBR_FULL_422 are converted to RGB by iter_pixels
+        for i, frame in zip(order, iter_pixels(ds, indices=indices), strict=False):
             if photometric == "PALETTE COLOR":
                 frame = _palette_to_uint8(apply_color_lut(frame, ds), ds)
             elif to_uint8 is not None:
@@ -171,14 +207,12 @@ def _rgb_frames(ds: pydicom.Dataset, path: Path) -> np.ndarray:
                 frame = np.clip(
                     frame.astype(np.float32) * 255.0 / (2 ** int(ds.get("BitsStored", 8)) - 1) + 0.5, 0, 255
                 )
-            frame = np.asarray(frame, dtype=np.uint8)
+            frame = np.ascontiguousarray(frame, dtype=np.uint8)  # RLE decodes colour planes as strided views
             if frame.ndim == 2:
                 frame = np.repeat(frame[..., None], 3, axis=-1)
             if frame.ndim != 3 or frame.shape[-1] != 3:
                 raise UnsupportedEncodingError(path, f"unexpected pixel array shape {frame.shape} for {photometric}")
-            if out is None:
-                out = np.empty((int(ds.get("NumberOfFrames", 1)), *frame.shape), dtype=np.uint8)
-            out[i] = frame
+            yield i, frame
     except (NotImplementedError, RuntimeError) as exc:
         syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "unknown")
         raise UnsupportedEncodingError(
@@ -190,7 +224,6 @@ def _rgb_frames(ds: pydicom.Dataset, path: Path) -> np.ndarray:
         raise
     except Exception as exc:
         raise CorruptVideoError(path, f"pixel data cannot be decoded: {exc}") from exc
-    return out if out is not None else np.zeros((0, 1, 1, 3), dtype=np.uint8)
 
 
 def _grey_mapping(ds: pydicom.Dataset):

@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD, ClipCount, ClipSampler
 from cardiacclip.data.errors import DatasetError, MissingVideosError
 from cardiacclip.data.filelist import read_filelist, select_split
+from cardiacclip.data.region import CropMethod, crop_to_region, locate_region
 from cardiacclip.data.video_io import read_video
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ class EchoNetDataset(Dataset):
         clips: evaluation clips per video: "all" (every start) or N evenly spaced starts.
         skip_missing: leave out videos that are not on disk with a warning, instead of raising
             `MissingVideosError` listing them all.
+        crop: the ultrasound region kept (`cardiacclip.data.region`): "auto" leaves small square
+            videos (EchoNet-Dynamic's 112 x 112 crops) as they are and finds the scan sector in
+            screen captures; "regions" is not available here (AVIs carry no region tags).
 
     Each item is a dict:
         video: float32 tensor (N, T, 3, S, S): N clips (N=1 in training) of T frames.
@@ -68,6 +72,7 @@ class EchoNetDataset(Dataset):
         train: bool | None = None,
         clips: ClipCount = 1,
         skip_missing: bool = False,
+        crop: CropMethod = "auto",
     ):
         self.root = Path(root)
         self.video_dir = self.root / "Videos"
@@ -75,6 +80,7 @@ class EchoNetDataset(Dataset):
         self.sampler = sampler or ClipSampler()
         self.train = split.lower() == "train" if train is None else train
         self.clips: ClipCount = clips
+        self.crop: CropMethod = crop
 
         table = read_filelist(filelist or self.root / "FileList.csv")
         table = select_split(table, split)
@@ -115,6 +121,7 @@ class EchoNetDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         row = self.table.iloc[index]
         frames = read_video(self.video_dir / row["VideoFile"]).frames
+        frames = crop_to_region(frames, locate_region(frames, self.crop))
         if self.train:
             video, starts = self.sampler.training_clip(frames)
         else:
@@ -141,5 +148,12 @@ def dataset_from_config(
     `mean`/`std`; the pad-and-crop augmentation applies only to the TRAIN split (and only when `train` is set)."""
     sampler = ClipSampler.from_config(data, mean, std, augment=train and split.lower() == "train")
     return EchoNetDataset(
-        data.root, split, sampler, filelist=split_file, train=train, clips=clips, skip_missing=data.skip_missing
+        data.root,
+        split,
+        sampler,
+        filelist=split_file,
+        train=train,
+        clips=clips,
+        skip_missing=data.skip_missing,
+        crop=data.crop,
     )

@@ -70,8 +70,8 @@ def find_sector(
     """
     f, h, w = frames.shape[:3]
     step = max(1, f // max_frames)
-    grey = frames[::step].max(axis=-1).astype(np.float32)
-    moving = ((grey.max(axis=0) - grey.min(axis=0)) > motion_threshold).astype(np.uint8)
+    grey = frames[::step].max(axis=-1)  # uint8: no float copy of the sample
+    moving = ((grey.max(axis=0).astype(np.int16) - grey.min(axis=0)) > motion_threshold).astype(np.uint8)
     seed = cv2.morphologyEx(moving, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(seed, connectivity=8)
     if count < 2 or stats[1:, cv2.CC_STAT_AREA].max() < min_area * h * w:
@@ -139,7 +139,7 @@ def preview(frame: np.ndarray, region: Region) -> np.ndarray:
     Only the pixels inside the box are shown: burned-in text outside it (names, IDs, dates) is blacked out.
     """
     x0, y0, x1, y1 = region.box
-    image = np.zeros_like(frame)
+    image = np.zeros(frame.shape, dtype=frame.dtype)  # C order, whatever the frame's layout (OpenCV needs it)
     image[y0:y1, x0:x1] = frame[y0:y1, x0:x1]
     if region.mask is not None:
         contours, _ = cv2.findContours(region.mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)

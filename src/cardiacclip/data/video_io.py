@@ -11,6 +11,8 @@ reported counts are often off): frames are decoded until the decoder stops.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
@@ -18,7 +20,7 @@ from typing import NamedTuple
 import av
 import numpy as np
 
-from cardiacclip.data.dicom import DicomInfo, read_dicom_video
+from cardiacclip.data.dicom import DicomInfo, open_dicom, read_dicom_video
 from cardiacclip.data.errors import (
     CorruptVideoError,
     EmptyFileError,
@@ -54,6 +56,26 @@ def is_dicom(path: str | Path) -> bool:
     return len(head) >= 8 and head[:2] in (b"\x02\x00", b"\x08\x00") and head[3] < 0x10
 
 
+def find_videos(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders expanded recursively (sorted) to their video and DICOM files, DICOM found by
+    content too (PACS files such as IM000001 have no extension). In a DICOMDIR tree the DICOMDIR index
+    itself is left out and the images it indexes are found as files."""
+    files: list[Path] = []
+    suffixes = VIDEO_SUFFIXES | DICOM_SUFFIXES
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and p.name.upper() != "DICOMDIR" and (p.suffix.lower() in suffixes or is_dicom(p))
+                )
+            )
+        else:
+            files.append(path)  # a missing file gets its own error downstream
+    return files
+
+
 def read_video(path: str | Path) -> VideoData:
     """Decoded frames and frame rate of a video or DICOM file; see `read_video_info` for the details."""
     return read_video_info(path)[0]
@@ -66,8 +88,112 @@ def read_video_info(path: str | Path) -> tuple[VideoData, DicomInfo]:
     itself (`DicomInfo`: modality, ultrasound regions, study UID, reading warnings; empty for
     AVI/MP4). Raises a subclass of `VideoReadError` naming the file and the reason: missing file,
     zero bytes, not a video, corrupt stream, or zero decodable frames. DICOM stills (one frame)
-    are refused: LVEF needs the motion over the cardiac cycle.
+    are refused: LVEF needs the motion over the cardiac cycle. For long or large loops use
+    `probe_video` and `read_frames`, which keep only the frames asked for.
     """
+    path = _check_file(path)
+    if is_dicom(path):
+        frames, fps, info = read_dicom_video(path)
+        return VideoData(frames, fps), info
+    reader = _PyAVFrames(path)
+    frames = [frame for _, frame in reader]
+    if not frames:
+        raise NoFramesError(path)
+    return VideoData(np.stack(frames), reader.fps), DicomInfo()
+
+
+@dataclass
+class VideoProbe:
+    """What one pass over a file learns without keeping the video: frame count, rate, size, the file's own
+    facts (`DicomInfo`) and up to `max_sample` evenly spaced frames (`sample` (k, H, W, 3) uint8 RGB at the
+    indices `sample_index`, always including frame 0) for finding the scan sector and the sanity checks.
+    A small video is kept whole (`whole`) so reading its frames again costs nothing."""
+
+    path: Path
+    n_frames: int
+    fps: float | None
+    height: int
+    width: int
+    info: DicomInfo
+    sample: np.ndarray
+    sample_index: np.ndarray
+    whole: np.ndarray | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_frames(
+        cls, frames: np.ndarray, fps: float | None, info: DicomInfo | None = None, max_sample: int = 32
+    ) -> VideoProbe:
+        """A probe of frames (F, H, W, 3) uint8 RGB already in memory at `fps` frames/s."""
+        n = len(frames)
+        index = np.unique(np.linspace(0, n - 1, min(max_sample, n)).round().astype(int))
+        return cls(Path("array"), n, fps, *frames.shape[1:3], info or DicomInfo(), frames[index], index, frames)
+
+
+def probe_video(path: str | Path, max_sample: int = 32, keep_bytes: int = 64 << 20) -> VideoProbe:
+    """Probe a video or DICOM file (see `VideoProbe`). A DICOM decodes only its sample frames; an AVI/MP4 is
+    decoded once, keeping the whole video while it stays under `keep_bytes` and a thinning sample otherwise.
+    Raises the same `VideoReadError` subclasses as `read_video_info`."""
+    path = _check_file(path)
+    if is_dicom(path):
+        loop = open_dicom(path)
+        wanted = np.unique(np.linspace(0, loop.n_frames - 1, min(max_sample, loop.n_frames)).round().astype(int))
+        decoded = list(loop.frames(wanted))
+        if not decoded:
+            raise NoFramesError(path)
+        index = np.array([i for i, _ in decoded])
+        sample = np.stack([f for _, f in decoded])
+        return VideoProbe(path, loop.n_frames, loop.fps, *sample.shape[1:3], loop.info, sample, index)
+    return _probe_pyav(path, max_sample, keep_bytes)
+
+
+def _probe_pyav(path: Path, max_sample: int, keep_bytes: int) -> VideoProbe:
+    reader = _PyAVFrames(path)
+    whole, kept, stride, count = [], {}, 1, 0
+    for count, frame in reader:
+        if whole is not None:
+            whole.append(frame)
+            if len(whole) * frame.nbytes > keep_bytes:
+                whole = None
+        if count % stride == 0:
+            kept[count] = frame
+            if len(kept) > 2 * max_sample:  # thin to every other kept frame, doubling the stride
+                stride *= 2
+                kept = {i: f for i, f in kept.items() if i % stride == 0}
+    if not kept:
+        raise NoFramesError(path)
+    n_frames = count + 1
+    if whole is not None:
+        full = np.stack(whole)
+        index = np.unique(np.linspace(0, n_frames - 1, min(max_sample, n_frames)).round().astype(int))
+        return VideoProbe(path, n_frames, reader.fps, *full.shape[1:3], DicomInfo(), full[index], index, full)
+    index = np.array(sorted(kept))
+    sample = np.stack([kept[i] for i in index])
+    return VideoProbe(path, n_frames, reader.fps, *sample.shape[1:3], DicomInfo(), sample, index)
+
+
+def read_frames(
+    probe: VideoProbe, indices: Iterable[int], transform: Callable[[np.ndarray], np.ndarray] | None = None
+) -> dict[int, np.ndarray]:
+    """The frames at `indices` (those past the end are left out) decoded in one pass, each passed through
+    `transform` (e.g. crop and resize, so a full-size frame never outlives its decoding): {index: frame}."""
+    wanted = sorted({int(i) for i in indices if 0 <= int(i) < probe.n_frames})
+    transform = transform or (lambda frame: frame)
+    if probe.whole is not None:
+        return {i: transform(probe.whole[i]) for i in wanted}
+    if not wanted:
+        return {}
+    if is_dicom(probe.path):
+        return {i: transform(frame) for i, frame in open_dicom(probe.path).frames(wanted)}
+    out, todo, last = {}, set(wanted), wanted[-1]
+    for i, frame in _PyAVFrames(probe.path):
+        if i in todo:
+            out[i] = transform(frame)
+        if i >= last:
+            break
+    return out
+
+
+def _check_file(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         raise VideoNotFoundError(path)
@@ -75,31 +201,33 @@ def read_video_info(path: str | Path) -> tuple[VideoData, DicomInfo]:
         raise NotAVideoError(path, "is a directory")
     if os.path.getsize(path) == 0:
         raise EmptyFileError(path)
-    if is_dicom(path):
-        frames, fps, info = read_dicom_video(path)
-        return VideoData(frames, fps), info
-    return _read_with_pyav(path), DicomInfo()
+    return path
 
 
-def _read_with_pyav(path: Path) -> VideoData:
-    try:
-        container = av.open(str(path))
-    except av.FFmpegError as exc:
-        raise NotAVideoError(path, f"FFmpeg cannot open it: {exc}") from exc
-    frames: list[np.ndarray] = []
-    with container:
-        if not container.streams.video:
-            raise NotAVideoError(path, "the file holds no video stream")
-        stream = container.streams.video[0]
-        fps = float(stream.average_rate) if stream.average_rate else None
+class _PyAVFrames:
+    """(index, (H, W, 3) uint8 RGB frame) for every frame FFmpeg decodes, one frame at a time; `fps` is set
+    once the container is open."""
+
+    def __init__(self, path: Path):
+        self.path, self.fps = path, None
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         try:
-            for frame in container.decode(stream):
-                frames.append(frame.to_ndarray(format="rgb24"))
+            container = av.open(str(self.path))
         except av.FFmpegError as exc:
-            raise CorruptVideoError(path, f"decoding stopped after {len(frames)} frame(s): {exc}") from exc
-    if not frames:
-        raise NoFramesError(path)
-    return VideoData(np.stack(frames), fps)
+            raise NotAVideoError(self.path, f"FFmpeg cannot open it: {exc}") from exc
+        with container:
+            if not container.streams.video:
+                raise NotAVideoError(self.path, "the file holds no video stream")
+            stream = container.streams.video[0]
+            self.fps = float(stream.average_rate) if stream.average_rate else None
+            decoded = 0
+            try:
+                for frame in container.decode(stream):
+                    yield decoded, frame.to_ndarray(format="rgb24")
+                    decoded += 1
+            except av.FFmpegError as exc:
+                raise CorruptVideoError(self.path, f"decoding stopped after {decoded} frame(s): {exc}") from exc
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float = 50.0, quality: int = 2) -> Path:

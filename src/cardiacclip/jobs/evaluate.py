@@ -115,11 +115,12 @@ def evaluate_checkpoint(
     n_bootstrap: int = 1000,
     progress: bool = True,
     skip_missing: bool = False,
+    crop: str | None = None,
 ) -> dict:
     """Load a checkpoint (file or run folder) and `evaluate_model` it on `split` of the dataset at `data`."""
     torch_device = resolve_device(device)
     model, config, calibration = load_any(checkpoint, torch_device)
-    d = dataclasses.replace(config.data, root=str(data), skip_missing=skip_missing)
+    d = dataclasses.replace(config.data, root=str(data), skip_missing=skip_missing, crop=crop or config.data.crop)
     dataset = dataset_from_config(
         d,
         split,

@@ -1,4 +1,5 @@
-"""`cardiacclip inspect`: check an EchoNet-Dynamic-format folder before anyone trains on it."""
+"""`cardiacclip inspect`: check an EchoNet-Dynamic-format folder before anyone trains on it, or a plain folder of
+videos and DICOMs (a row per file: readable, frames, rate, size, ultrasound region, flags) before predicting."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from tqdm.auto import tqdm
 
 from cardiacclip.data.errors import VideoReadError
 from cardiacclip.data.filelist import read_filelist
-from cardiacclip.data.video_io import read_video
+from cardiacclip.data.quality import sanity_flags
+from cardiacclip.data.region import CropMethod, locate_region
+from cardiacclip.data.video_io import probe_video, read_video
 
 
 @dataclass
@@ -92,7 +95,7 @@ def inspect_dataset(
 VideoInfo = tuple[int, int, int, "float | None"]  # frames, height, width, fps
 
 
-def probe_video(path: Path) -> VideoInfo:
+def decode_info(path: Path) -> VideoInfo:
     """Decode a whole video: (frames, height, width, fps). Raises on any failure."""
     frames, fps = read_video(path)
     return len(frames), frames.shape[1], frames.shape[2], fps
@@ -105,7 +108,7 @@ def _decode_all(
 
     def probe(name: str) -> tuple[str, VideoInfo | None, str | None]:
         try:
-            return name, probe_video(paths[name]), None
+            return name, decode_info(paths[name]), None
         except Exception as exc:  # one broken file must not end the inspection
             return name, None, str(exc) if isinstance(exc, VideoReadError) else f"{paths[name]}: {exc}"
 
@@ -149,6 +152,43 @@ def _listed_summary(table: pd.DataFrame) -> tuple[dict, dict]:
         for fps, n in table["FPS"].round().value_counts().items():
             rates[f"{fps:.0f} (listed)"] = int(n)
     return sizes, rates
+
+
+FILE_COLUMNS = ["file", "readable", "frames", "fps", "size", "region", "box", "flags", "warnings", "error"]
+
+
+def inspect_files(
+    paths: list[Path], crop: CropMethod = "auto", workers: int | None = None, progress: bool = True
+) -> pd.DataFrame:
+    """A row per video or DICOM file (`FILE_COLUMNS`): whether it reads, frame count, frame rate (frames/s),
+    size (WxH), the ultrasound region `crop` finds and its box, the sanity flags, and the reading warnings or
+    error. Probing decodes at most a sample of frames per file (see `probe_video`)."""
+
+    def one(path: Path) -> dict:
+        try:
+            probe = probe_video(path)
+            region = locate_region(probe.sample, crop, probe.info.regions)
+            flags = sanity_flags(probe.sample, probe.fps, probe.info.modality, probe.info.regions, probe.n_frames)
+            return {
+                "file": str(path),
+                "readable": True,
+                "frames": probe.n_frames,
+                "fps": round(probe.fps, 2) if probe.fps else None,
+                "size": f"{probe.width}x{probe.height}",
+                "region": region.method,
+                "box": " ".join(map(str, region.box)),
+                "flags": " ".join(flags + region.flags),
+                "warnings": "; ".join(probe.info.warnings),
+                "error": "",
+            }
+        except Exception as exc:  # a file that does not read is this file's row, not the end of the inspection
+            return {"file": str(path), "readable": False, "error": str(exc) or type(exc).__name__}
+
+    with ThreadPoolExecutor(workers or min(4, os.cpu_count() or 1)) as pool:
+        rows = list(tqdm(pool.map(one, paths), total=len(paths), desc="probing", unit="file", disable=not progress))
+    table = pd.DataFrame(rows, columns=FILE_COLUMNS)
+    table["frames"] = table["frames"].astype("Int64")
+    return table
 
 
 def plot_ef_histogram(table: pd.DataFrame, path: str | Path) -> Path:

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.data.clips import ClipCount
 from cardiacclip.data.region import CropMethod, preview
-from cardiacclip.data.video_io import DICOM_SUFFIXES, VIDEO_SUFFIXES, is_dicom, read_video_info
+from cardiacclip.data.video_io import probe_video
 from cardiacclip.evaluate.plots import plot_attention_strip
 from cardiacclip.model.predictor import Prediction, Predictor
 
@@ -55,25 +55,6 @@ DETAIL_COLUMNS = [
 
 class OutputError(ValueError):
     """An output path that cannot be used (a folder, not writable, exists without --overwrite/--resume)."""
-
-
-def collect_inputs(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders expanded recursively (sorted) to their video and DICOM files, DICOM found by
-    content too (PACS files such as IM000001 have no extension; DICOMDIR index files are left out)."""
-    files: list[Path] = []
-    suffixes = VIDEO_SUFFIXES | DICOM_SUFFIXES
-    for path in map(Path, paths):
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file() and p.name.upper() != "DICOMDIR" and (p.suffix.lower() in suffixes or is_dicom(p))
-                )
-            )
-        else:
-            files.append(path)  # a missing file gets its own error row
-    return files
 
 
 def output_columns(categories: Iterable[str]) -> list[str]:
@@ -279,14 +260,14 @@ def _predict_one(
     strict: bool = False,
 ) -> dict[str, Any]:
     try:
-        video, info = read_video_info(path)
-        prediction = predictor.predict_frames(video.frames, video.fps, clips, source=str(path), crop=crop, dicom=info)
+        probe = probe_video(path)
+        prediction = predictor.predict_probe(probe, clips, crop, source=str(path))
         row = prediction_row(prediction)
-        row["study"] = study_key(info.study_uid) if info.study_uid else ""
+        row["study"] = study_key(probe.info.study_uid) if probe.info.study_uid else ""
         if crops_dir is not None:
             crops_dir.mkdir(parents=True, exist_ok=True)
             preview_path = crops_dir / f"{path.stem}_crop.png"
-            cv2.imwrite(str(preview_path), cv2.cvtColor(preview(video.frames[0], prediction.region), cv2.COLOR_RGB2BGR))
+            cv2.imwrite(str(preview_path), cv2.cvtColor(preview(probe.sample[0], prediction.region), cv2.COLOR_RGB2BGR))
             row["crop_preview"] = str(preview_path)
         if strict and prediction.flags:
             return {
@@ -297,7 +278,7 @@ def _predict_one(
                 "study": row["study"],
             }
         if attention_dir is not None:
-            row["attention_plot"] = str(_attention_plot(predictor, video.frames, prediction, path, attention_dir))
+            row["attention_plot"] = str(_attention_plot(prediction, path, attention_dir))
         return row
     except Exception as exc:  # any failure becomes this input's row; the batch goes on
         log.error("%s", error_row(path, exc)["error"])
@@ -305,7 +286,7 @@ def _predict_one(
         return error_row(path, exc)
 
 
-def _attention_plot(predictor: Predictor, frames, prediction: Prediction, path: Path, folder: Path) -> Path:
+def _attention_plot(prediction: Prediction, path: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     start = prediction.clip_starts[0]
     title = (
@@ -313,7 +294,7 @@ def _attention_plot(predictor: Predictor, frames, prediction: Prediction, path: 
         f"period {prediction.period}"
     )
     return plot_attention_strip(
-        predictor.clip_frames(frames, prediction),
+        prediction.first_clip,
         prediction.attention,
         folder / f"{path.stem}_attention.png",
         title=title,

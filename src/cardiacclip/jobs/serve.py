@@ -36,7 +36,7 @@ from cardiacclip.about import RESEARCH_NOTICE, __version__
 from cardiacclip.data.clips import parse_clip_count
 from cardiacclip.data.errors import VideoReadError
 from cardiacclip.data.region import preview
-from cardiacclip.data.video_io import read_video_info
+from cardiacclip.data.video_io import probe_video
 from cardiacclip.model.package import run_folder
 from cardiacclip.model.predictor import Predictor
 
@@ -174,17 +174,17 @@ async def _save_upload(file: UploadFile, path: Path, limit: int) -> None:
 
 def _predict_file(predictor: Predictor, path: Path, clips, crop: str, settings: ServeSettings) -> dict[str, Any]:
     try:
-        video, info = read_video_info(path)
+        probe = probe_video(path)
     except VideoReadError as exc:
         reason = exc.reason + (f" ({exc.detail})" if exc.detail else "")
         raise HTTPException(422, f"not a readable video: {reason.replace(str(path), 'the upload')}") from None
     except Exception as exc:  # a reader failing in an unexpected way is still a bad input, not a server error
         raise HTTPException(422, f"not a readable video: {type(exc).__name__}") from None
     try:
-        prediction = predictor.predict_frames(video.frames, video.fps, clips, source="upload", crop=crop, dicom=info)
+        prediction = predictor.predict_probe(probe, clips, crop, source="upload")
     except ValueError as exc:
         raise HTTPException(422, str(exc).replace(str(path), "the upload")) from None
-    frames = predictor.clip_frames(video.frames, prediction)
+    frames = prediction.first_clip
     shown = np.unique(np.linspace(0, len(frames) - 1, min(len(frames), settings.thumbnails)).round().astype(int))
     body = prediction.to_dict()
     body.pop("source")
@@ -192,7 +192,7 @@ def _predict_file(predictor: Predictor, path: Path, clips, crop: str, settings: 
         {
             "frames": [_jpeg(frames[i], settings.thumbnail_size) for i in shown],
             "frame_positions": [int(i) for i in shown],
-            "preview": _jpeg(preview(video.frames[0], prediction.region), 256),
+            "preview": _jpeg(preview(probe.sample[0], prediction.region), 256),
         }
     )
     return body

@@ -25,11 +25,11 @@ import torch
 
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.config import RunConfig
-from cardiacclip.data.clips import ClipCount, ClipSampler
+from cardiacclip.data.clips import ClipCount, ClipSampler, resize_frames
 from cardiacclip.data.dicom import DicomInfo
 from cardiacclip.data.quality import sanity_flags
 from cardiacclip.data.region import CropMethod, Region, crop_to_region, locate_region
-from cardiacclip.data.video_io import read_video_info
+from cardiacclip.data.video_io import VideoProbe, probe_video, read_frames
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.conformal import Calibration
 from cardiacclip.model.inference import predict_clips
@@ -62,10 +62,13 @@ class Prediction:
     warnings: list[str] = field(default_factory=list)
     notice: str = RESEARCH_NOTICE
     region: Region | None = field(default=None, repr=False, compare=False)  # the crop itself (mask included)
+    # (T, S, S, 3) uint8: the first clip as the model saw it (for plots)
+    first_clip: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON-ready), without the crop mask."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "region"}
+        """Plain data (JSON-ready), without the crop mask and the frames."""
+        hidden = {"region", "first_clip"}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in hidden}
 
 
 class Predictor:
@@ -119,8 +122,7 @@ class Predictor:
         if isinstance(x, np.ndarray):
             return self.predict_frames(_check_frames(x), fps, clips, crop=crop)
         if isinstance(x, (str, Path)):
-            video, info = read_video_info(x)
-            return self.predict_frames(video.frames, video.fps, clips, source=str(x), crop=crop, dicom=info)
+            return self.predict_probe(probe_video(x), clips, crop, source=str(x))
         raise TypeError(f"predict takes a file path, a NumPy array or a torch tensor, not {type(x).__name__}")
 
     def predict_many(
@@ -155,32 +157,38 @@ class Predictor:
     ) -> Prediction:
         """EF for decoded frames (F, H, W, 3) uint8 RGB at `fps` frames/s (see `predict`); `dicom` is what
         the file said about itself (modality, ultrasound regions, reading warnings)."""
-        dicom = dicom or DicomInfo()
-        region = locate_region(frames, crop, dicom.regions)
-        flags = sanity_flags(frames, fps, dicom.modality, dicom.regions) + region.flags
-        n_frames, frames = len(frames), crop_to_region(frames, region)
-        warnings = list(dicom.warnings)
-        if not fps:
+        probe = VideoProbe.from_frames(frames, fps, dicom)
+        return self.predict_probe(probe, clips, crop, source=source)
+
+    def predict_probe(
+        self, probe: VideoProbe, clips: ClipCount | None = None, crop: CropMethod = "auto", source: str | None = None
+    ) -> Prediction:
+        """EF for a probed video (`cardiacclip.data.video_io.probe_video`): the region and the sanity flags come
+        from the probe's sample frames, then only the frames the clips use are decoded, each cropped and
+        resized as it is decoded, so a long full-screen loop never sits in memory at full size."""
+        region = locate_region(probe.sample, crop, probe.info.regions)
+        flags = sanity_flags(probe.sample, probe.fps, probe.info.modality, probe.info.regions, probe.n_frames)
+        warnings = list(probe.info.warnings)
+        if not probe.fps:
             warnings.append(f"frame rate unknown: assumed the training rate, {self.config.data.fps:g} frames/s")
-        sampler = self.sampler.at_frame_rate(fps, self.config.data.fps)
-        tensor, starts = sampler.evaluation_clips(frames, clips if clips is not None else self.config.data.test_clips)
-        if len(frames) < sampler.span(len(frames)):
-            warnings.append(
-                f"video has {len(frames)} frames, fewer than one clip spans ({sampler.span(len(frames))}): "
-                "padded with black frames"
-            )
-        prediction = self._summarize(tensor, starts, fps, sampler.period, source, warnings)
-        prediction.n_frames, prediction.crop, prediction.flags, prediction.region = (
-            n_frames,
-            region.to_dict(),
-            flags,
-            region,
-        )
+        sampler = self.sampler.at_frame_rate(probe.fps, self.config.data.fps)
+        count = clips if clips is not None else self.config.data.test_clips
+        n, size = probe.n_frames, sampler.image_size
+        needed = np.concatenate([sampler.frame_indices(n, int(s)) for s in sampler.evaluation_starts(n, count)])
+        frames = np.zeros((n, size, size, 3), dtype=np.uint8)  # pages of frames never filled are never touched
+        for i, frame in read_frames(probe, needed, lambda f: _crop_resize(f, region, size)).items():
+            frames[i] = frame
+        tensor, starts = sampler.evaluation_clips(frames, count)
+        if n < sampler.span(n):
+            warnings.append(f"video has {n} frames, fewer than one clip spans ({sampler.span(n)}): padded with black")
+        prediction = self._summarize(tensor, starts, probe.fps, sampler.period, source or str(probe.path), warnings)
+        prediction.n_frames, prediction.crop, prediction.flags = n, region.to_dict(), flags + region.flags
+        prediction.region, prediction.first_clip = region, sampler.take(frames, int(starts[0]))
         return prediction
 
     def clip_frames(self, frames: np.ndarray, prediction: Prediction, index: int = 0) -> np.ndarray:
         """The (T, S, S, 3) uint8 frames (cropped as the model saw them) of clip `index` of a prediction made
-        from `frames` (for plots)."""
+        from `frames` (for plots; the first clip is also `prediction.first_clip`)."""
         if prediction.region is not None:
             frames = crop_to_region(frames, prediction.region)
         sampler = dataclasses.replace(self.sampler, period=prediction.period)
@@ -216,6 +224,11 @@ class Predictor:
             source=source,
             warnings=warnings,
         )
+
+
+def _crop_resize(frame: np.ndarray, region: Region, size: int) -> np.ndarray:
+    """One (H, W, 3) frame cropped to its ultrasound region and resized to (size, size, 3)."""
+    return resize_frames(crop_to_region(frame[None], region), size)[0]
 
 
 def _check_frames(frames: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 
 from cardiacclip.synthetic.echoes import render_video, sample_params
 
-Encoding = Literal["rgb", "mono2", "mono1", "mono16_window", "palette16", "rle", "ybr_full"]
+Encoding = Literal["rgb", "mono2", "mono1", "mono16_window", "palette16", "rle", "ybr_full", "jpeg"]
 
 
 @dataclass
@@ -91,6 +91,7 @@ def write_ultrasound_dicom(
     preamble: bool = True,
     declared_frames: int | None = None,
     study_uid: str | None = None,
+    accession: str | None = None,
 ) -> Path:
     """Write a capture as a multi-frame ultrasound DICOM (invented patient data) in `encoding`."""
     from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
@@ -105,6 +106,7 @@ def write_ultrasound_dicom(
     ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid or generate_uid(), generate_uid()
     ds.Modality, ds.PatientName, ds.PatientID, ds.PatientBirthDate = modality, "Doe^Jane", "000123", "19700101"
+    ds.StudyDate, ds.AccessionNumber = "20240315", accession or "ACC0001"
     ds.Rows, ds.Columns = frames.shape[1], frames.shape[2]
     ds.NumberOfFrames = declared_frames or len(frames)
     if timing == "cine":
@@ -123,6 +125,8 @@ def write_ultrasound_dicom(
     _set_pixels(ds, frames, encoding)
     if encoding == "rle":
         ds.compress(RLELossless, encoding_plugin="pydicom")
+    elif encoding == "jpeg":
+        _jpeg_baseline(ds, frames)
     if timing == "frame_time_comma":  # stored as written by some vendors: a decimal comma
         raw_tag(ds, "FrameTime", "DS", f"{1000.0 / capture.fps:.2f}".replace(".", ","))
     path = Path(path)
@@ -140,7 +144,7 @@ def write_ultrasound_dicom(
 def _set_pixels(ds, frames: np.ndarray, encoding: Encoding) -> None:
     grey = frames.max(axis=-1)  # the overlays keep their brightness
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    if encoding in ("rgb", "rle", "ybr_full"):
+    if encoding in ("rgb", "rle", "ybr_full", "jpeg"):
         pixels = frames
         if encoding == "ybr_full":
             from pydicom.pixels import convert_color_space
@@ -168,6 +172,26 @@ def _set_pixels(ds, frames: np.ndarray, encoding: Encoding) -> None:
     ds.PixelData = np.ascontiguousarray(pixels).tobytes()
 
 
+def _jpeg_baseline(ds, frames: np.ndarray, quality: int = 95) -> None:
+    """JPEG baseline (process 1) in YBR_FULL_422, as scanners store it: one Pillow-encoded frame per fragment."""
+    import io
+
+    from PIL import Image
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGBaseline8Bit
+
+    encoded = []
+    for frame in frames:
+        buffer = io.BytesIO()
+        Image.fromarray(frame).save(buffer, "JPEG", quality=quality, subsampling=1)  # 1 = 4:2:2
+        encoded.append(buffer.getvalue())
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    ds.PhotometricInterpretation = "YBR_FULL_422"
+    ds.PixelData = encapsulate(encoded)
+    ds["PixelData"].VR = "OB"
+    ds["PixelData"].is_undefined_length = True
+
+
 def raw_tag(ds, keyword: str, vr: str, text: str) -> None:
     """Store one header value exactly as given, even malformed (e.g. FrameTime '33,33'), as some vendors write it."""
     from pydicom.dataelem import RawDataElement
@@ -176,3 +200,60 @@ def raw_tag(ds, keyword: str, vr: str, text: str) -> None:
     tag = Tag(keyword)
     value = text.encode() + (b" " if len(text) % 2 else b"")
     ds._dict[tag] = RawDataElement(tag, vr, len(value), value, 0, False, True)
+
+
+def write_dicomdir_tree(folder: str | Path, dicoms: list[Path]) -> Path:
+    """Copy DICOM files into a DICOMDIR file set (`folder/DICOMDIR`, `PT*/ST*/SE*/IM*` without extensions),
+    as a CD or a PACS export lays them out. Returns the DICOMDIR path."""
+    import pydicom
+    from pydicom.fileset import FileSet
+
+    file_set = FileSet()
+    for number, path in enumerate(dicoms, start=1):
+        ds = pydicom.dcmread(path)
+        ds.StudyTime = ds.get("StudyTime", "120000")
+        ds.StudyID = ds.get("StudyID", "1")
+        ds.SeriesNumber, ds.InstanceNumber = ds.get("SeriesNumber", 1), number
+        file_set.add(ds)
+    file_set.write(folder)
+    return Path(folder) / "DICOMDIR"
+
+
+def write_pacs_export(folder: str | Path, n: int = 12, seed: int = 0, n_frames: int = 60) -> Path:
+    """A synthetic PACS export to try `inspect`, `convert` and `predict --by study` on: `n` loops of n/3 studies
+    (600 x 800 screen captures in rotating encodings, some without region tags, extension-less names, one
+    raw dataset without preamble), a DICOMDIR subtree, one AVI screen capture, and two files that must not
+    get an EF (a CT object and a file that only looks like DICOM). Writes `folder/export/` and
+    `folder/labels.csv` (StudyInstanceUID, EF: each study's first loop's drawn EF). Returns the export folder."""
+    import pandas as pd
+
+    from cardiacclip.data.video_io import write_video
+
+    folder = Path(folder)
+    export = folder / "export"
+    (export / "cd").mkdir(parents=True, exist_ok=True)
+    encodings: list[Encoding] = ["jpeg", "rle", "mono16_window", "palette16", "ybr_full", "mono1"]
+    labels: dict[str, float] = {}
+    staged = []
+    for i in range(n):
+        capture = screen_capture(seed * 1000 + i, n_frames=n_frames)
+        study = f"1.2.826.0.1.3680043.10.999.{seed}.{i // 3 + 1}"
+        labels.setdefault(study, round(capture.ef, 1))
+        kwargs = {"study_uid": study, "accession": f"ACC{seed:02d}{i // 3 + 1:04d}", "regions": i % 2 == 0}
+        if i % 4 == 3:  # the DICOMDIR part of the export
+            staged.append(write_ultrasound_dicom(folder / f"staged_{i}.dcm", capture, encodings[i % 6], **kwargs))
+            continue
+        name = f"IM{i + 1:06d}" if i % 3 else f"loop_{i + 1:03d}.dcm"
+        write_ultrasound_dicom(export / name, capture, encodings[i % 6], preamble=i != 5, **kwargs)
+    if staged:
+        write_dicomdir_tree(export / "cd", staged)
+        for path in staged:
+            path.unlink()
+    capture = screen_capture(seed * 1000 + n, n_frames=n_frames)
+    write_video(export / "capture.avi", capture.frames, fps=capture.fps)
+    scout = screen_capture(seed * 1000 + n + 1, n_frames=4)
+    write_ultrasound_dicom(export / "ct_scout.dcm", scout, "mono2", modality="CT")
+    (export / "IM999999").write_bytes(b"\0" * 128 + b"DICM" + b"\x02\x00truncated")
+    table = pd.DataFrame({"StudyInstanceUID": list(labels), "EF": list(labels.values())})
+    table.to_csv(folder / "labels.csv", index=False)
+    return export

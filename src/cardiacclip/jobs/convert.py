@@ -1,0 +1,345 @@
+"""`cardiacclip convert`: a DICOM or video archive to the EchoNet-Dynamic layout, de-identified.
+
+Every readable loop becomes `OUT/Videos/<name>.avi`: the ultrasound region (`cardiacclip.data.region`)
+cropped, zeroed outside the sector, padded to a square and resized to `size` x `size` (EchoNet: 112),
+at its own frame rate. `OUT/FileList.csv` lists FileName, EF, FrameHeight, FrameWidth, FPS,
+NumberOfFrames and Split, with EF joined from a labels CSV by SOPInstanceUID, StudyInstanceUID,
+AccessionNumber or file name; converted loops without a label go to `OUT/FileList_unlabelled.csv`.
+
+De-identification: a FileName is a salted hash of the SOP Instance UID (of the file's path for
+AVI/MP4), and nothing written under OUT holds a patient name, ID, date, UID or source path: only
+the cropped ultrasound region is kept (burned-in text outside it is dropped) and no DICOM header
+is copied. What links a FileName back to its source (UIDs, accession number, path), the salt, the
+per-file error log and the crop previews go to a separate private folder (default
+`OUT_private/`), which stays inside the hospital.
+
+Resumable: a loop already in the private mapping whose AVI exists is skipped; AVIs are written
+under a temporary name and renamed when complete. `--workers N` converts in N processes; one bad
+file never stops the run, it gets a line in the error log.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from cardiacclip.about import RESEARCH_NOTICE
+from cardiacclip.data.clips import resize_frames
+from cardiacclip.data.quality import sanity_flags
+from cardiacclip.data.region import CropMethod, crop_to_region, locate_region, preview
+from cardiacclip.data.video_io import find_videos, probe_video, read_frames, write_video
+
+log = logging.getLogger(__name__)
+
+MAP_COLUMNS = [
+    "FileName",
+    "source",
+    "SOPInstanceUID",
+    "StudyInstanceUID",
+    "AccessionNumber",
+    "FPS",
+    "NumberOfFrames",
+    "FrameHeight",
+    "FrameWidth",
+    "crop_method",
+    "crop_box",
+    "flags",
+    "warnings",
+]
+LABEL_KEYS = ("SOPInstanceUID", "StudyInstanceUID", "AccessionNumber", "file")
+SPLIT_FRACTIONS = (("TRAIN", 0.75), ("VAL", 0.125), ("TEST", 0.125))
+ASSUMED_FPS = 50.0  # EchoNet-Dynamic's rate, written for loops that state none (with a warning)
+
+
+@dataclass(frozen=True)
+class ConvertSettings:
+    """How loops are converted: the region kept (`crop`), the output side in pixels (`size`), and whether
+    flagged inputs (not ultrasound, Doppler, blank, no sector...; `cardiacclip.data.quality`) are kept."""
+
+    size: int = 112
+    crop: CropMethod = "auto"
+    keep_flagged: bool = False
+    previews: bool = True
+
+
+@dataclass
+class ConvertSummary:
+    converted: int  # loops converted in this run
+    skipped: int  # already converted (resume)
+    failed: int  # got a line in the error log
+    labelled: int  # rows of FileList.csv
+    unlabelled: int  # rows of FileList_unlabelled.csv
+    out: Path
+    private: Path
+
+
+def private_folder(out: Path) -> Path:
+    """The default folder for the re-identification material: beside OUT, never inside it."""
+    return out.parent / f"{out.name}_private"
+
+
+def convert_archive(
+    src: Path,
+    out: Path,
+    *,
+    labels: Path | None = None,
+    workers: int = 1,
+    settings: ConvertSettings | None = None,
+    private: Path | None = None,
+    progress: bool = True,
+) -> ConvertSummary:
+    """Convert every video and DICOM under `src` (recursively; DICOM found by content) into `out` (see
+    the module docstring). Returns counts; a file that fails is logged to `<private>/errors.csv`.
+    Raises ValueError for a labels CSV that cannot be joined (no EF or no key column)."""
+    settings = settings or ConvertSettings()
+    private = private or private_folder(out)
+    if private.resolve().is_relative_to(out.resolve()):
+        raise ValueError(f"the private folder {private} must not be inside the output {out}")
+    label_table = read_labels(labels) if labels is not None else None
+    (out / "Videos").mkdir(parents=True, exist_ok=True)
+    private.mkdir(parents=True, exist_ok=True)
+    salt = _salt(private / "salt.txt")
+    map_path = private / "uid_map.csv"
+    done = _finished(map_path, out / "Videos")
+    files = [f for f in find_videos([src]) if str(f) not in done]
+    skipped = len(done)
+    if skipped:
+        log.info("resuming: %d loop(s) already converted", skipped)
+    failed = converted = 0
+    error_log = _CsvAppender(private / "errors.csv", ["source", "error"], fresh=True)  # this run's failures
+    with _CsvAppender(map_path, MAP_COLUMNS) as mapping, error_log as errors:
+        for source, record, error in _run(files, src, out, private, salt, settings, workers, progress):
+            if error is not None:
+                failed += 1
+                errors.write({"source": str(source), "error": error})
+                log.error("%s: %s", source, error)
+            else:
+                converted += 1
+                mapping.write(record)
+    labelled, unlabelled = write_filelists(map_path, out, label_table, salt)
+    return ConvertSummary(converted, skipped, failed, labelled, unlabelled, out, private)
+
+
+def _run(
+    files: list[Path],
+    src: Path,
+    out: Path,
+    private: Path,
+    salt: str,
+    settings: ConvertSettings,
+    workers: int,
+    progress: bool,
+) -> Iterator[tuple[Path, dict | None, str | None]]:
+    """(source, mapping record or None, error or None) per file, in completion order."""
+    bar = tqdm(total=len(files), desc="converting", unit="file", disable=not progress or not files)
+    jobs = [(f, src, out, private, salt, settings) for f in files]
+    if workers <= 1:
+        for job in jobs:
+            yield job[0], *convert_one(*job)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            futures = {pool.submit(convert_one, *job): job[0] for job in jobs}
+            for future in as_completed(futures):
+                try:
+                    record, error = future.result()
+                except Exception as exc:  # a worker that died (e.g. killed for memory) fails its file only
+                    record, error = None, f"worker failed: {type(exc).__name__}: {exc}"
+                yield futures[future], record, error
+                bar.update()
+    bar.close()
+
+
+def convert_one(
+    path: Path, src: Path, out: Path, private: Path, salt: str, settings: ConvertSettings
+) -> tuple[dict | None, str | None]:
+    """Convert one loop: (mapping record, None) or (None, the reason it was not converted). Never raises."""
+    try:
+        probe = probe_video(path)
+        region = locate_region(probe.sample, settings.crop, probe.info.regions)
+        flags = sanity_flags(probe.sample, probe.fps, probe.info.modality, probe.info.regions, probe.n_frames)
+        flags += region.flags
+        if flags and not settings.keep_flagged:
+            return None, f"not converted, flagged: {' '.join(flags)} (--keep-flagged converts it anyway)"
+        key = probe.info.sop_uid or _relative(path, src)
+        name = file_name(key, salt)
+        size = settings.size
+        decoded = read_frames(
+            probe, range(probe.n_frames), lambda f: resize_frames(crop_to_region(f[None], region), size)[0]
+        )
+        frames = np.stack([decoded[i] for i in sorted(decoded)])
+        warnings = list(probe.info.warnings)
+        fps = probe.fps
+        if not fps:
+            fps = ASSUMED_FPS
+            warnings.append(f"frame rate unknown: written at {ASSUMED_FPS:g} frames/s")
+        target = out / "Videos" / f"{name}.avi"
+        partial = target.with_name(f".{name}.partial.avi")
+        write_video(partial, frames, fps=fps)
+        partial.replace(target)
+        if settings.previews:
+            (private / "previews").mkdir(exist_ok=True)
+            image = cv2.cvtColor(preview(probe.sample[0], region), cv2.COLOR_RGB2BGR)
+            cv2.imwrite(str(private / "previews" / f"{name}.png"), image)
+        return {
+            "FileName": name,
+            "source": str(path),
+            "SOPInstanceUID": probe.info.sop_uid or "",
+            "StudyInstanceUID": probe.info.study_uid or "",
+            "AccessionNumber": probe.info.accession or "",
+            "FPS": round(float(fps), 3),
+            "NumberOfFrames": len(frames),
+            "FrameHeight": size,
+            "FrameWidth": size,
+            "crop_method": region.method,
+            "crop_box": " ".join(map(str, region.box)),
+            "flags": " ".join(flags),
+            "warnings": "; ".join(warnings),
+        }, None
+    except Exception as exc:  # one bad file never stops the archive
+        return None, (str(exc) or type(exc).__name__).replace(f"{path}: ", "")  # the log names the file
+
+
+def file_name(key: str, salt: str) -> str:
+    """The de-identified FileName of a loop: a salted SHA-256 of its SOP Instance UID (or path), 20 hex digits."""
+    return "CC" + hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()[:20]
+
+
+def read_labels(path: Path) -> pd.DataFrame:
+    """A labels CSV: an EF column (percent) and at least one key column (SOPInstanceUID, StudyInstanceUID,
+    AccessionNumber, or file: the source file name); an optional Split column is used as given."""
+    table = pd.read_csv(path, dtype=str)
+    if "EF" not in table.columns:
+        raise ValueError(f"{path}: a labels CSV needs an EF column (has {list(table.columns)})")
+    if not set(LABEL_KEYS) & set(table.columns):
+        raise ValueError(f"{path}: a labels CSV needs one of the columns {', '.join(LABEL_KEYS)}")
+    table["EF"] = pd.to_numeric(table["EF"], errors="coerce")
+    bad = table["EF"].isna() | (table["EF"] < 0) | (table["EF"] > 100)
+    if bad.any():
+        log.warning("%s: %d label row(s) without an EF in 0-100 are ignored", path, int(bad.sum()))
+    return table[~bad].reset_index(drop=True)
+
+
+def write_filelists(map_path: Path, out: Path, labels: pd.DataFrame | None, salt: str) -> tuple[int, int]:
+    """FileList.csv (labelled loops) and FileList_unlabelled.csv from the private mapping; returns their sizes."""
+    mapping = pd.read_csv(map_path, dtype=str).fillna("") if map_path.is_file() else pd.DataFrame(columns=MAP_COLUMNS)
+    mapping = mapping.drop_duplicates(subset=["FileName"], keep="last").reset_index(drop=True)
+    ef, split = _join_labels(mapping, labels)
+    study = mapping["StudyInstanceUID"].where(mapping["StudyInstanceUID"] != "", mapping["FileName"])
+    default_split = [_split_of(s, salt) for s in study]
+    table = pd.DataFrame(
+        {
+            "FileName": mapping["FileName"],
+            "EF": ef,
+            "FrameHeight": mapping["FrameHeight"],
+            "FrameWidth": mapping["FrameWidth"],
+            "FPS": mapping["FPS"],
+            "NumberOfFrames": mapping["NumberOfFrames"],
+            "Split": [s or d for s, d in zip(split, default_split, strict=True)],
+        }
+    )
+    labelled = table[table["EF"].notna()]
+    labelled.to_csv(out / "FileList.csv", index=False)
+    table[table["EF"].isna()].to_csv(out / "FileList_unlabelled.csv", index=False)
+    (out / "NOTICE.txt").write_text(
+        f"Converted by cardiacclip convert. FileNames are salted hashes; no patient data is stored here.\n"
+        f"{RESEARCH_NOTICE}\n"
+    )
+    return len(labelled), len(table) - len(labelled)
+
+
+def _join_labels(mapping: pd.DataFrame, labels: pd.DataFrame | None) -> tuple[list[float | None], list[str]]:
+    """EF and Split per mapping row: the first key (SOP UID, study UID, accession, file name) with a label."""
+    n = len(mapping)
+    if labels is None:
+        return [None] * n, [""] * n
+    lookups = []
+    for key in LABEL_KEYS:
+        if key in labels.columns:
+            rows = labels.dropna(subset=[key]).drop_duplicates(subset=[key], keep="first")
+            split = rows["Split"].fillna("").str.upper() if "Split" in rows.columns else pd.Series("", index=rows.index)
+            lookups.append((key, dict(zip(rows[key].str.strip(), zip(rows["EF"], split, strict=True), strict=True))))
+    efs, splits = [], []
+    for _, row in mapping.iterrows():
+        found = None
+        for key, table in lookups:
+            value = Path(row["source"]).name if key == "file" else row[key]
+            if value and value in table:
+                found = table[value]
+                break
+        efs.append(float(found[0]) if found else None)
+        splits.append(found[1] if found else "")
+    return efs, splits
+
+
+def _split_of(study: str, salt: str) -> str:
+    """TRAIN/VAL/TEST by a salted hash of the study, so every loop of a study lands in the same split."""
+    u = int(hashlib.sha256(f"{salt}:split:{study}".encode()).hexdigest()[:8], 16) / 2**32
+    edge = 0.0
+    for name, fraction in SPLIT_FRACTIONS:
+        edge += fraction
+        if u < edge:
+            return name
+    return SPLIT_FRACTIONS[-1][0]
+
+
+def _relative(path: Path, src: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(src.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _salt(path: Path) -> str:
+    """The archive's salt: made once, kept in the private folder so resumed runs give the same names."""
+    if path.is_file():
+        return path.read_text().strip()
+    salt = secrets.token_hex(16)
+    path.write_text(salt + "\n")
+    return salt
+
+
+def _finished(map_path: Path, videos: Path) -> set[str]:
+    """Sources already converted: in the mapping and with their AVI on disk."""
+    if not map_path.is_file():
+        return set()
+    mapping = pd.read_csv(map_path, dtype=str)
+    return {
+        source
+        for source, name in zip(mapping["source"], mapping["FileName"], strict=True)
+        if (videos / f"{name}.avi").is_file()
+    }
+
+
+class _CsvAppender:
+    """Append rows to a CSV (header written once), flushing each row so an interrupted run keeps them."""
+
+    def __init__(self, path: Path, columns: list[str], fresh: bool = False):
+        self.path, self.columns, self.fresh = path, columns, fresh
+
+    def __enter__(self) -> _CsvAppender:
+        new = self.fresh or not self.path.is_file() or self.path.stat().st_size == 0
+        self.stream = open(self.path, "w" if self.fresh else "a", newline="")  # noqa: SIM115 (closed by __exit__)
+        self.writer = csv.DictWriter(self.stream, fieldnames=self.columns)
+        if new:
+            self.writer.writeheader()
+        return self
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.writer.writerow(row)
+        self.stream.flush()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.close()
