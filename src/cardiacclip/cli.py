@@ -53,6 +53,17 @@ SetOption = Annotated[
         "--set", help="Override any config field: --set data.length=16 --set model.scales=[1] (values are YAML)."
     ),
 ]
+Precision = Annotated[
+    str | None,
+    typer.Option(
+        "--precision",
+        help="auto (bf16 on GPUs and on CPUs with native bf16, fp32 elsewhere), fp32, bf16, fp16. "
+        "Default: the run's setting.",
+    ),
+]
+Workers = Annotated[
+    int, typer.Option("--workers", min=0, help="DataLoader processes that decode and prepare videos (0: in-process).")
+]
 Clips = Annotated[
     str | None,
     typer.Option("--clips", help="Clips per video: all, or N evenly spaced (default: the run's test_clips)."),
@@ -423,6 +434,8 @@ def evaluate(
         bool, typer.Option("--skip-missing", help="Leave out listed videos missing on disk, with a warning.")
     ] = False,
     crop: CropOption = None,
+    precision: Precision = None,
+    workers: Workers = 0,
 ) -> None:
     """MAE, RMSE, R2 (bootstrap 95% CI), AUROC for EF<50 and EF<40, category accuracy; tables and plots."""
     from cardiacclip.jobs.evaluate import evaluate_checkpoint, format_metrics
@@ -440,6 +453,8 @@ def evaluate(
             n_bootstrap=bootstrap,
             skip_missing=skip_missing,
             crop=check_crop(crop),
+            precision=precision,
+            workers=workers,
         )
     console.print(format_metrics(metrics))
     console.print(f"wrote {out}/predictions.csv, metrics.json, scatter.png, bland_altman.png. {RESEARCH_NOTICE}")
@@ -532,6 +547,8 @@ def predict(
         Path | None, typer.Option("--studies", help="CSV with columns file, study for videos without a study UID.")
     ] = None,
     device: Device = "auto",
+    precision: Precision = None,
+    workers: Workers = 0,
 ) -> None:
     """EF (percent), category and category probabilities per video.
 
@@ -557,7 +574,7 @@ def predict(
         raise typer.Exit(2)
     with usage_errors():
         check_output(out, overwrite, resume)  # a bad output path fails before the model loads
-        predictor = load(checkpoint, device)
+        predictor = load(checkpoint, device, precision)
         summary = predict_files(
             predictor,
             files,
@@ -570,6 +587,7 @@ def predict(
             crops_dir=save_crops,
             strict=strict,
             studies=read_study_map(studies_csv) if studies_csv else None,
+            workers=workers,
         )
         if by == "study":
             log.info("per-study rows: %s", study_table(out))

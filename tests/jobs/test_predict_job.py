@@ -89,11 +89,22 @@ def test_a_malformed_dicom_gets_its_error_row_and_the_others_their_efs(tiny_run,
     assert "Traceback" not in result.output
 
 
+def test_worker_processes_give_the_same_rows_in_the_same_order(tiny_run, twenty_inputs, tmp_path):
+    run_dir, _, _ = tiny_run
+    tables = []
+    for workers in ("0", "2"):
+        out = tmp_path / f"w{workers}.csv"
+        args = ["predict", str(run_dir), *map(str, twenty_inputs), "--out", str(out), "--clips", "3"]
+        assert runner.invoke(app, [*args, "--device", "cpu", "--workers", workers]).exit_code == 1  # the bad DICOM
+        tables.append(pd.read_csv(out))
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
 def test_ctrl_c_keeps_finished_rows_and_resume_completes(tiny_run, twenty_inputs, tmp_path, monkeypatch):
     run_dir, _, _ = tiny_run
     out = tmp_path / "pred.csv"
     args = ["predict", str(run_dir), *map(str, twenty_inputs), "--out", str(out), "--clips", "1", "--device", "cpu"]
-    original = Predictor.predict_probe
+    original = Predictor.run
     calls = {"n": 0}
 
     def interrupted_on_the_seventh(self, *a, **k):  # what Ctrl-C raises in the middle of a video
@@ -102,13 +113,13 @@ def test_ctrl_c_keeps_finished_rows_and_resume_completes(tiny_run, twenty_inputs
             raise KeyboardInterrupt
         return original(self, *a, **k)
 
-    monkeypatch.setattr(Predictor, "predict_probe", interrupted_on_the_seventh)
+    monkeypatch.setattr(Predictor, "run", interrupted_on_the_seventh)
     result = runner.invoke(app, args)
     assert result.exit_code == 130
     kept = pd.read_csv(out)
     assert kept["file"].tolist() == list(map(str, twenty_inputs[:6])) and (kept["status"] == "ok").all()
 
-    monkeypatch.setattr(Predictor, "predict_probe", original)
+    monkeypatch.setattr(Predictor, "run", original)
     assert runner.invoke(app, args).exit_code == 2  # the file exists: refused without --resume or --overwrite
     result = runner.invoke(app, [*args, "--resume"])
     assert result.exit_code == 1  # the malformed DICOM

@@ -34,6 +34,7 @@ def evaluate_model(
     n_bootstrap: int = 1000,
     progress: bool = True,
     calibration: Calibration | None = None,
+    workers: int = 0,
 ) -> dict:
     """Predict every video, then write predictions.csv, metrics.json, scatter.png and bland_altman.png into `out`.
 
@@ -41,7 +42,7 @@ def evaluate_model(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    table, attention = predict_dataset(model, dataset, device, precision, progress=progress)
+    table, attention = predict_dataset(model, dataset, device, precision, progress=progress, workers=workers)
     y, p = table["EF"].to_numpy(), table["EF_pred"].to_numpy()
     names = list(model.prompts.names)
     true_class = np.array([names.index(c) for c in table["category"]])
@@ -116,6 +117,8 @@ def evaluate_checkpoint(
     progress: bool = True,
     skip_missing: bool = False,
     crop: str | None = None,
+    precision: str | None = None,
+    workers: int = 0,
 ) -> dict:
     """Load a checkpoint (file or run folder) and `evaluate_model` it on `split` of the dataset at `data`."""
     torch_device = resolve_device(device)
@@ -130,8 +133,10 @@ def evaluate_checkpoint(
         mean=model.mean,
         std=model.std,
     )
-    precision = resolve_precision(config.train.precision, torch_device)
-    return evaluate_model(model, dataset, out, torch_device, precision, n_bootstrap, progress, calibration=calibration)
+    precision = resolve_precision(precision or config.train.precision, torch_device)
+    return evaluate_model(
+        model, dataset, out, torch_device, precision, n_bootstrap, progress, calibration=calibration, workers=workers
+    )
 
 
 def format_metrics(metrics: dict) -> str:

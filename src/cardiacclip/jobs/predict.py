@@ -15,18 +15,20 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import cv2
+from torch.utils.data import DataLoader
+from torch.utils.data import Dataset as TorchDataset
 from tqdm.auto import tqdm
 
 from cardiacclip.about import RESEARCH_NOTICE
-from cardiacclip.data.clips import ClipCount
+from cardiacclip.data.clips import ClipCount, ClipSampler
+from cardiacclip.data.prepare import PreparedVideo, prepare_video
 from cardiacclip.data.region import CropMethod, preview
-from cardiacclip.data.video_io import probe_video
 from cardiacclip.evaluate.plots import plot_attention_strip
 from cardiacclip.model.predictor import Prediction, Predictor
 
@@ -221,12 +223,14 @@ def predict_files(
     crops_dir: Path | None = None,
     strict: bool = False,
     studies: dict[str, str] | None = None,
+    workers: int = 0,
 ) -> PredictSummary:
     """Predict every file and write its row as soon as it is done; one file's failure never stops the batch.
 
     `crop` chooses the ultrasound region (`cardiacclip.data.region`); `crops_dir` gets a preview per file
     (first frame, box and mask outline); with `strict`, flagged inputs (see `cardiacclip.data.quality`)
-    get an error row instead of an EF.
+    get an error row instead of an EF. With `workers` > 0, that many DataLoader processes read and prepare
+    the files (decode, crop, clips) while this process runs the model; rows keep the input order.
 
     Raises `OutputError` before any work when `out` cannot be used.
     """
@@ -238,9 +242,11 @@ def predict_files(
         log.info("resuming: %d of %d input(s) already have a row in %s", len(files) - len(todo), len(files), out)
     writer = RowWriter(out, columns, append=resume and out is not None and out.exists())
     failed = 0
+    prepared = prepare_inputs(predictor, todo, clips, crop, workers)
     try:
-        for path in tqdm(todo, desc="predicting", unit="video", disable=not progress or len(todo) < 2):
-            row = _predict_one(predictor, path, clips, attention_dir, crop, crops_dir, strict)
+        bar = tqdm(prepared, total=len(todo), desc="predicting", unit="video", disable=not progress or len(todo) < 2)
+        for path, video, error in bar:
+            row = error if video is None else _predict_one(predictor, path, video, attention_dir, crops_dir, strict)
             if studies and not row.get("study"):
                 row["study"] = studies.get(str(path), studies.get(path.name, ""))
             failed += row["status"] != "ok"
@@ -250,24 +256,60 @@ def predict_files(
     return PredictSummary(done=len(todo), failed=failed, skipped=len(files) - len(todo))
 
 
+Prepared = tuple[Path, PreparedVideo | None, dict[str, Any] | None]
+
+
+def prepare_inputs(
+    predictor: Predictor, files: list[Path], clips: ClipCount | None, crop: CropMethod, workers: int = 0
+) -> Iterator[Prepared]:
+    """(path, prepared video or None, error row or None) per file, in order; in `workers` processes when > 0."""
+    count = clips if clips is not None else predictor.config.data.test_clips
+    inputs = _Inputs(files, predictor.sampler, predictor.config.data.fps, count, crop)
+    if workers <= 0:
+        return (inputs[i] for i in range(len(inputs)))
+    return iter(DataLoader(inputs, batch_size=None, num_workers=workers, collate_fn=_as_is, prefetch_factor=2))
+
+
+class _Inputs(TorchDataset):
+    """Files to prepare (`cardiacclip.data.prepare.prepare_video`); any failure becomes that file's error row."""
+
+    def __init__(self, files: list[Path], sampler: ClipSampler, train_fps: float, clips: ClipCount, crop: CropMethod):
+        self.files, self.sampler, self.train_fps, self.clips, self.crop = files, sampler, train_fps, clips, crop
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> Prepared:
+        path = self.files[index]
+        try:
+            return path, prepare_video(path, self.sampler, self.train_fps, self.clips, self.crop, str(path)), None
+        except Exception as exc:  # any failure becomes this input's row; the batch goes on
+            log.error("%s", error_row(path, exc)["error"])
+            log.debug("traceback for %s", path, exc_info=True)
+            return path, None, error_row(path, exc)
+
+
+def _as_is(item: Prepared) -> Prepared:
+    return item
+
+
 def _predict_one(
     predictor: Predictor,
     path: Path,
-    clips: ClipCount | None,
+    video: PreparedVideo,
     attention_dir: Path | None,
-    crop: CropMethod = "auto",
     crops_dir: Path | None = None,
     strict: bool = False,
 ) -> dict[str, Any]:
     try:
-        probe = probe_video(path)
-        prediction = predictor.predict_probe(probe, clips, crop, source=str(path))
+        prediction = predictor.run(video)
         row = prediction_row(prediction)
-        row["study"] = study_key(probe.info.study_uid) if probe.info.study_uid else ""
+        row["study"] = study_key(video.info.study_uid) if video.info.study_uid else ""
         if crops_dir is not None:
             crops_dir.mkdir(parents=True, exist_ok=True)
             preview_path = crops_dir / f"{path.stem}_crop.png"
-            cv2.imwrite(str(preview_path), cv2.cvtColor(preview(probe.sample[0], prediction.region), cv2.COLOR_RGB2BGR))
+            image = preview(video.first_frame, prediction.region)
+            cv2.imwrite(str(preview_path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
             row["crop_preview"] = str(preview_path)
         if strict and prediction.flags:
             return {

@@ -122,13 +122,22 @@ class CardiacCLIP(nn.Module):
             features = F.normalize(features, dim=-1)
         return features.view(b, t, -1)
 
+    @property
+    def frames_independent(self) -> bool:
+        """Whether a frame's embedding depends on that frame alone (not under the reference's batch
+        standardisation), so a frame shared by overlapping clips can be encoded once."""
+        return self.config.zoom_norm != "batch"
+
     def logit_scale(self) -> torch.Tensor:
         return self.text_model.logit_scale.exp()
 
     def forward(self, video: torch.Tensor) -> dict[str, Any]:
         """(B, T, 3, H, W) preprocessed clips -> dict with logits (B, K), probs (B, K), ef and ef_coarse (B,)
         in percent, attention (B, T) and embedding (B, D)."""
-        frames = self.encode_frames(video)
+        return self.forward_features(self.encode_frames(video))
+
+    def forward_features(self, frames: torch.Tensor) -> dict[str, Any]:
+        """The rest of `forward` from (B, T, D) frame embeddings (`encode_frames`): MFL, logits, EF."""
         embedding, attention = self.aggregator(frames)
         text = self.text_features().to(embedding.dtype)
         logits = self.logit_scale() * embedding @ text.t()

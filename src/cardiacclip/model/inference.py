@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 import torch
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from cardiacclip.data.echonet import EchoNetDataset
@@ -16,17 +17,55 @@ from cardiacclip.runtime import autocast
 
 @torch.no_grad()
 def predict_clips(
-    model: CardiacCLIP, clips: torch.Tensor, device: torch.device, precision: str = "fp32", chunk: int = 4
+    model: CardiacCLIP,
+    clips: torch.Tensor,
+    device: torch.device,
+    precision: str = "fp32",
+    chunk: int = 4,
+    source_index: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """(N, T, 3, H, W) preprocessed clips of one video -> per-clip ef, ef_coarse (N,) in percent,
-    probs (N, K), attention (N, T), as NumPy arrays; `chunk` clips go through the model at a time."""
+    probs (N, K), attention (N, T), as NumPy arrays; `chunk` clips go through the model at a time.
+
+    With `source_index` (N, T), the source frame of every clip position, each distinct frame goes through
+    the image encoder once however many overlapping clips hold it (when the model's frame embeddings are
+    independent of the batch, `CardiacCLIP.frames_independent`); the result is the same to float rounding.
+    """
+    if source_index is not None and model.frames_independent and len(clips) > 1:
+        features = _unique_frame_features(model, clips, source_index, device, precision, chunk * clips.shape[1])
+        run = model.forward_features
+        batches = [features[i : i + chunk] for i in range(0, len(clips), chunk)]
+    else:
+        run = model
+        batches = [clips[i : i + chunk].to(device, non_blocking=True) for i in range(0, len(clips), chunk)]
     outputs: dict[str, list[torch.Tensor]] = {"ef": [], "ef_coarse": [], "probs": [], "attention": []}
-    for start in range(0, len(clips), chunk):
+    for batch in batches:
         with autocast(device, precision):
-            out = model(clips[start : start + chunk].to(device, non_blocking=True))
+            out = run(batch)
         for key in outputs:
             outputs[key].append(out[key].float().cpu())
     return {key: torch.cat(value).numpy() for key, value in outputs.items()}
+
+
+def _unique_frame_features(
+    model: CardiacCLIP,
+    clips: torch.Tensor,
+    source_index: np.ndarray,
+    device: torch.device,
+    precision: str,
+    frames_per_pass: int,
+) -> torch.Tensor:
+    """(N, T, D) frame embeddings, each distinct source frame encoded once."""
+    n, t = clips.shape[:2]
+    unique, inverse = np.unique(np.asarray(source_index).reshape(-1), return_inverse=True)
+    first = np.zeros(len(unique), dtype=np.int64)
+    first[inverse] = np.arange(n * t)  # a clip position holding each distinct frame (all hold the same pixels)
+    frames = clips.reshape(n * t, *clips.shape[2:])[torch.from_numpy(first)]
+    encoded = []
+    for i in range(0, len(frames), frames_per_pass):
+        with autocast(device, precision):
+            encoded.append(model.encode_frames(frames[i : i + frames_per_pass].to(device)[None])[0])
+    return torch.cat(encoded)[torch.from_numpy(inverse).to(device)].view(n, t, -1)
 
 
 def summarize_video(per_clip: dict[str, np.ndarray]) -> dict:
@@ -51,8 +90,10 @@ def predict_dataset(
     chunk: int = 4,
     progress: bool = True,
     desc: str = "evaluating",
+    workers: int = 0,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Predictions for every video of a dataset (in evaluation mode).
+    """Predictions for every video of a dataset (in evaluation mode); `workers` DataLoader processes decode
+    the videos while the model runs, and frames shared by overlapping clips are encoded once.
 
     Returns a table (FileName, EF, EF_pred, EF_pred_first_clip, EF_pred_coarse, category,
     category_pred, p_<category>..., n_clips, clip_starts) and every clip's frame attention per video, (N, T).
@@ -61,9 +102,18 @@ def predict_dataset(
     model.eval()
     rows, attention = [], {}
     names = model.prompts.names
-    items: Iterable = (dataset[i] for i in range(len(dataset)))
+    items: Iterable = (
+        DataLoader(dataset, batch_size=None, num_workers=workers, persistent_workers=False)
+        if workers > 0
+        else (dataset[i] for i in range(len(dataset)))
+    )
+    sampler = dataset.sampler
     for item in tqdm(items, total=len(dataset), desc=desc, unit="video", disable=not progress, leave=False):
-        per_clip = predict_clips(model, item["video"], device, precision, chunk)
+        positions = np.arange(item["video"].shape[1])
+        source_index = (
+            item["starts"].numpy()[:, None] + sampler.period * positions if sampler.frame_layout == "frames" else None
+        )
+        per_clip = predict_clips(model, item["video"], device, precision, chunk, source_index)
         summary = summarize_video(per_clip)
         row = {"FileName": item["file_name"], "EF": float(item["ef"])}
         row.update({k: v for k, v in summary.items() if k != "probs"})

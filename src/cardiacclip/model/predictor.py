@@ -25,11 +25,11 @@ import torch
 
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.config import RunConfig
-from cardiacclip.data.clips import ClipCount, ClipSampler, resize_frames
+from cardiacclip.data.clips import ClipCount, ClipSampler
 from cardiacclip.data.dicom import DicomInfo
-from cardiacclip.data.quality import sanity_flags
-from cardiacclip.data.region import CropMethod, Region, crop_to_region, locate_region
-from cardiacclip.data.video_io import VideoProbe, probe_video, read_frames
+from cardiacclip.data.prepare import PreparedVideo, prepare_video
+from cardiacclip.data.region import CropMethod, Region, crop_to_region
+from cardiacclip.data.video_io import VideoProbe, probe_video
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.conformal import Calibration
 from cardiacclip.model.inference import predict_clips
@@ -163,27 +163,27 @@ class Predictor:
     def predict_probe(
         self, probe: VideoProbe, clips: ClipCount | None = None, crop: CropMethod = "auto", source: str | None = None
     ) -> Prediction:
-        """EF for a probed video (`cardiacclip.data.video_io.probe_video`): the region and the sanity flags come
-        from the probe's sample frames, then only the frames the clips use are decoded, each cropped and
-        resized as it is decoded, so a long full-screen loop never sits in memory at full size."""
-        region = locate_region(probe.sample, crop, probe.info.regions)
-        flags = sanity_flags(probe.sample, probe.fps, probe.info.modality, probe.info.regions, probe.n_frames)
-        warnings = list(probe.info.warnings)
-        if not probe.fps:
-            warnings.append(f"frame rate unknown: assumed the training rate, {self.config.data.fps:g} frames/s")
-        sampler = self.sampler.at_frame_rate(probe.fps, self.config.data.fps)
+        """EF for a probed video (`cardiacclip.data.video_io.probe_video`); see `prepare` and `run`."""
+        return self.run(self.prepare(probe, clips, crop, source))
+
+    def prepare(
+        self,
+        video: str | Path | VideoProbe,
+        clips: ClipCount | None = None,
+        crop: CropMethod = "auto",
+        source: str | None = None,
+    ) -> PreparedVideo:
+        """The model-free half of a prediction (`cardiacclip.data.prepare.prepare_video`): region, flags,
+        only the frames the clips use, decoded, cropped and resized. Safe to run in worker processes."""
         count = clips if clips is not None else self.config.data.test_clips
-        n, size = probe.n_frames, sampler.image_size
-        needed = np.concatenate([sampler.frame_indices(n, int(s)) for s in sampler.evaluation_starts(n, count)])
-        frames = np.zeros((n, size, size, 3), dtype=np.uint8)  # pages of frames never filled are never touched
-        for i, frame in read_frames(probe, needed, lambda f: _crop_resize(f, region, size)).items():
-            frames[i] = frame
-        tensor, starts = sampler.evaluation_clips(frames, count)
-        if n < sampler.span(n):
-            warnings.append(f"video has {n} frames, fewer than one clip spans ({sampler.span(n)}): padded with black")
-        prediction = self._summarize(tensor, starts, probe.fps, sampler.period, source or str(probe.path), warnings)
-        prediction.n_frames, prediction.crop, prediction.flags = n, region.to_dict(), flags + region.flags
-        prediction.region, prediction.first_clip = region, sampler.take(frames, int(starts[0]))
+        return prepare_video(video, self.sampler, self.config.data.fps, count, crop, source)
+
+    def run(self, prepared: PreparedVideo) -> Prediction:
+        """The model half: EF and the rest for a `PreparedVideo`."""
+        p = prepared
+        prediction = self._summarize(p.clips, p.starts, p.fps, p.period, p.source, list(p.warnings), p.source_index)
+        prediction.n_frames, prediction.crop, prediction.flags = p.n_frames, p.region.to_dict(), list(p.flags)
+        prediction.region, prediction.first_clip = p.region, p.first_clip
         return prediction
 
     def clip_frames(self, frames: np.ndarray, prediction: Prediction, index: int = 0) -> np.ndarray:
@@ -199,9 +199,16 @@ class Predictor:
         return self._summarize(clips.float(), np.zeros(len(clips), dtype=int), None, self.sampler.period, "tensor", [])
 
     def _summarize(
-        self, clips: torch.Tensor, starts: np.ndarray, fps: float | None, period: int, source: str, warnings: list[str]
+        self,
+        clips: torch.Tensor,
+        starts: np.ndarray,
+        fps: float | None,
+        period: int,
+        source: str,
+        warnings: list[str],
+        source_index: np.ndarray | None = None,
     ) -> Prediction:
-        out = predict_clips(self.model, clips, self.device, self.precision)
+        out = predict_clips(self.model, clips, self.device, self.precision, source_index=source_index)
         probs = out["probs"].mean(axis=0)
         names = self.categories
         ef, clip_sd = float(out["ef"].mean()), float(out["ef"].std())
@@ -224,11 +231,6 @@ class Predictor:
             source=source,
             warnings=warnings,
         )
-
-
-def _crop_resize(frame: np.ndarray, region: Region, size: int) -> np.ndarray:
-    """One (H, W, 3) frame cropped to its ultrasound region and resized to (size, size, 3)."""
-    return resize_frames(crop_to_region(frame[None], region), size)[0]
 
 
 def _check_frames(frames: np.ndarray) -> np.ndarray:
