@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -408,6 +409,8 @@ def train(
         from cardiacclip.jobs.train import train as run_training
 
         result = run_training(cfg, out)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun rank 0 reports the run
+        return
     console.print(
         f"best validation MAE {result.best_val_mae:.2f} at epoch {result.best_epoch}; "
         f"checkpoints in {out / 'checkpoints'}. {RESEARCH_NOTICE}"
@@ -556,9 +559,11 @@ def predict(
     batch goes on, and the exit status is then 1. Rows are flushed as they are written, so
     Ctrl-C keeps the finished ones; rerun with --resume to do the rest.
     """
+    from cardiacclip import distributed
     from cardiacclip.data.video_io import find_videos
     from cardiacclip.jobs.predict import check_output, predict_files, read_study_map, study_table
     from cardiacclip.model.predictor import load
+    from cardiacclip.runtime import resolve_device
 
     clip_count = parse_clips(clips)
     crop = check_crop(crop) or "auto"
@@ -574,7 +579,8 @@ def predict(
         raise typer.Exit(2)
     with usage_errors():
         check_output(out, overwrite, resume)  # a bad output path fails before the model loads
-        predictor = load(checkpoint, device, precision)
+        rank, torch_device = distributed.setup(resolve_device(device))  # under torchrun: shard the inputs
+        predictor = load(checkpoint, torch_device, precision)
         summary = predict_files(
             predictor,
             files,
@@ -588,7 +594,11 @@ def predict(
             strict=strict,
             studies=read_study_map(studies_csv) if studies_csv else None,
             workers=workers,
+            rank=rank,
         )
+        distributed.teardown()
+        if not rank.main:
+            return
         if by == "study":
             log.info("per-study rows: %s", study_table(out))
     where = out if out is not None else "stdout"

@@ -125,6 +125,9 @@ class TrainConfig:
     interval_coverage: float = 0.9  # split-conformal EF intervals calibrated on the validation split after training
     interval_method: Literal["absolute", "scaled"] = "absolute"  # scaled: by the spread of the clip predictions
     tensorboard: bool = False
+    # with model.freeze_trunk: each frame's trunk features computed once and reused by later epochs and
+    # validation (needs data.pad 0 and the plain frame layout; see cardiacclip.model.feature_cache)
+    trunk_cache: bool = False
 
 
 @dataclass

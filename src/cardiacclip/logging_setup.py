@@ -6,6 +6,7 @@ Logs go to standard error, so JSON written to standard output stays valid.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from rich.console import Console
@@ -16,8 +17,10 @@ NOISY = ("matplotlib", "PIL", "urllib3", "httpx", "huggingface_hub", "timm", "fi
 
 def configure_logging(verbose: bool = False) -> None:
     """INFO (DEBUG with `verbose`) to stderr, rich on a terminal, plain lines elsewhere; third-party chatter only from
-    WARNING up."""
+    WARNING up. Under torchrun, ranks other than 0 log warnings and errors only (rank 0 reports the run)."""
     level = logging.DEBUG if verbose else logging.INFO
+    if int(os.environ.get("RANK", "0")) > 0:
+        level = logging.WARNING
     if sys.stderr.isatty():
         handler: logging.Handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False)
         handler.setFormatter(logging.Formatter("%(message)s", datefmt="[%X]"))

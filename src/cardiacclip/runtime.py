@@ -21,14 +21,27 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes in bf16 natively (AVX512-BF16 or AMX-BF16, from /proc/cpuinfo; False elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
+
+
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """ "auto" is bf16 on GPUs that support it and fp32 elsewhere (CPU autocast is rarely faster)."""
+    """ "auto" is bf16 on GPUs that support it (else fp16), bf16 on CPUs with native bf16 (AVX512-BF16/AMX,
+    where autocast pays: |EF difference| to fp32 measured by benchmarks/bench_inference.py), fp32 elsewhere."""
     if precision != "auto":
         if precision in {"bf16", "fp16"} and device.type == "cpu":
             return "bf16" if precision == "bf16" else "fp32"
         return precision
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return "bf16"
     return "fp32"
 
 

@@ -29,6 +29,7 @@ from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.data.clips import ClipCount, ClipSampler
 from cardiacclip.data.prepare import PreparedVideo, prepare_video
 from cardiacclip.data.region import CropMethod, preview
+from cardiacclip.distributed import Rank, barrier, gather_objects
 from cardiacclip.evaluate.plots import plot_attention_strip
 from cardiacclip.model.predictor import Prediction, Predictor
 
@@ -224,23 +225,39 @@ def predict_files(
     strict: bool = False,
     studies: dict[str, str] | None = None,
     workers: int = 0,
+    rank: Rank | None = None,
 ) -> PredictSummary:
     """Predict every file and write its row as soon as it is done; one file's failure never stops the batch.
 
     `crop` chooses the ultrasound region (`cardiacclip.data.region`); `crops_dir` gets a preview per file
     (first frame, box and mask outline); with `strict`, flagged inputs (see `cardiacclip.data.quality`)
     get an error row instead of an EF. With `workers` > 0, that many DataLoader processes read and prepare
-    the files (decode, crop, clips) while this process runs the model; rows keep the input order.
+    the files (decode, crop, clips) while this process runs the model; rows keep the input order. Under
+    torchrun (`rank`), each process predicts every world-th input and rank 0 merges the rows into `out`, in
+    input order: the same table as one process.
 
     Raises `OutputError` before any work when `out` cannot be used.
     """
+    rank = rank or Rank()
     columns = output_columns(predictor.categories)
+    if rank.distributed and out is None:
+        raise OutputError("under torchrun, predict needs --out FILE: the ranks' rows are merged into it")
     check_output(out, overwrite, resume)
-    done = _rows_done(out, columns) if resume and out is not None else set()
+    if rank.main and resume and out is not None and out.exists():
+        merge_parts(out, files, columns)  # rows an interrupted sharded run left in part files
+    done = _rows_done(out, columns) if rank.main and resume and out is not None else set()
+    barrier()
+    done = _rows_done(out, columns) if not rank.main and resume and out is not None else done
     todo = [f for f in files if str(f) not in done]
-    if done:
+    if done and rank.main:
         log.info("resuming: %d of %d input(s) already have a row in %s", len(files) - len(todo), len(files), out)
-    writer = RowWriter(out, columns, append=resume and out is not None and out.exists())
+    append = resume and out is not None and out.exists()
+    if rank.distributed:  # each rank predicts every world-th input into its own part file; rank 0 merges them
+        if rank.main and not append:
+            RowWriter(out, columns).close()  # the header
+        todo, writer = todo[rank.rank :: rank.world], RowWriter(part_file(out, rank.rank), columns)
+    else:
+        writer = RowWriter(out, columns, append=append)
     failed = 0
     prepared = prepare_inputs(predictor, todo, clips, crop, workers)
     try:
@@ -253,7 +270,42 @@ def predict_files(
             writer.write(row)
     finally:
         writer.close()
+    if rank.distributed:
+        barrier()
+        if rank.main:
+            merge_parts(out, files, columns)
+        counts = gather_objects((len(todo), failed))
+        return PredictSummary(sum(c[0] for c in counts), sum(c[1] for c in counts), len(done))
     return PredictSummary(done=len(todo), failed=failed, skipped=len(files) - len(todo))
+
+
+def part_file(out: Path, rank: int) -> Path:
+    """Where rank `rank` of a sharded predict writes its rows before rank 0 merges them into `out`."""
+    return out.with_name(f"{out.stem}.rank{rank}{out.suffix}")
+
+
+def merge_parts(out: Path, files: list[Path], columns: list[str]) -> int:
+    """Append the rows of every rank's part file to `out`, in input order (a cut-off last line is dropped), and
+    delete the parts. Returns the number of rows merged."""
+    order = {str(f): i for i, f in enumerate(files)}
+    rows: list[dict[str, Any]] = []
+    parts = sorted(out.parent.glob(f"{out.stem}.rank*{out.suffix}"))
+    for part in parts:
+        text = part.read_text()
+        lines = text.splitlines()[: text.count("\n")]  # complete lines only
+        if out.suffix.lower() == ".csv":
+            rows.extend(csv.DictReader(lines))
+        else:
+            rows.extend(json.loads(line) for line in lines if line.strip())
+    rows.sort(key=lambda row: order.get(row["file"], len(order)))
+    if rows:
+        writer = RowWriter(out, columns, append=True)
+        for row in rows:
+            writer.write(row)
+        writer.close()
+    for part in parts:
+        part.unlink()
+    return len(rows)
 
 
 Prepared = tuple[Path, PreparedVideo | None, dict[str, Any] | None]

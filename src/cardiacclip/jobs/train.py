@@ -8,7 +8,12 @@ Writes into the run folder:
     checkpoints/best.pt  the model with the best validation MAE
     learning_curves.png
 
-Running it again on the same folder with the same config resumes from last.pt.
+Running it again on the same folder with the same config resumes from last.pt (a larger `train.epochs`
+or another `train.max_train_steps` extends the run).
+
+Under torchrun (`torchrun --nproc-per-node N -m cardiacclip train ...`) every process trains on its
+share of the same k-shot split (DistributedSampler; the effective batch is batch_size x N x grad_accum)
+in DistributedDataParallel; rank 0 alone writes the split, logs, validates and writes checkpoints.
 """
 
 from __future__ import annotations
@@ -21,15 +26,18 @@ from typing import Any
 
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 
-from cardiacclip.config import RunConfig
+from cardiacclip import distributed
+from cardiacclip.config import ConfigError, RunConfig, TrainConfig
 from cardiacclip.data.echonet import dataset_from_config
 from cardiacclip.data.fewshot import prepare_split
 from cardiacclip.evaluate.plots import plot_learning_curves
 from cardiacclip.model.backbone import Backbone, load_backbone
 from cardiacclip.model.checkpoint import build_model, load_model, read_checkpoint, save_checkpoint
 from cardiacclip.model.conformal import CALIBRATION_FILE, Calibration, calibrate
+from cardiacclip.model.feature_cache import TrunkFeatureCache
 from cardiacclip.model.inference import predict_dataset
 from cardiacclip.model.prompts import load_prompts
 from cardiacclip.runtime import resolve_device, resolve_precision, seed_everything
@@ -47,13 +55,20 @@ class TrainResult:
     seconds: float
 
 
+RUN_LENGTH = ("epochs", "max_train_steps")  # may change when a run is resumed (to extend it)
+
+
 def _resume_state(run_dir: Path, config: RunConfig) -> dict[str, Any] | None:
-    """The last checkpoint of an interrupted run in `run_dir`, if any; another config there is an error."""
+    """The last checkpoint of an interrupted run in `run_dir`, if any; another config there is an error
+    (except for the run length, `train.epochs` and `train.max_train_steps`)."""
     last = run_dir / "checkpoints" / "last.pt"
     if not last.is_file():
         return None
     payload = read_checkpoint(last)
-    if RunConfig.from_dict(payload["config"]).to_dict() != config.to_dict():
+    saved, wanted = RunConfig.from_dict(payload["config"]).to_dict(), config.to_dict()
+    for key in RUN_LENGTH:
+        saved["train"].pop(key), wanted["train"].pop(key)
+    if saved != wanted:
         raise ValueError(f"{run_dir} holds a run with another config; use a new --out folder or the same config")
     return payload
 
@@ -64,21 +79,18 @@ def train(
     """Train (or resume) a run in `run_dir`; `backbone` may be passed to avoid loading it again."""
     run_dir = Path(run_dir)
     checkpoints = run_dir / "checkpoints"
-    checkpoints.mkdir(parents=True, exist_ok=True)
-    resume = _resume_state(run_dir, config)
-    config.to_yaml(run_dir / "config.yaml")
     tc = config.train
-    generator = seed_everything(tc.seed)
-    device = resolve_device(tc.device)
+    rank, device = distributed.setup(resolve_device(tc.device))
+    progress = progress and rank.main
+    resume = _resume_state(run_dir, config)
+    split_file, split_hash = _run_folder(run_dir, config, rank, resume is not None)
+    # each rank draws its own random clips; DDP copies rank 0's initial weights to all ranks
+    generator = seed_everything(tc.seed + rank.rank)
     precision = resolve_precision(tc.precision, device)
 
     backbone = backbone or load_backbone(config.model.backbone)
     description = backbone.describe()
     model = build_model(config, backbone, load_prompts(config.model.prompts)).to(device)
-
-    split_file = run_dir / "split.csv"
-    if resume is None or not split_file.is_file():
-        prepare_split(config.data, split_file)
     mean, std = backbone.mean, backbone.std
     train_set = dataset_from_config(config.data, "train", split_file, train=True, mean=mean, std=std)
     val_set = dataset_from_config(
@@ -90,22 +102,20 @@ def train(
         mean=mean,
         std=std,
     )
-    loader = DataLoader(
-        train_set,
-        batch_size=tc.batch_size,
-        shuffle=True,
-        generator=generator,
-        num_workers=config.data.num_workers,
-        drop_last=tc.drop_last and len(train_set) > tc.batch_size,
-    )
+    loader = _train_loader(train_set, tc, rank, generator, config.data.num_workers)
     opt = Optimization.create(model, tc, steps_per_epoch(loader, tc.grad_accum), device, precision)
-    log.info(
-        "training on %d videos, validating on %d; device %s, precision %s",
-        len(train_set),
-        len(val_set),
-        device,
-        precision,
-    )
+    if rank.main:
+        log.info(
+            "training on %d videos, validating on %d; device %s, precision %s; %d process(es), effective batch %d; "
+            "all ranks use split sha256 %s",
+            len(train_set),
+            len(val_set),
+            device,
+            precision,
+            rank.world,
+            tc.batch_size * rank.world * tc.grad_accum,
+            split_hash[:16],
+        )
 
     best = {"mae": float("inf"), "epoch": -1}
     history: list[dict] = []
@@ -114,8 +124,9 @@ def train(
         state = resume["training_state"]
         model.load_state_dict(resume["state_dict"])
         opt.load_state_dict(state)
-        generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
+        if rank.main:  # other ranks keep their own seeds: their random clips differ from rank 0's
+            generator.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
         start_epoch, best = state["epoch"] + 1, {"mae": state["best_mae"], "epoch": state["best_epoch"]}
         if (run_dir / "metrics.csv").is_file():
             history = pd.read_csv(run_dir / "metrics.csv").to_dict("records")
@@ -124,7 +135,7 @@ def train(
     started = time.time()
     writer = _tensorboard(run_dir) if tc.tensorboard else None
 
-    def on_epoch_end(row: dict[str, float]) -> None:
+    def on_epoch_end(row: dict[str, float]) -> None:  # rank 0 only
         row["seconds"] = time.time() - started
         history.append(row)
         pd.DataFrame(history).to_csv(run_dir / "metrics.csv", index=False)
@@ -159,14 +170,76 @@ def train(
             " (best)" if improved else "",
         )
 
-    fit(model, loader, val_set, opt, tc, device, precision, on_epoch_end, start_epoch, progress)
+    network = DistributedDataParallel(model, find_unused_parameters=True) if rank.distributed else model
+    cache = trunk_cache(config, model) if tc.trunk_cache else None
+    fit(network, loader, val_set, opt, tc, device, precision, on_epoch_end, start_epoch, progress, rank.main, cache)
     if writer is not None:
         writer.close()
+    if rank.main:
+        _finish(run_dir, history, val_set, device, precision, progress, cache)
+    distributed.barrier()
+    distributed.teardown()
+    return TrainResult(run_dir, best["mae"], best["epoch"], len(history), time.time() - started)
+
+
+def trunk_cache(config: RunConfig, model) -> TrunkFeatureCache:
+    """An in-memory frozen-trunk feature cache, after checking the run can use one (ConfigError otherwise)."""
+    problems = []
+    if not config.model.freeze_trunk:
+        problems.append("model.freeze_trunk is false (a trained trunk changes its features every step)")
+    if config.data.pad:
+        problems.append(f"data.pad is {config.data.pad} (pixel augmentation changes the frames; set it to 0)")
+    if config.data.frame_layout != "frames":
+        problems.append("data.frame_layout is not 'frames'")
+    if not model.frames_independent:
+        problems.append("model.zoom_norm 'batch' mixes frames")
+    if problems:
+        raise ConfigError("train.trunk_cache needs: " + "; ".join(problems))
+    return TrunkFeatureCache()
+
+
+def _run_folder(run_dir: Path, config: RunConfig, rank: distributed.Rank, resuming: bool) -> tuple[Path, str]:
+    """Rank 0 writes config.yaml and (for a new run) the k-shot split; every rank checks it reads the same
+    split. Returns the split file and its SHA-256."""
+    split_file = run_dir / "split.csv"
+    if rank.main:
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        config.to_yaml(run_dir / "config.yaml")
+        if not resuming or not split_file.is_file():
+            prepare_split(config.data, split_file)
+    distributed.barrier()
+    return split_file, distributed.same_file_on_all_ranks(split_file)
+
+
+def _train_loader(
+    train_set, tc: TrainConfig, rank: distributed.Rank, generator: torch.Generator, num_workers: int
+) -> DataLoader:
+    """Shuffled batches of the training split; under torchrun each rank gets its share (DistributedSampler)."""
+    drop_last = tc.drop_last and len(train_set) > tc.batch_size * rank.world
+    sampler = (
+        DistributedSampler(train_set, rank.world, rank.rank, shuffle=True, seed=tc.seed, drop_last=drop_last)
+        if rank.distributed
+        else None
+    )
+    return DataLoader(
+        train_set,
+        batch_size=tc.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        generator=generator,
+        num_workers=num_workers,
+        drop_last=drop_last,
+    )
+
+
+def _finish(run_dir: Path, history: list[dict], val_set, device, precision: str, progress: bool, cache) -> None:
+    """Rank 0, after the last epoch: learning curves, the calibration of the best checkpoint, cache figures."""
     if history:
         plot_learning_curves(pd.DataFrame(history), run_dir / "learning_curves.png")
-    if (checkpoints / "best.pt").is_file():
+    if (run_dir / "checkpoints" / "best.pt").is_file():
         calibrate_run(run_dir, val_set, device, precision, progress)
-    return TrainResult(run_dir, best["mae"], best["epoch"], len(history), time.time() - started)
+    if cache is not None:
+        log.info("trunk-feature cache: %d frames, %d hits, %d misses", len(cache), cache.hits, cache.misses)
 
 
 def calibrate_run(run_dir: Path, val_set, device: torch.device, precision: str, progress: bool = True) -> Calibration:

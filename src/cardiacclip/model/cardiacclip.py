@@ -97,7 +97,10 @@ class CardiacCLIP(nn.Module):
 
     def train(self, mode: bool = True) -> CardiacCLIP:
         self.clear_text_cache()
-        return super().train(mode)
+        super().train(mode)
+        if self.config.freeze_trunk:  # a frozen trunk is a fixed function: no dropout or drop-path in training
+            self.image_encoder.trunk.eval()
+        return self
 
     def text_features(self) -> torch.Tensor:
         """(K, D) unit category embeddings; computed once while the text tower is frozen or in eval mode.
@@ -117,7 +120,13 @@ class CardiacCLIP(nn.Module):
     def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """(B, T, 3, H, W) -> (B, T, D) frame embeddings, L2-normalized unless `mfl_input="raw"` (the reference)."""
         b, t = frames.shape[:2]
-        features = self.image_encoder(frames.flatten(0, 1))
+        return self.embed_pooled(self.image_encoder.pooled_features(frames.flatten(0, 1)).view(b, t, -1))
+
+    def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+        """(B, T, F) EchoZoom pooled trunk features (`EchoZoom.pooled_features`, cacheable when the trunk is
+        frozen) -> (B, T, D) frame embeddings, as `encode_frames` gives them."""
+        b, t = pooled.shape[:2]
+        features = self.image_encoder.embed_pooled(pooled.flatten(0, 1))
         if self.config.mfl_input == "normalized":
             features = F.normalize(features, dim=-1)
         return features.view(b, t, -1)
@@ -131,10 +140,11 @@ class CardiacCLIP(nn.Module):
     def logit_scale(self) -> torch.Tensor:
         return self.text_model.logit_scale.exp()
 
-    def forward(self, video: torch.Tensor) -> dict[str, Any]:
+    def forward(self, video: torch.Tensor, pooled: bool = False) -> dict[str, Any]:
         """(B, T, 3, H, W) preprocessed clips -> dict with logits (B, K), probs (B, K), ef and ef_coarse (B,)
-        in percent, attention (B, T) and embedding (B, D)."""
-        return self.forward_features(self.encode_frames(video))
+        in percent, attention (B, T) and embedding (B, D). With `pooled`, `video` holds (B, T, F) cached
+        pooled trunk features instead of frames (`embed_pooled`)."""
+        return self.forward_features(self.embed_pooled(video) if pooled else self.encode_frames(video))
 
     def forward_features(self, frames: torch.Tensor) -> dict[str, Any]:
         """The rest of `forward` from (B, T, D) frame embeddings (`encode_frames`): MFL, logits, EF."""

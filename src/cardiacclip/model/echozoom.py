@@ -166,7 +166,16 @@ class EchoZoom(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) frames -> (N, embed_dim) embeddings (not normalized)."""
-        pooled = self.feature_map(images).mean(dim=(2, 3))
+        return self.embed_pooled(self.pooled_features(images))
+
+    def pooled_features(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) frames -> (N, C * |scales|): everything before the trainable norms and projection (with a
+        frozen trunk, a function of each frame alone that can be cached)."""
+        return self.feature_map(images).mean(dim=(2, 3))
+
+    def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+        """(N, C * |scales|) pooled features -> (N, embed_dim): per-scale LayerNorm (or the reference's batch
+        standardisation) and the projection to the joint space."""
         if self.norm == "batch":
             return self.proj(batch_standardize(pooled))
         chunks = pooled.split(self.feature_dim, dim=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from tqdm.auto import tqdm
 
 from cardiacclip.data.echonet import EchoNetDataset
 from cardiacclip.model.cardiacclip import CardiacCLIP
+from cardiacclip.model.feature_cache import TrunkFeatureCache
 from cardiacclip.runtime import autocast
 
 
@@ -23,6 +25,7 @@ def predict_clips(
     precision: str = "fp32",
     chunk: int = 4,
     source_index: np.ndarray | None = None,
+    pooled: bool = False,
 ) -> dict[str, np.ndarray]:
     """(N, T, 3, H, W) preprocessed clips of one video -> per-clip ef, ef_coarse (N,) in percent,
     probs (N, K), attention (N, T), as NumPy arrays; `chunk` clips go through the model at a time.
@@ -30,8 +33,12 @@ def predict_clips(
     With `source_index` (N, T), the source frame of every clip position, each distinct frame goes through
     the image encoder once however many overlapping clips hold it (when the model's frame embeddings are
     independent of the batch, `CardiacCLIP.frames_independent`); the result is the same to float rounding.
+    With `pooled`, `clips` holds (N, T, F) cached pooled trunk features (`TrunkFeatureCache`) instead.
     """
-    if source_index is not None and model.frames_independent and len(clips) > 1:
+    if pooled:
+        run = partial(model, pooled=True)
+        batches = [clips[i : i + chunk].to(device) for i in range(0, len(clips), chunk)]
+    elif source_index is not None and model.frames_independent and len(clips) > 1:
         features = _unique_frame_features(model, clips, source_index, device, precision, chunk * clips.shape[1])
         run = model.forward_features
         batches = [features[i : i + chunk] for i in range(0, len(clips), chunk)]
@@ -91,6 +98,7 @@ def predict_dataset(
     progress: bool = True,
     desc: str = "evaluating",
     workers: int = 0,
+    cache: TrunkFeatureCache | None = None,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Predictions for every video of a dataset (in evaluation mode); `workers` DataLoader processes decode
     the videos while the model runs, and frames shared by overlapping clips are encoded once.
@@ -113,7 +121,12 @@ def predict_dataset(
         source_index = (
             item["starts"].numpy()[:, None] + sampler.period * positions if sampler.frame_layout == "frames" else None
         )
-        per_clip = predict_clips(model, item["video"], device, precision, chunk, source_index)
+        if cache is not None and source_index is not None:  # a frozen trunk: each frame's features once per run
+            videos = [item["file_name"]] * len(source_index)
+            features = cache.pooled(model, item["video"], videos, source_index, device, precision)
+            per_clip = predict_clips(model, features, device, precision, chunk, pooled=True)
+        else:
+            per_clip = predict_clips(model, item["video"], device, precision, chunk, source_index)
         summary = summarize_video(per_clip)
         row = {"FileName": item["file_name"], "EF": float(item["ef"])}
         row.update({k: v for k, v in summary.items() if k != "probs"})

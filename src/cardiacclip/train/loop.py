@@ -13,14 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from cardiacclip.config import TrainConfig
 from cardiacclip.data.echonet import EchoNetDataset
+from cardiacclip.distributed import barrier, sum_over_ranks
 from cardiacclip.evaluate.metrics import regression_metrics
 from cardiacclip.model.cardiacclip import CardiacCLIP
+from cardiacclip.model.feature_cache import TrunkFeatureCache
 from cardiacclip.model.inference import predict_dataset
 from cardiacclip.runtime import autocast
 from cardiacclip.train.losses import cardiacclip_loss
@@ -75,20 +78,28 @@ def run_epoch(
     precision: str,
     desc: str = "epoch",
     progress: bool = True,
+    cache: TrunkFeatureCache | None = None,
 ) -> dict[str, float]:
     """One pass over `loader` (one random clip per video); returns the means train_loss, train_ce, train_kl
-    and train_mae (EF points)."""
+    and train_mae (EF points) over this process's share. `model` may be wrapped in DistributedDataParallel."""
     model.train()
-    label_bins = model.config.label_bins
+    core = getattr(model, "module", model)  # the CardiacCLIP inside a DDP wrapper
+    label_bins = core.config.label_bins
+    period = loader.dataset.sampler.period
     sums = {"train_loss": 0.0, "train_ce": 0.0, "train_kl": 0.0, "train_mae": 0.0}
     seen = 0
     bar = tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False)
     for i, batch in enumerate(bar):
-        video = batch["video"][:, 0].to(device, non_blocking=True)  # (B, T, 3, H, W)
+        video = batch["video"][:, 0]  # (B, T, 3, H, W)
         ef = batch["ef"].to(device)
+        if cache is not None:  # frozen trunk: pooled trunk features of each source frame, computed once
+            index = batch["starts"][:, :1].numpy() + period * np.arange(video.shape[1])
+            video, pooled = cache.pooled(core, video, list(batch["file_name"]), index, device, precision), True
+        else:
+            video, pooled = video.to(device, non_blocking=True), False
         with autocast(device, precision):
-            out = model(video)
-        terms = cardiacclip_loss(out["logits"], out["ef"], ef, model.prompts.classify(ef, label_bins), tc.loss)
+            out = model(video, pooled=pooled)
+        terms = cardiacclip_loss(out["logits"], out["ef"], ef, core.prompts.classify(ef, label_bins), tc.loss)
         opt.scaler.scale(terms.total / tc.grad_accum).backward()
         if (i + 1) % tc.grad_accum == 0 or i + 1 == len(loader):
             opt.scaler.step(opt.optimizer)
@@ -103,14 +114,20 @@ def run_epoch(
         bar.set_postfix(loss=f"{sums['train_loss'] / seen:.3f}", mae=f"{sums['train_mae'] / seen:.2f}")
         if tc.max_train_steps is not None and opt.step >= tc.max_train_steps:
             break
-    return {key: value / max(seen, 1) for key, value in sums.items()}
+    *totals, seen = sum_over_ranks([*sums.values(), float(seen)])  # every rank's share (one process: as is)
+    return {key: value / max(seen, 1) for key, value in zip(sums, totals, strict=True)}
 
 
 def validate(
-    model: CardiacCLIP, val_set: EchoNetDataset, device: torch.device, precision: str, progress: bool = True
+    model: CardiacCLIP,
+    val_set: EchoNetDataset,
+    device: torch.device,
+    precision: str,
+    progress: bool = True,
+    cache: TrunkFeatureCache | None = None,
 ) -> dict[str, float]:
     """Validation MAE, RMSE and R2 (EF points) over the evaluation clips of every video."""
-    table, _ = predict_dataset(model, val_set, device, precision, progress=progress, desc="validating")
+    table, _ = predict_dataset(model, val_set, device, precision, progress=progress, desc="validating", cache=cache)
     metrics = regression_metrics(table["EF"].to_numpy(), table["EF_pred"].to_numpy())
     return {f"val_{k}": v for k, v in metrics.items()}
 
@@ -126,16 +143,27 @@ def fit(
     on_epoch_end: Callable[[dict[str, float]], None],
     start_epoch: int = 0,
     progress: bool = True,
+    main: bool = True,
+    cache: TrunkFeatureCache | None = None,
 ) -> None:
     """Train from `start_epoch` to `tc.epochs`, validating after each epoch; `on_epoch_end` gets the epoch's
-    row (epoch, train loss terms, val_mae/val_rmse/val_r2, lr) and saves what it wants."""
+    row (epoch, train loss terms, val_mae/val_rmse/val_r2, lr) and saves what it wants.
+
+    Under torchrun `model` is wrapped in DistributedDataParallel and `loader` has a DistributedSampler;
+    only the `main` process validates and calls `on_epoch_end`, the others wait for it at a barrier."""
+    core = getattr(model, "module", model)
     for epoch in range(start_epoch, tc.epochs):
+        if hasattr(loader.sampler, "set_epoch"):  # a new shuffle for every epoch, the same on every rank
+            loader.sampler.set_epoch(epoch)
         row = {"epoch": epoch + 1}
-        row.update(run_epoch(model, loader, opt, tc, device, precision, f"epoch {epoch + 1}/{tc.epochs}", progress))
+        desc = f"epoch {epoch + 1}/{tc.epochs}"
+        row.update(run_epoch(model, loader, opt, tc, device, precision, desc, progress, cache))
         row["lr"] = opt.optimizer.param_groups[0]["lr"]
         if tc.schedule_step == "epoch":  # the reference advances its schedule once per epoch
             opt.scheduler.step()
-        row.update(validate(model, val_set, device, precision, progress))
-        on_epoch_end(row)
+        if main:
+            row.update(validate(core, val_set, device, precision, progress, cache))
+            on_epoch_end(row)
+        barrier()
         if tc.max_train_steps is not None and opt.step >= tc.max_train_steps:
             break
