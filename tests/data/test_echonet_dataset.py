@@ -119,3 +119,20 @@ def test_screen_capture_videos_are_cropped_to_the_sector(tmp_path):
     auto, none = clip("auto"), clip("none")
     twin = sampler.to_tensor(resize_frames(capture.sector[:8], 112))
     assert (auto - twin).abs().mean() < 4 < (none - twin).abs().mean()  # grey levels (MJPEG in between)
+
+
+def test_later_accesses_decode_only_clip_frames_and_can_skip_pixels(synthetic_root):
+    sampler = ClipSampler(length=8, period=3, image_size=112)
+    for train in (False, True):
+        dataset = EchoNetDataset(synthetic_root, "test", sampler, train=train, clips=3)
+        torch.manual_seed(0)
+        first = [dataset[i] for i in range(4)]  # whole videos: frame counts and regions learnt
+        torch.manual_seed(0)
+        again = [dataset[i] for i in range(4)]  # only the clip frames, seeking in the file
+        for a, b in zip(first, again, strict=True):
+            assert torch.equal(a["video"], b["video"]) and torch.equal(a["starts"], b["starts"])
+        dataset.decode_pixels = False  # the feature cache holds every frame: clips keep their indices only
+        torch.manual_seed(0)
+        blind = dataset[0]
+        black = blind["video"].amax(dim=(-2, -1)) == blind["video"].amin(dim=(-2, -1))  # every plane constant
+        assert torch.equal(blind["starts"], first[0]["starts"]) and bool(black.all())

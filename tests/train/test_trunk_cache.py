@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -26,6 +28,8 @@ def test_cached_and_uncached_frozen_training_give_the_same_metrics(synthetic_roo
     for column in ("train_loss", "train_mae", "val_mae", "val_rmse"):
         assert b[column].tolist() == pytest.approx(a[column].tolist(), abs=1e-5), column
     assert cached.best_val_mae == pytest.approx(plain.best_val_mae, abs=1e-5)
+    calibrations = [json.loads((tmp_path / run / "calibration.json").read_text()) for run in ("plain", "cached")]
+    assert calibrations[1]["quantile"] == pytest.approx(calibrations[0]["quantile"], abs=1e-5)  # pixels read again
 
 
 def test_the_cache_refuses_a_run_whose_frames_change(synthetic_root, tmp_path):

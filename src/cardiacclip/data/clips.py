@@ -15,6 +15,7 @@ sample through `ClipSampler`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -175,6 +176,33 @@ class ClipSampler:
         start = self.random_start(len(frames), generator)
         clip = self.augment(self.take(frames, start), generator)
         return self.to_tensor(clip)[None], np.array([start])
+
+
+class LazyFrames:
+    """A video of `n_frames` frames, already (size, size, 3) uint8, whose pixels are decoded on demand: indexing
+    with an array of frame indices decodes just those (through `decode`, {index: frame}). `ClipSampler.take`
+    accepts it in place of an array."""
+
+    def __init__(self, n_frames: int, size: int, decode: Callable[[np.ndarray], dict[int, np.ndarray]]):
+        self.n_frames, self.size, self.decode = n_frames, size, decode
+        self.shape = (n_frames, size, size, 3)
+        self.dtype = np.dtype(np.uint8)
+        self._decoded: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self.n_frames
+
+    def __getitem__(self, indices: np.ndarray) -> np.ndarray:
+        indices = [int(i) for i in np.asarray(indices).reshape(-1)]
+        todo = sorted({i for i in indices if i not in self._decoded})
+        if todo:  # frames shared by overlapping clips are decoded once
+            self._decoded.update(self.decode(np.asarray(todo)))
+        missing = [i for i in indices if i not in self._decoded]
+        if missing:
+            raise IndexError(f"frames {missing[:5]} could not be decoded (the video has {self.n_frames})")
+        if not indices:
+            return np.zeros((0, *self.shape[1:]), dtype=np.uint8)
+        return np.stack([self._decoded[i] for i in indices])
 
 
 def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:

@@ -21,11 +21,11 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD, ClipCount, ClipSampler
+from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD, ClipCount, ClipSampler, LazyFrames, resize_frames
 from cardiacclip.data.errors import DatasetError, MissingVideosError
 from cardiacclip.data.filelist import read_filelist, select_split
-from cardiacclip.data.region import CropMethod, crop_to_region, locate_region
-from cardiacclip.data.video_io import read_video
+from cardiacclip.data.region import CropMethod, Region, crop_to_region, locate_region
+from cardiacclip.data.video_io import decode_frames, read_video
 
 if TYPE_CHECKING:
     from cardiacclip.config import DataConfig
@@ -103,6 +103,10 @@ class EchoNetDataset(Dataset):
         if len(table) == 0:
             raise DatasetError(f"no videos in split {split!r} of {filelist or self.root / 'FileList.csv'}")
         self.table: pd.DataFrame = table
+        self._seen: dict[str, tuple[int, Region]] = {}  # per video: decoded frame count, ultrasound region
+        # False once every frame's features are cached (`TrunkFeatureCache`): clips of seen videos are then
+        # built from black frames without reading the file, since only their frame indices are used
+        self.decode_pixels = True
 
     def __len__(self) -> int:
         return len(self.table)
@@ -120,19 +124,50 @@ class EchoNetDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         row = self.table.iloc[index]
-        frames = read_video(self.video_dir / row["VideoFile"]).frames
-        frames = crop_to_region(frames, locate_region(frames, self.crop))
+        path, name = self.video_dir / row["VideoFile"], str(row["FileName"])
+        if name in self._seen:  # frame count and region known: decode only the frames the clips use
+            frames = self._clip_frames(path, *self._seen[name])
+        else:  # first access: the whole video, to count its frames and find its region
+            frames = read_video(path).frames
+            region = locate_region(frames, self.crop)
+            frames = crop_to_region(frames, region)
+            self._seen[name] = (len(frames), region)
         if self.train:
             video, starts = self.sampler.training_clip(frames)
         else:
+            if isinstance(frames, LazyFrames):  # decode every clip's frames in one pass over the file
+                starts = self.sampler.evaluation_starts(len(frames), self.clips)
+                wanted = np.concatenate([self.sampler.frame_indices(len(frames), int(s)) for s in starts])
+                frames[wanted[wanted < len(frames)]]
             video, starts = self.sampler.evaluation_clips(frames, self.clips)
         return {
             "video": video,
             "ef": torch.tensor(float(row["EF"]), dtype=torch.float32),
-            "file_name": str(row["FileName"]),
+            "file_name": name,
             "starts": torch.as_tensor(starts, dtype=torch.int64),
             "num_frames": len(frames),
         }
+
+    def all_frames(self, index: int) -> tuple[str, torch.Tensor]:
+        """(FileName, every frame of the video as (F, 3, S, S)), preprocessed as the clips are but never
+        augmented: for caching each frame's features (`cardiacclip.model.feature_cache`)."""
+        row = self.table.iloc[index]
+        frames = read_video(self.video_dir / row["VideoFile"]).frames
+        frames = crop_to_region(frames, locate_region(frames, self.crop))
+        return str(row["FileName"]), self.sampler.to_tensor(resize_frames(frames, self.sampler.image_size))
+
+    def _clip_frames(self, path: Path, n_frames: int, region: Region) -> LazyFrames:
+        """The video as `LazyFrames`: the sampler draws its clip starts from the frame count, then only the
+        frames those clips use are decoded (seeking in the file), each cropped to the region and resized."""
+        size = self.sampler.image_size
+        if not self.decode_pixels:
+            black = np.zeros((size, size, 3), dtype=np.uint8)
+            return LazyFrames(n_frames, size, lambda indices: dict.fromkeys(map(int, indices), black))
+
+        def decode(indices: np.ndarray) -> dict[int, np.ndarray]:
+            return decode_frames(path, indices, lambda f: resize_frames(crop_to_region(f[None], region), size)[0])
+
+        return LazyFrames(n_frames, size, decode)
 
 
 def dataset_from_config(

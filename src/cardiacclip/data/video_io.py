@@ -30,6 +30,7 @@ from cardiacclip.data.errors import (
 )
 
 DICOM_SUFFIXES = {".dcm", ".dicom"}
+SEEK_GAP = 12  # a wanted frame further ahead than this is reached by seeking, nearer ones by decoding on
 VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv"}
 
 
@@ -184,13 +185,17 @@ def read_frames(
         return {}
     if is_dicom(probe.path):
         return {i: transform(frame) for i, frame in open_dicom(probe.path).frames(wanted)}
-    out, todo, last = {}, set(wanted), wanted[-1]
-    for i, frame in _PyAVFrames(probe.path):
-        if i in todo:
-            out[i] = transform(frame)
-        if i >= last:
-            break
-    return out
+    return decode_frames(probe.path, wanted, transform)
+
+
+def decode_frames(
+    path: str | Path, indices: Iterable[int], transform: Callable[[np.ndarray], np.ndarray] | None = None
+) -> dict[int, np.ndarray]:
+    """The frames at `indices` of an AVI/MP4, each through `transform`: {index: frame}. Seeks to the nearest
+    keyframe before a frame that is far ahead (every frame of EchoNet's Motion-JPEG AVIs is one) instead of
+    decoding everything in between; frames are identified by their timestamps. Indices past the end are left
+    out. Falls back to decoding from the start when the stream has no timestamps."""
+    return _PyAVFrames(Path(path)).select(sorted({int(i) for i in indices}), transform or (lambda frame: frame))
 
 
 def _check_file(path: str | Path) -> Path:
@@ -228,6 +233,38 @@ class _PyAVFrames:
                     decoded += 1
             except av.FFmpegError as exc:
                 raise CorruptVideoError(self.path, f"decoding stopped after {decoded} frame(s): {exc}") from exc
+
+    def select(self, wanted: list[int], transform: Callable[[np.ndarray], np.ndarray]) -> dict[int, np.ndarray]:
+        """`wanted` (ascending) frames, decoded with seeks (see `decode_frames`)."""
+        out: dict[int, np.ndarray] = {}
+        if not wanted:
+            return out
+        try:
+            container = av.open(str(self.path))
+        except av.FFmpegError as exc:
+            raise NotAVideoError(self.path, f"FFmpeg cannot open it: {exc}") from exc
+        with container:
+            stream = container.streams.video[0]
+            rate, base, origin = stream.average_rate, stream.time_base, stream.start_time or 0
+            if not rate or base is None:
+                return {i: transform(f) for i, f in self if i in set(wanted)}
+            position, frames = -1, None
+            try:
+                for target in wanted:
+                    if frames is None or target > position + SEEK_GAP:
+                        container.seek(origin + int(target / rate / base), stream=stream, backward=True)
+                        frames = container.decode(stream)
+                    for frame in frames:
+                        if frame.pts is None:
+                            return {i: transform(f) for i, f in self if i in set(wanted)}
+                        position = round(float((frame.pts - origin) * base * rate))
+                        if position == target:
+                            out[target] = transform(frame.to_ndarray(format="rgb24"))
+                        if position >= target:
+                            break
+            except av.FFmpegError as exc:
+                raise CorruptVideoError(self.path, f"decoding stopped near frame {position}: {exc}") from exc
+        return out
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float = 50.0, quality: int = 2) -> Path:

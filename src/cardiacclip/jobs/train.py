@@ -228,6 +228,7 @@ def _train_loader(
         sampler=sampler,
         generator=generator,
         num_workers=num_workers,
+        persistent_workers=num_workers > 0,  # workers keep what they learned of each video (frame count, region)
         drop_last=drop_last,
     )
 

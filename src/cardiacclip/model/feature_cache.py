@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
+from cardiacclip.data.echonet import EchoNetDataset
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.runtime import autocast
 
@@ -48,9 +50,12 @@ class TrunkFeatureCache:
         source_index: np.ndarray,
         device: torch.device,
         precision: str = "fp32",
+        strict: bool = False,
     ) -> torch.Tensor:
         """(B, T, F) pooled features for clips (B, T, 3, H, W) of videos `names`, whose position (b, t) holds
-        source frame `source_index[b, t]`; frames not in the cache are encoded (once each) and stored."""
+        source frame `source_index[b, t]`; frames not in the cache are encoded (once each) and stored. With
+        `strict` (the clips hold no pixels: `EchoNetDataset.decode_pixels` is off) a frame not in the cache is
+        an error."""
         b, t = clips.shape[:2]
         keys = [(names[i], int(source_index[i, j])) for i in range(b) for j in range(t)]
         for name in set(names):
@@ -59,6 +64,8 @@ class TrunkFeatureCache:
         for position, key in enumerate(keys):
             if key not in self.store and key not in missing:
                 missing[key] = position
+        if missing and strict:
+            raise RuntimeError(f"{len(missing)} frame(s) not in the trunk-feature cache, e.g. {next(iter(missing))}")
         self.misses += len(missing)
         self.hits += len(keys) - len(missing)
         if missing:
@@ -69,6 +76,25 @@ class TrunkFeatureCache:
                 self.store[key] = feature
             self._save({name for name, _ in missing})
         return torch.stack([self.store[key] for key in keys]).view(b, t, -1).to(device)
+
+    @torch.no_grad()
+    def prefill(
+        self,
+        model: CardiacCLIP,
+        dataset: EchoNetDataset,
+        device: torch.device,
+        precision: str = "fp32",
+        frames_per_pass: int = 64,
+        progress: bool = True,
+    ) -> None:
+        """Encode every frame of every video of `dataset` once, so that random training clips never need the
+        trunk again (costs about (frames per video / clip length) epochs of trunk compute, once)."""
+        for i in tqdm(range(len(dataset)), desc="caching trunk features", unit="video", disable=not progress):
+            name, frames = dataset.all_frames(i)
+            for start in range(0, len(frames), frames_per_pass):
+                chunk = frames[start : start + frames_per_pass][None]
+                index = np.arange(start, start + chunk.shape[1])[None]
+                self.pooled(model, chunk, [name], index, device, precision)
 
     def _load(self, name: str) -> None:
         if self.folder is None or name in self._loaded:

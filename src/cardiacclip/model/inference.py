@@ -123,7 +123,8 @@ def predict_dataset(
         )
         if cache is not None and source_index is not None:  # a frozen trunk: each frame's features once per run
             videos = [item["file_name"]] * len(source_index)
-            features = cache.pooled(model, item["video"], videos, source_index, device, precision)
+            strict = not dataset.decode_pixels
+            features = cache.pooled(model, item["video"], videos, source_index, device, precision, strict)
             per_clip = predict_clips(model, features, device, precision, chunk, pooled=True)
         else:
             per_clip = predict_clips(model, item["video"], device, precision, chunk, source_index)

@@ -91,6 +91,7 @@ class Predictor:
         self.model, self.config, self.device, self.precision = model.eval(), config, device, precision
         self.calibration = calibration
         self.sampler = ClipSampler.from_config(config.data, model.mean, model.std)
+        self.share_frames = True  # encode a frame shared by overlapping clips once (False: every clip alone)
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -208,7 +209,8 @@ class Predictor:
         warnings: list[str],
         source_index: np.ndarray | None = None,
     ) -> Prediction:
-        out = predict_clips(self.model, clips, self.device, self.precision, source_index=source_index)
+        shared = source_index if self.share_frames else None
+        out = predict_clips(self.model, clips, self.device, self.precision, source_index=shared)
         probs = out["probs"].mean(axis=0)
         names = self.categories
         ef, clip_sd = float(out["ef"].mean()), float(out["ef"].std())
