@@ -31,6 +31,7 @@ test: lint
 bench: setup
 	$(PY) benchmarks/bench_synthetic.py
 	$(PY) benchmarks/bench_model.py
+	$(PY) benchmarks/bench_ingest.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT)

@@ -4,8 +4,10 @@
 A. `predict` over synthetic test videos (the demo's data and model by default):
    - sequential: one video at a time, decoded in this process, every clip encoded alone, fp32
      (the path before DataLoader workers and shared frames);
-   - workers + shared frames, fp32: `predict_files(workers=N)`, each frame shared by overlapping clips
-     encoded once; EFs must equal the sequential ones to 1e-4;
+   - workers + batches + shared frames, fp32: `predict_files(workers=N)`: decoding in N DataLoader processes,
+     consecutive videos through the model together (about 16 clips at a time), each frame shared by
+     overlapping clips encoded once;
+     EFs must equal the sequential ones to 1e-4;
    - the same in bf16 autocast; |EF - fp32 EF| mean and max printed (targets: mean <= 0.3, max <= 1.0).
    Once with the run's clips per video and once with every clip start (`--clips all`, fewer videos).
 B. Paper-configuration forward (ConvNeXt-B / EchoCLIP architecture, random weights, 48 frames x 112 px,
@@ -21,6 +23,7 @@ Usage: python benchmarks/bench_inference.py [--model demo_out/run] [--data demo_
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import tempfile
 import time
@@ -48,6 +51,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--reference-dir", type=Path)
     parser.add_argument("--s2-dir", type=Path)
     parser.add_argument("--parts", default="abc", help="which parts to run (a, b, c)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed forwards per variant in part B")
     return parser.parse_args()
 
 
@@ -77,10 +81,10 @@ def part_a(args: argparse.Namespace) -> None:
     bf16 = load(args.model, "cpu", "bf16")
     print(f"# A. predict, {args.workers} DataLoader workers; model {args.model}; torch threads {args.threads}")
     print(
-        f"{'clips':>6} {'videos':>6} | {'sequential fp32':>15} | {'workers+shared fp32':>19} | {'bf16':>8} | "
+        f"{'clips':>6} {'videos':>6} | {'sequential fp32':>15} | {'workers+batch+shared fp32':>26} | {'bf16':>8} | "
         f"{'fp32 speed-up':>13} {'bf16 speed-up':>13} | {'max|dEF| fp32':>13} | bf16 |dEF| mean/max"
     )
-    print("(max|dEF| fp32: shared frames vs every clip alone, unrounded on 5 videos / in the 0.01-rounded CSVs)")
+    print("(max|dEF| fp32: batched + shared frames vs every clip alone, unrounded on 5 videos / rounded CSVs)")
     with tempfile.TemporaryDirectory() as tmp:
         for clips, n in ((fp32.config.data.test_clips, args.videos), ("all", args.all_clips_videos)):
             subset = files[:n]
@@ -91,16 +95,16 @@ def part_a(args: argparse.Namespace) -> None:
             exact = shared_vs_alone(fp32, subset[:5], clips)
             d = np.abs(ef_bf16 - ef_fast)
             print(
-                f"{clips!s:>6} {n:>6} | {n / t_seq:11.2f} v/s | {n / t_fast:15.2f} v/s | {n / t_bf16:4.2f} v/s | "
+                f"{clips!s:>6} {n:>6} | {n / t_seq:11.2f} v/s | {n / t_fast:22.2f} v/s | {n / t_bf16:4.2f} v/s | "
                 f"{t_seq / t_fast:12.2f}x {t_seq / t_bf16:12.2f}x | {exact:6.1e}/{rounded:.2f} | "
                 f"{d.mean():.3f} / {d.max():.3f}"
             )
 
 
 def shared_vs_alone(predictor: Predictor, files: list[Path], clips) -> float:
-    """Max |EF difference| (unrounded) between shared-frame encoding and encoding every clip alone."""
+    """Max |EF difference| (unrounded) between the batched shared-frame path and encoding every clip alone."""
     alone, _ = sequential(predictor, files, clips)
-    shared = np.array([predictor.predict_frames(*read_video(f), clips=clips).ef for f in files])
+    shared = np.array([p.ef for p in predictor.run_many([predictor.prepare(f, clips) for f in files])])
     return float(np.abs(shared - alone).max())
 
 
@@ -157,31 +161,34 @@ def part_b(args: argparse.Namespace) -> None:
         f"\n# B. paper-configuration forward, one clip of {frames} frames x 112 px, scales [1, 2], CPU "
         f"(native bf16: {cpu_has_native_bf16()}; --precision auto picks {auto})"
     )
-    timings = {}
-    for precision in ("fp32", auto):
-        predict_clips(ours, video, torch.device("cpu"), precision)  # warm-up
-        start = time.perf_counter()
-        predict_clips(ours, video, torch.device("cpu"), precision)
-        timings[f"ours {precision}"] = time.perf_counter() - start
-    ours.to(memory_format=torch.channels_last)  # does the NHWC layout pay for the ConvNeXt trunk on this CPU?
-    predict_clips(ours, video, torch.device("cpu"), auto)
-    start = time.perf_counter()
-    predict_clips(ours, video, torch.device("cpu"), auto)
-    timings[f"ours {auto} NHWC"] = time.perf_counter() - start
+    nhwc = copy.deepcopy(ours).to(memory_format=torch.channels_last)  # does NHWC pay for ConvNeXt on this CPU?
+    cpu = torch.device("cpu")
+    runs = {
+        "ours fp32": lambda: predict_clips(ours, video, cpu, "fp32"),
+        f"ours {auto}": lambda: predict_clips(ours, video, cpu, auto),
+        f"ours {auto} NHWC": lambda: predict_clips(nhwc, video, cpu, auto),
+    }
     if args.reference_dir is not None:
         sys.path.insert(0, str(Path(__file__).parent))
         import reference_equivalence as reference
 
         _, released = reference.build_released(args.reference_dir, args.s2_dir or Path("/tmp/ref-s2"), clip_tuple, 0)
         raw = video.permute(0, 2, 1, 3, 4).contiguous() * 255  # its loader's (1, 3, T, H, W) raw values
-        with torch.no_grad():
-            released(raw)  # warm-up
-            start = time.perf_counter()
-            released(raw)
-            timings["released fp32"] = time.perf_counter() - start
+        runs["released fp32"] = lambda: released(raw)
+    timings: dict[str, list[float]] = {name: [] for name in runs}
+    with torch.no_grad():
+        for run in runs.values():
+            run()  # warm-up
+        for _ in range(args.repeats):  # round robin, so drifts in machine speed hit every variant alike
+            for name, run in runs.items():
+                start = time.perf_counter()
+                run()
+                timings[name].append(time.perf_counter() - start)
     against = "released fp32" if "released fp32" in timings else "ours fp32"
-    for name, seconds in timings.items():
-        print(f"{name:<16} {seconds:7.2f} s/video   {timings[against] / seconds:5.2f}x {against}")
+    best = {name: min(values) for name, values in timings.items()}
+    print(f"{'variant':<16} {'best s/video':>12} {'median':>7}   speed (best)   [{args.repeats} repeats each]")
+    for name, values in timings.items():
+        print(f"{name:<16} {best[name]:12.2f} {np.median(values):7.2f}   {best[against] / best[name]:5.2f}x {against}")
 
 
 def main() -> None:

@@ -103,30 +103,30 @@ def test_worker_processes_give_the_same_rows_in_the_same_order(tiny_run, twenty_
 def test_ctrl_c_keeps_finished_rows_and_resume_completes(tiny_run, twenty_inputs, tmp_path, monkeypatch):
     run_dir, _, _ = tiny_run
     out = tmp_path / "pred.csv"
-    args = ["predict", str(run_dir), *map(str, twenty_inputs), "--out", str(out), "--clips", "1", "--device", "cpu"]
-    original = Predictor.run
+    args = ["predict", str(run_dir), *map(str, twenty_inputs), "--out", str(out), "--clips", "4", "--device", "cpu"]
+    original = Predictor.run_many
     calls = {"n": 0}
 
-    def interrupted_on_the_seventh(self, *a, **k):  # what Ctrl-C raises in the middle of a video
+    def interrupted_in_the_second_batch(self, *a, **k):  # what Ctrl-C raises in the middle of a forward pass
         calls["n"] += 1
-        if calls["n"] == 7:
+        if calls["n"] == 2:
             raise KeyboardInterrupt
         return original(self, *a, **k)
 
-    monkeypatch.setattr(Predictor, "run", interrupted_on_the_seventh)
+    monkeypatch.setattr(Predictor, "run_many", interrupted_in_the_second_batch)
     result = runner.invoke(app, args)
     assert result.exit_code == 130
-    kept = pd.read_csv(out)
-    assert kept["file"].tolist() == list(map(str, twenty_inputs[:6])) and (kept["status"] == "ok").all()
+    kept = pd.read_csv(out)  # the first batch (16 clips: 4 videos) was finished and written
+    assert kept["file"].tolist() == list(map(str, twenty_inputs[:4])) and (kept["status"] == "ok").all()
 
-    monkeypatch.setattr(Predictor, "run", original)
+    monkeypatch.setattr(Predictor, "run_many", original)
     assert runner.invoke(app, args).exit_code == 2  # the file exists: refused without --resume or --overwrite
     result = runner.invoke(app, [*args, "--resume"])
     assert result.exit_code == 1  # the malformed DICOM
     table = pd.read_csv(out)
     assert table["file"].tolist() == list(map(str, twenty_inputs))  # every input once, in order
     fresh = tmp_path / "fresh.csv"
-    runner.invoke(app, [*args[:-6], "--out", str(fresh), "--clips", "1", "--device", "cpu"])
+    runner.invoke(app, [*args[:-6], "--out", str(fresh), "--clips", "4", "--device", "cpu"])
     pd.testing.assert_frame_equal(table, pd.read_csv(fresh))  # same rows as an uninterrupted run
 
 

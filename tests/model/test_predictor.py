@@ -68,3 +68,13 @@ def test_predict_many_keeps_going_when_asked(model, video_path, tmp_path):
     assert results[2].ef == pytest.approx(results[0].ef)
     with pytest.raises(FileNotFoundError):
         model.predict_many([missing])
+
+
+def test_videos_batched_together_get_the_same_predictions_as_alone(model, synthetic_root):
+    paths = sorted((synthetic_root / "Videos").glob("*.avi"))[:3]
+    prepared = [model.prepare(p, clips=3) for p in paths]
+    together = model.run_many(prepared)
+    for video, batched in zip(prepared, together, strict=True):
+        alone = model.run(video)
+        assert batched.ef == pytest.approx(alone.ef, abs=1e-4) and batched.clip_starts == alone.clip_starts
+        assert batched.attention == pytest.approx(alone.attention, abs=1e-5)

@@ -265,7 +265,7 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, progress: bool = Tru
     (out / "predictions").mkdir(parents=True, exist_ok=True)
     base = config.run
     device = resolve_device(base.train.device)
-    precision = resolve_precision(base.train.precision, device)
+    precision = resolve_precision(base.train.precision, device, training=True)
     backbone = load_backbone(base.model.backbone)
     rows: list[dict] = []
     for shots in config.shots:

@@ -226,13 +226,15 @@ def predict_files(
     studies: dict[str, str] | None = None,
     workers: int = 0,
     rank: Rank | None = None,
+    batch_clips: int = 16,
 ) -> PredictSummary:
     """Predict every file and write its row as soon as it is done; one file's failure never stops the batch.
 
     `crop` chooses the ultrasound region (`cardiacclip.data.region`); `crops_dir` gets a preview per file
     (first frame, box and mask outline); with `strict`, flagged inputs (see `cardiacclip.data.quality`)
     get an error row instead of an EF. With `workers` > 0, that many DataLoader processes read and prepare
-    the files (decode, crop, clips) while this process runs the model; rows keep the input order. Under
+    the files (decode, crop, clips) while this process runs the model; consecutive videos go through the model
+    together, about `batch_clips` clips at a time; rows keep the input order. Under
     torchrun (`rank`), each process predicts every world-th input and rank 0 merges the rows into `out`, in
     input order: the same table as one process.
 
@@ -261,13 +263,16 @@ def predict_files(
     failed = 0
     prepared = prepare_inputs(predictor, todo, clips, crop, workers)
     try:
-        bar = tqdm(prepared, total=len(todo), desc="predicting", unit="video", disable=not progress or len(todo) < 2)
-        for path, video, error in bar:
-            row = error if video is None else _predict_one(predictor, path, video, attention_dir, crops_dir, strict)
-            if studies and not row.get("study"):
-                row["study"] = studies.get(str(path), studies.get(path.name, ""))
-            failed += row["status"] != "ok"
-            writer.write(row)
+        bar = tqdm(total=len(todo), desc="predicting", unit="video", disable=not progress or len(todo) < 2)
+        for group in _groups(prepared, batch_clips):
+            rows = _predict_group(predictor, group, attention_dir, crops_dir, strict)
+            for (path, _, _), row in zip(group, rows, strict=True):
+                if studies and not row.get("study"):
+                    row["study"] = studies.get(str(path), studies.get(path.name, ""))
+                failed += row["status"] != "ok"
+                writer.write(row)
+            bar.update(len(group))
+        bar.close()
     finally:
         writer.close()
     if rank.distributed:
@@ -345,6 +350,45 @@ def _as_is(item: Prepared) -> Prepared:
     return item
 
 
+def _groups(prepared: Iterator[Prepared], max_clips: int) -> Iterator[list[Prepared]]:
+    """Consecutive inputs in groups holding about `max_clips` clips (a video with more goes alone: batching
+    pays for small batches, while concatenating many clips only costs memory)."""
+    group: list[Prepared] = []
+    clips = 0
+    for item in prepared:
+        group.append(item)
+        clips += len(item[1].clips) if item[1] is not None else 0
+        if clips >= max_clips:
+            yield group
+            group, clips = [], 0
+    if group:
+        yield group
+
+
+def _predict_group(
+    predictor: Predictor,
+    group: list[Prepared],
+    attention_dir: Path | None,
+    crops_dir: Path | None,
+    strict: bool,
+) -> list[dict[str, Any]]:
+    """Rows for a group of inputs, in order: their clips go through the model in one batch; if that fails,
+    each video alone, so a failure stays with its own input."""
+    videos = [video for _, video, _ in group if video is not None]
+    try:
+        predictions = iter(predictor.run_many(videos) if videos else [])
+    except Exception:  # e.g. clips of different sizes: one video at a time
+        predictions = None
+    rows = []
+    for path, video, error in group:
+        if video is None:
+            rows.append(error)
+            continue
+        prediction = next(predictions) if predictions is not None else None
+        rows.append(_predict_one(predictor, path, video, attention_dir, crops_dir, strict, prediction))
+    return rows
+
+
 def _predict_one(
     predictor: Predictor,
     path: Path,
@@ -352,9 +396,10 @@ def _predict_one(
     attention_dir: Path | None,
     crops_dir: Path | None = None,
     strict: bool = False,
+    prediction: Prediction | None = None,
 ) -> dict[str, Any]:
     try:
-        prediction = predictor.run(video)
+        prediction = prediction or predictor.run(video)
         row = prediction_row(prediction)
         row["study"] = study_key(video.info.study_uid) if video.info.study_uid else ""
         if crops_dir is not None:

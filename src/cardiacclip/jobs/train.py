@@ -86,7 +86,7 @@ def train(
     split_file, split_hash = _run_folder(run_dir, config, rank, resume is not None)
     # each rank draws its own random clips; DDP copies rank 0's initial weights to all ranks
     generator = seed_everything(tc.seed + rank.rank)
-    precision = resolve_precision(tc.precision, device)
+    precision = resolve_precision(tc.precision, device, training=True)
 
     backbone = backbone or load_backbone(config.model.backbone)
     description = backbone.describe()

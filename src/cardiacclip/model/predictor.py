@@ -181,11 +181,28 @@ class Predictor:
 
     def run(self, prepared: PreparedVideo) -> Prediction:
         """The model half: EF and the rest for a `PreparedVideo`."""
-        p = prepared
-        prediction = self._summarize(p.clips, p.starts, p.fps, p.period, p.source, list(p.warnings), p.source_index)
-        prediction.n_frames, prediction.crop, prediction.flags = p.n_frames, p.region.to_dict(), list(p.flags)
-        prediction.region, prediction.first_clip = p.region, p.first_clip
-        return prediction
+        return self.run_many([prepared])[0]
+
+    def run_many(self, videos: list[PreparedVideo]) -> list[Prediction]:
+        """`run` for several videos with their clips batched together through the model (frames shared by
+        overlapping clips of one video still encoded once); the same predictions as one video at a time."""
+        clips = torch.cat([v.clips for v in videos]) if len(videos) > 1 else videos[0].clips
+        shared = None
+        if self.share_frames and all(v.source_index is not None for v in videos):
+            # distinct frame ids across the batch: video i's frames are offset past every earlier video's
+            offsets = np.cumsum([0] + [int(v.source_index.max()) + 1 for v in videos[:-1]])
+            shared = np.concatenate([v.source_index + o for v, o in zip(videos, offsets, strict=True)])
+        out = predict_clips(self.model, clips, self.device, self.precision, source_index=shared)
+        predictions, start = [], 0
+        for v in videos:
+            n = len(v.clips)
+            part = {key: value[start : start + n] for key, value in out.items()}
+            start += n
+            prediction = self._from_outputs(part, v.starts, v.fps, v.period, v.source, list(v.warnings))
+            prediction.n_frames, prediction.crop, prediction.flags = v.n_frames, v.region.to_dict(), list(v.flags)
+            prediction.region, prediction.first_clip = v.region, v.first_clip
+            predictions.append(prediction)
+        return predictions
 
     def clip_frames(self, frames: np.ndarray, prediction: Prediction, index: int = 0) -> np.ndarray:
         """The (T, S, S, 3) uint8 frames (cropped as the model saw them) of clip `index` of a prediction made
@@ -211,6 +228,11 @@ class Predictor:
     ) -> Prediction:
         shared = source_index if self.share_frames else None
         out = predict_clips(self.model, clips, self.device, self.precision, source_index=shared)
+        return self._from_outputs(out, starts, fps, period, source, warnings)
+
+    def _from_outputs(
+        self, out: dict, starts: np.ndarray, fps: float | None, period: int, source: str, warnings: list[str]
+    ) -> Prediction:
         probs = out["probs"].mean(axis=0)
         names = self.categories
         ef, clip_sd = float(out["ef"].mean()), float(out["ef"].std())

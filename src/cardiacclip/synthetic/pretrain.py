@@ -135,7 +135,7 @@ def pretrain_model(config: PretrainConfig, progress: bool = True) -> PretrainRes
     """
     generator = seed_everything(config.seed)
     device = resolve_device(config.device)
-    precision = resolve_precision(config.precision, device)
+    precision = resolve_precision(config.precision, device, training=True)
     backbone = load_backbone(config.arch)
     model = backbone.model.to(device).train()
 
