@@ -130,6 +130,13 @@ class ClipSampler:
         """Source frame index of each clip position (indices past the end become black frames)."""
         return start + self.period * np.arange(self.clip_length(n_frames))
 
+    def source_index(self, starts: np.ndarray, length: int) -> np.ndarray | None:
+        """(N, length) source frame of every position of clips starting at `starts` (N,), or None in the
+        reference layout, where a clip position mixes several frames."""
+        if self.frame_layout != "frames":
+            return None
+        return np.asarray(starts).reshape(-1, 1) + self.period * np.arange(length)
+
     def take(self, frames: np.ndarray, start: int) -> np.ndarray:
         """(F, H, W, C) uint8 video -> (T, S, S, C) uint8 clip, resized to `image_size`."""
         index = self.frame_indices(len(frames), start)
@@ -192,11 +199,18 @@ class LazyFrames:
     def __len__(self) -> int:
         return self.n_frames
 
+    def prefetch(self, indices: np.ndarray) -> None:
+        """Decode the frames at `indices` (those past the end are skipped) in one pass, for later indexing;
+        frames already decoded (shared by overlapping clips) are not decoded again."""
+        todo = sorted(
+            {int(i) for i in np.asarray(indices).reshape(-1) if 0 <= int(i) < self.n_frames} - set(self._decoded)
+        )
+        if todo:
+            self._decoded.update(self.decode(np.asarray(todo)))
+
     def __getitem__(self, indices: np.ndarray) -> np.ndarray:
         indices = [int(i) for i in np.asarray(indices).reshape(-1)]
-        todo = sorted({i for i in indices if i not in self._decoded})
-        if todo:  # frames shared by overlapping clips are decoded once
-            self._decoded.update(self.decode(np.asarray(todo)))
+        self.prefetch(np.asarray(indices))
         missing = [i for i in indices if i not in self._decoded]
         if missing:
             raise IndexError(f"frames {missing[:5]} could not be decoded (the video has {self.n_frames})")

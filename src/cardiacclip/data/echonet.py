@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD, ClipCount, ClipSampler, LazyFrames, resize_frames
 from cardiacclip.data.errors import DatasetError, MissingVideosError
 from cardiacclip.data.filelist import read_filelist, select_split
+from cardiacclip.data.prepare import crop_resize
 from cardiacclip.data.region import CropMethod, Region, crop_to_region, locate_region
 from cardiacclip.data.video_io import decode_frames, read_video
 
@@ -125,20 +126,15 @@ class EchoNetDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         row = self.table.iloc[index]
         path, name = self.video_dir / row["VideoFile"], str(row["FileName"])
-        if name in self._seen:  # frame count and region known: decode only the frames the clips use
-            frames = self._clip_frames(path, *self._seen[name])
-        else:  # first access: the whole video, to count its frames and find its region
-            frames = read_video(path).frames
-            region = locate_region(frames, self.crop)
-            frames = crop_to_region(frames, region)
-            self._seen[name] = (len(frames), region)
+        # first access: the whole video, to count its frames and find its region; later: only the clip frames
+        seen = self._seen.get(name)
+        frames = self._whole_video(path, name) if seen is None else self._clip_frames(path, *seen)
         if self.train:
             video, starts = self.sampler.training_clip(frames)
         else:
-            if isinstance(frames, LazyFrames):  # decode every clip's frames in one pass over the file
+            if isinstance(frames, LazyFrames):  # every clip's frames in one pass over the file
                 starts = self.sampler.evaluation_starts(len(frames), self.clips)
-                wanted = np.concatenate([self.sampler.frame_indices(len(frames), int(s)) for s in starts])
-                frames[wanted[wanted < len(frames)]]
+                frames.prefetch(np.concatenate([self.sampler.frame_indices(len(frames), int(s)) for s in starts]))
             video, starts = self.sampler.evaluation_clips(frames, self.clips)
         return {
             "video": video,
@@ -152,9 +148,16 @@ class EchoNetDataset(Dataset):
         """(FileName, every frame of the video as (F, 3, S, S)), preprocessed as the clips are but never
         augmented: for caching each frame's features (`cardiacclip.model.feature_cache`)."""
         row = self.table.iloc[index]
-        frames = read_video(self.video_dir / row["VideoFile"]).frames
-        frames = crop_to_region(frames, locate_region(frames, self.crop))
+        frames = self._whole_video(self.video_dir / row["VideoFile"], str(row["FileName"]))
         return str(row["FileName"]), self.sampler.to_tensor(resize_frames(frames, self.sampler.image_size))
+
+    def _whole_video(self, path: Path, name: str) -> np.ndarray:
+        """Every frame, cropped to the video's ultrasound region; its frame count and region are remembered."""
+        frames = read_video(path).frames
+        region = locate_region(frames, self.crop)
+        frames = crop_to_region(frames, region)
+        self._seen[name] = (len(frames), region)
+        return frames
 
     def _clip_frames(self, path: Path, n_frames: int, region: Region) -> LazyFrames:
         """The video as `LazyFrames`: the sampler draws its clip starts from the frame count, then only the
@@ -165,7 +168,7 @@ class EchoNetDataset(Dataset):
             return LazyFrames(n_frames, size, lambda indices: dict.fromkeys(map(int, indices), black))
 
         def decode(indices: np.ndarray) -> dict[int, np.ndarray]:
-            return decode_frames(path, indices, lambda f: resize_frames(crop_to_region(f[None], region), size)[0])
+            return decode_frames(path, indices, lambda f: crop_resize(f, region, size))
 
         return LazyFrames(n_frames, size, decode)
 

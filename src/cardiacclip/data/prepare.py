@@ -62,8 +62,7 @@ def prepare_video(
     memory at full size. Raises the `VideoReadError` subclasses of `probe_video`.
     """
     probe = video if isinstance(video, VideoProbe) else probe_video(video)
-    region = locate_region(probe.sample, crop, probe.info.regions)
-    flags = sanity_flags(probe.sample, probe.fps, probe.info.modality, probe.info.regions, probe.n_frames)
+    region, flags = assess(probe, crop)
     warnings = list(probe.info.warnings)
     if not probe.fps:
         warnings.append(f"frame rate unknown: assumed the training rate, {train_fps:g} frames/s")
@@ -72,7 +71,7 @@ def prepare_video(
     starts = sampler.evaluation_starts(n, clips)
     source_index = np.stack([sampler.frame_indices(n, int(s)) for s in starts])
     frames = np.zeros((n, size, size, 3), dtype=np.uint8)  # pages of frames never filled are never touched
-    for i, frame in read_frames(probe, source_index.ravel(), lambda f: _crop_resize(f, region, size)).items():
+    for i, frame in read_frames(probe, source_index.ravel(), lambda f: crop_resize(f, region, size)).items():
         frames[i] = frame
     tensor, starts = sampler.evaluation_clips(frames, clips)
     if n < sampler.span(n):
@@ -86,7 +85,7 @@ def prepare_video(
         fps=probe.fps,
         n_frames=n,
         region=region,
-        flags=flags + region.flags,
+        flags=flags,
         warnings=warnings,
         info=probe.info,
         first_clip=sampler.take(frames, int(starts[0])),
@@ -94,6 +93,14 @@ def prepare_video(
     )
 
 
-def _crop_resize(frame: np.ndarray, region: Region, size: int) -> np.ndarray:
+def assess(probe: VideoProbe, crop: CropMethod = "auto") -> tuple[Region, list[str]]:
+    """The ultrasound region `crop` finds in a probe's sample frames, and the sanity flags (`data.quality`,
+    plus the region's own, e.g. no_sector) of the video."""
+    region = locate_region(probe.sample, crop, probe.info.regions)
+    flags = sanity_flags(probe.sample, probe.fps, probe.info.modality, probe.info.regions, probe.n_frames)
+    return region, flags + region.flags
+
+
+def crop_resize(frame: np.ndarray, region: Region, size: int) -> np.ndarray:
     """One (H, W, 3) frame cropped to its ultrasound region and resized to (size, size, 3)."""
     return resize_frames(crop_to_region(frame[None], region), size)[0]

@@ -126,8 +126,13 @@ class VideoProbe:
     ) -> VideoProbe:
         """A probe of frames (F, H, W, 3) uint8 RGB already in memory at `fps` frames/s."""
         n = len(frames)
-        index = np.unique(np.linspace(0, n - 1, min(max_sample, n)).round().astype(int))
+        index = even_indices(n, max_sample)
         return cls(Path("array"), n, fps, *frames.shape[1:3], info or DicomInfo(), frames[index], index, frames)
+
+
+def even_indices(n_frames: int, count: int) -> np.ndarray:
+    """Up to `count` evenly spaced frame indices of a video of `n_frames` frames, first and last included."""
+    return np.unique(np.linspace(0, n_frames - 1, min(count, n_frames)).round().astype(int))
 
 
 def probe_video(path: str | Path, max_sample: int = 32, keep_bytes: int = 64 << 20) -> VideoProbe:
@@ -137,7 +142,7 @@ def probe_video(path: str | Path, max_sample: int = 32, keep_bytes: int = 64 << 
     path = _check_file(path)
     if is_dicom(path):
         loop = open_dicom(path)
-        wanted = np.unique(np.linspace(0, loop.n_frames - 1, min(max_sample, loop.n_frames)).round().astype(int))
+        wanted = even_indices(loop.n_frames, max_sample)
         decoded = list(loop.frames(wanted))
         if not decoded:
             raise NoFramesError(path)
@@ -165,7 +170,7 @@ def _probe_pyav(path: Path, max_sample: int, keep_bytes: int) -> VideoProbe:
     n_frames = count + 1
     if whole is not None:
         full = np.stack(whole)
-        index = np.unique(np.linspace(0, n_frames - 1, min(max_sample, n_frames)).round().astype(int))
+        index = even_indices(n_frames, max_sample)
         return VideoProbe(path, n_frames, reader.fps, *full.shape[1:3], DicomInfo(), full[index], index, full)
     index = np.array(sorted(kept))
     sample = np.stack([kept[i] for i in index])
@@ -247,7 +252,7 @@ class _PyAVFrames:
             stream = container.streams.video[0]
             rate, base, origin = stream.average_rate, stream.time_base, stream.start_time or 0
             if not rate or base is None:
-                return {i: transform(f) for i, f in self if i in set(wanted)}
+                return self._sequential(wanted, transform)
             position, frames = -1, None
             try:
                 for target in wanted:
@@ -256,7 +261,7 @@ class _PyAVFrames:
                         frames = container.decode(stream)
                     for frame in frames:
                         if frame.pts is None:
-                            return {i: transform(f) for i, f in self if i in set(wanted)}
+                            return self._sequential(wanted, transform)
                         position = round(float((frame.pts - origin) * base * rate))
                         if position == target:
                             out[target] = transform(frame.to_ndarray(format="rgb24"))
@@ -264,6 +269,16 @@ class _PyAVFrames:
                             break
             except av.FFmpegError as exc:
                 raise CorruptVideoError(self.path, f"decoding stopped near frame {position}: {exc}") from exc
+        return out
+
+    def _sequential(self, wanted: list[int], transform: Callable[[np.ndarray], np.ndarray]) -> dict[int, np.ndarray]:
+        """`wanted` (ascending) frames decoded from the start, stopping after the last (streams without timestamps)."""
+        todo, out = set(wanted), {}
+        for i, frame in self:
+            if i in todo:
+                out[i] = transform(frame)
+            if i >= wanted[-1]:
+                break
         return out
 
 

@@ -20,7 +20,6 @@ file never stops the run, it gets a line in the error log.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import secrets
@@ -28,7 +27,6 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -36,10 +34,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from cardiacclip.about import RESEARCH_NOTICE
-from cardiacclip.data.clips import resize_frames
-from cardiacclip.data.quality import sanity_flags
-from cardiacclip.data.region import CropMethod, crop_to_region, locate_region, preview
+from cardiacclip.data.prepare import assess, crop_resize
+from cardiacclip.data.region import CropMethod, preview
 from cardiacclip.data.video_io import find_videos, probe_video, read_frames, write_video
+from cardiacclip.jobs.predict import RowWriter
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +116,9 @@ def convert_archive(
     if skipped:
         log.info("resuming: %d loop(s) already converted", skipped)
     failed = converted = 0
-    error_log = _CsvAppender(private / "errors.csv", ["source", "error"], fresh=True)  # this run's failures
-    with _CsvAppender(map_path, MAP_COLUMNS) as mapping, error_log as errors:
+    mapping = RowWriter(map_path, MAP_COLUMNS, append=map_path.is_file() and map_path.stat().st_size > 0)
+    errors = RowWriter(private / "errors.csv", ["source", "error"])  # this run's failures only
+    try:
         for source, record, error in _run(files, src, out, private, salt, settings, workers, progress):
             if error is not None:
                 failed += 1
@@ -128,6 +127,9 @@ def convert_archive(
             else:
                 converted += 1
                 mapping.write(record)
+    finally:
+        mapping.close()
+        errors.close()
     labelled, unlabelled = write_filelists(map_path, out, label_table, salt)
     return ConvertSummary(converted, skipped, failed, labelled, unlabelled, out, private)
 
@@ -168,17 +170,13 @@ def convert_one(
     """Convert one loop: (mapping record, None) or (None, the reason it was not converted). Never raises."""
     try:
         probe = probe_video(path)
-        region = locate_region(probe.sample, settings.crop, probe.info.regions)
-        flags = sanity_flags(probe.sample, probe.fps, probe.info.modality, probe.info.regions, probe.n_frames)
-        flags += region.flags
+        region, flags = assess(probe, settings.crop)
         if flags and not settings.keep_flagged:
             return None, f"not converted, flagged: {' '.join(flags)} (--keep-flagged converts it anyway)"
         key = probe.info.sop_uid or _relative(path, src)
         name = file_name(key, salt)
         size = settings.size
-        decoded = read_frames(
-            probe, range(probe.n_frames), lambda f: resize_frames(crop_to_region(f[None], region), size)[0]
-        )
+        decoded = read_frames(probe, range(probe.n_frames), lambda f: crop_resize(f, region, size))
         frames = np.stack([decoded[i] for i in sorted(decoded)])
         warnings = list(probe.info.warnings)
         fps = probe.fps
@@ -321,25 +319,3 @@ def _finished(map_path: Path, videos: Path) -> set[str]:
         for source, name in zip(mapping["source"], mapping["FileName"], strict=True)
         if (videos / f"{name}.avi").is_file()
     }
-
-
-class _CsvAppender:
-    """Append rows to a CSV (header written once), flushing each row so an interrupted run keeps them."""
-
-    def __init__(self, path: Path, columns: list[str], fresh: bool = False):
-        self.path, self.columns, self.fresh = path, columns, fresh
-
-    def __enter__(self) -> _CsvAppender:
-        new = self.fresh or not self.path.is_file() or self.path.stat().st_size == 0
-        self.stream = open(self.path, "w" if self.fresh else "a", newline="")  # noqa: SIM115 (closed by __exit__)
-        self.writer = csv.DictWriter(self.stream, fieldnames=self.columns)
-        if new:
-            self.writer.writeheader()
-        return self
-
-    def write(self, row: dict[str, Any]) -> None:
-        self.writer.writerow(row)
-        self.stream.flush()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stream.close()

@@ -14,8 +14,8 @@ from tqdm.auto import tqdm
 
 from cardiacclip.data.errors import VideoReadError
 from cardiacclip.data.filelist import read_filelist
-from cardiacclip.data.quality import sanity_flags
-from cardiacclip.data.region import CropMethod, locate_region
+from cardiacclip.data.prepare import assess
+from cardiacclip.data.region import CropMethod
 from cardiacclip.data.video_io import probe_video, read_video
 
 
@@ -167,8 +167,7 @@ def inspect_files(
     def one(path: Path) -> dict:
         try:
             probe = probe_video(path)
-            region = locate_region(probe.sample, crop, probe.info.regions)
-            flags = sanity_flags(probe.sample, probe.fps, probe.info.modality, probe.info.regions, probe.n_frames)
+            region, flags = assess(probe, crop)
             return {
                 "file": str(path),
                 "readable": True,
@@ -177,7 +176,7 @@ def inspect_files(
                 "size": f"{probe.width}x{probe.height}",
                 "region": region.method,
                 "box": " ".join(map(str, region.box)),
-                "flags": " ".join(flags + region.flags),
+                "flags": " ".join(flags),
                 "warnings": "; ".join(probe.info.warnings),
                 "error": "",
             }

@@ -97,6 +97,14 @@ def error_row(path: Path, exc: BaseException) -> dict[str, Any]:
     return {"file": str(path), "status": "error", "error": message, "notice": RESEARCH_NOTICE}
 
 
+def failure_row(path: Path, exc: BaseException) -> dict[str, Any]:
+    """`error_row` for a failure while reading or predicting, logged (the traceback at debug level)."""
+    row = error_row(path, exc)
+    log.error("%s", row["error"])
+    log.debug("traceback for %s", path, exc_info=True)
+    return row
+
+
 class RowWriter:
     """Appends rows to a CSV or JSON Lines file (or standard output) and flushes after each one."""
 
@@ -341,9 +349,7 @@ class _Inputs(TorchDataset):
         try:
             return path, prepare_video(path, self.sampler, self.train_fps, self.clips, self.crop, str(path)), None
         except Exception as exc:  # any failure becomes this input's row; the batch goes on
-            log.error("%s", error_row(path, exc)["error"])
-            log.debug("traceback for %s", path, exc_info=True)
-            return path, None, error_row(path, exc)
+            return path, None, failure_row(path, exc)
 
 
 def _as_is(item: Prepared) -> Prepared:
@@ -420,9 +426,7 @@ def _predict_one(
             row["attention_plot"] = str(_attention_plot(prediction, path, attention_dir))
         return row
     except Exception as exc:  # any failure becomes this input's row; the batch goes on
-        log.error("%s", error_row(path, exc)["error"])
-        log.debug("traceback for %s", path, exc_info=True)
-        return error_row(path, exc)
+        return failure_row(path, exc)
 
 
 def _attention_plot(prediction: Prediction, path: Path, folder: Path) -> Path:

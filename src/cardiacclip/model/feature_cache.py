@@ -3,17 +3,12 @@
 With `model.freeze_trunk` (a common few-shot recipe) everything EchoZoom computes before its trainable
 LayerNorms and projection (`EchoZoom.pooled_features`: the trunk at every scale, stitching, pooling)
 depends on the frame alone. `TrunkFeatureCache` keeps those (F,) vectors keyed by (video, source frame
-index); later epochs and every validation pass take them from memory (and from `folder`, when given,
-across runs with the same model and data config). The frames must reach the model unchanged: no
+index); later epochs and every validation pass take them from memory. The frames must reach the model unchanged: no
 pixel augmentation (`data.pad` 0), the plain frame layout, per-frame normalisation
 (`CardiacCLIP.frames_independent`).
 """
 
 from __future__ import annotations
-
-import hashlib
-import json
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,18 +20,11 @@ from cardiacclip.runtime import autocast
 
 
 class TrunkFeatureCache:
-    """Pooled trunk features of source frames, keyed by (video file name, frame index).
+    """Pooled trunk features of source frames, keyed by (video file name, frame index), in memory for one run."""
 
-    Args:
-        folder: optional on-disk cache (one file per video), for reuse across runs; its entries are
-            valid only for the same trunk and image geometry, so pass a folder per `key` (see `cache_key`).
-    """
-
-    def __init__(self, folder: Path | None = None):
+    def __init__(self):
         self.store: dict[tuple[str, int], torch.Tensor] = {}
-        self.folder = folder
         self.hits = self.misses = 0
-        self._loaded: set[str] = set()
 
     def __len__(self) -> int:
         return len(self.store)
@@ -58,8 +46,6 @@ class TrunkFeatureCache:
         an error."""
         b, t = clips.shape[:2]
         keys = [(names[i], int(source_index[i, j])) for i in range(b) for j in range(t)]
-        for name in set(names):
-            self._load(name)
         missing: dict[tuple[str, int], int] = {}
         for position, key in enumerate(keys):
             if key not in self.store and key not in missing:
@@ -74,7 +60,6 @@ class TrunkFeatureCache:
                 features = model.image_encoder.pooled_features(frames)
             for key, feature in zip(missing, features.float().cpu(), strict=True):
                 self.store[key] = feature
-            self._save({name for name, _ in missing})
         return torch.stack([self.store[key] for key in keys]).view(b, t, -1).to(device)
 
     @torch.no_grad()
@@ -95,30 +80,3 @@ class TrunkFeatureCache:
                 chunk = frames[start : start + frames_per_pass][None]
                 index = np.arange(start, start + chunk.shape[1])[None]
                 self.pooled(model, chunk, [name], index, device, precision)
-
-    def _load(self, name: str) -> None:
-        if self.folder is None or name in self._loaded:
-            return
-        self._loaded.add(name)
-        path = self.folder / f"{name}.pt"
-        if path.is_file():
-            for index, feature in torch.load(path, weights_only=True).items():
-                self.store.setdefault((name, int(index)), feature)
-
-    def _save(self, names: set[str]) -> None:
-        if self.folder is None:
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            entries = {index: feature for (video, index), feature in self.store.items() if video == name}
-            torch.save(entries, self.folder / f"{name}.pt")
-
-
-def cache_key(model_config: dict, data_config: dict) -> str:
-    """A short hash of what the cached features depend on (backbone, scales, stitching, image geometry and
-    preprocessing), to name an on-disk cache folder."""
-    relevant = {
-        "model": {k: model_config[k] for k in ("backbone", "scales", "zoom_stitch")},
-        "data": {k: data_config[k] for k in ("image_size", "normalize", "crop")},
-    }
-    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]

@@ -117,10 +117,7 @@ def predict_dataset(
     )
     sampler = dataset.sampler
     for item in tqdm(items, total=len(dataset), desc=desc, unit="video", disable=not progress, leave=False):
-        positions = np.arange(item["video"].shape[1])
-        source_index = (
-            item["starts"].numpy()[:, None] + sampler.period * positions if sampler.frame_layout == "frames" else None
-        )
+        source_index = sampler.source_index(item["starts"].numpy(), item["video"].shape[1])
         if cache is not None and source_index is not None:  # a frozen trunk: each frame's features once per run
             videos = [item["file_name"]] * len(source_index)
             strict = not dataset.decode_pixels

@@ -28,7 +28,7 @@ from cardiacclip.config import RunConfig
 from cardiacclip.data.clips import ClipCount, ClipSampler
 from cardiacclip.data.dicom import DicomInfo
 from cardiacclip.data.prepare import PreparedVideo, prepare_video
-from cardiacclip.data.region import CropMethod, Region, crop_to_region
+from cardiacclip.data.region import CropMethod, Region
 from cardiacclip.data.video_io import VideoProbe, probe_video
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.conformal import Calibration
@@ -204,31 +204,10 @@ class Predictor:
             predictions.append(prediction)
         return predictions
 
-    def clip_frames(self, frames: np.ndarray, prediction: Prediction, index: int = 0) -> np.ndarray:
-        """The (T, S, S, 3) uint8 frames (cropped as the model saw them) of clip `index` of a prediction made
-        from `frames` (for plots; the first clip is also `prediction.first_clip`)."""
-        if prediction.region is not None:
-            frames = crop_to_region(frames, prediction.region)
-        sampler = dataclasses.replace(self.sampler, period=prediction.period)
-        return sampler.take(frames, prediction.clip_starts[index])
-
     def _predict_tensor(self, x: torch.Tensor) -> Prediction:
-        clips = _check_clips(x)
-        return self._summarize(clips.float(), np.zeros(len(clips), dtype=int), None, self.sampler.period, "tensor", [])
-
-    def _summarize(
-        self,
-        clips: torch.Tensor,
-        starts: np.ndarray,
-        fps: float | None,
-        period: int,
-        source: str,
-        warnings: list[str],
-        source_index: np.ndarray | None = None,
-    ) -> Prediction:
-        shared = source_index if self.share_frames else None
-        out = predict_clips(self.model, clips, self.device, self.precision, source_index=shared)
-        return self._from_outputs(out, starts, fps, period, source, warnings)
+        clips = _check_clips(x).float()
+        out = predict_clips(self.model, clips, self.device, self.precision)
+        return self._from_outputs(out, np.zeros(len(clips), dtype=int), None, self.sampler.period, "tensor", [])
 
     def _from_outputs(
         self, out: dict, starts: np.ndarray, fps: float | None, period: int, source: str, warnings: list[str]

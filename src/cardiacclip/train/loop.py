@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
@@ -86,7 +85,7 @@ def run_epoch(
     model.train()
     core = getattr(model, "module", model)  # the CardiacCLIP inside a DDP wrapper
     label_bins = core.config.label_bins
-    period = loader.dataset.sampler.period
+    sampler = loader.dataset.sampler
     sums = {"train_loss": 0.0, "train_ce": 0.0, "train_kl": 0.0, "train_mae": 0.0}
     seen = 0
     bar = tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False)
@@ -94,7 +93,7 @@ def run_epoch(
         video = batch["video"][:, 0]  # (B, T, 3, H, W)
         ef = batch["ef"].to(device)
         if cache is not None:  # frozen trunk: pooled trunk features of each source frame, computed once
-            index = batch["starts"][:, :1].numpy() + period * np.arange(video.shape[1])
+            index = sampler.source_index(batch["starts"][:, 0].numpy(), video.shape[1])
             strict = not loader.dataset.decode_pixels
             video = cache.pooled(core, video, list(batch["file_name"]), index, device, precision, strict)
             pooled = True
