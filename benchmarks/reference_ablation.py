@@ -57,6 +57,9 @@ def main() -> None:
     root = ensure_synthetic_data(args.out / "data", args.n, seed=args.data_seed)
     base, reference = RunConfig.load("synthetic"), RunConfig.load("reference")
     base.data.root, base.train.epochs = str(root), args.epochs
+    # The trunk is fine-tuned, as the released code does, with the synthetic config's earlier recipe: a frozen,
+    # cached trunk cannot serve the released frame layout (its "frames" mix time steps).
+    base.model.freeze_trunk, base.train.trunk_cache, base.data.pad, base.train.lr_mfl = False, False, 8, 1e-3
     variants = {
         "this project (all fixes on)": variant(base, reference, False, "frames"),
         "this project + released frame layout": variant(base, reference, False, "reference"),

@@ -114,3 +114,16 @@ def test_inspect_reports_a_malformed_dicom_and_goes_on(synthetic_root, tmp_path)
     result = runner.invoke(app, ["inspect", str(root)])
     assert result.exit_code == 1 and "unreadable" in result.output and "malformed NumberOfFrames" in result.output
     assert "0 missing and 1 unreadable" in result.output
+
+
+def test_synth_styles_and_their_usage_errors(tmp_path):
+    result = runner.invoke(app, ["synth", str(tmp_path / "second"), "--n", "2", "--workers", "1", "--style", "second"])
+    assert result.exit_code == 0, result.output
+    table = read_filelist(tmp_path / "second" / "FileList.csv")
+    assert (table["FPS"] == 30).all()
+    for command in (["synth", str(tmp_path / "x")], ["demo", "--out", str(tmp_path / "d")]):
+        bad = runner.invoke(app, [*command, "--style", "sepia"])
+        assert bad.exit_code == 2 and "sepia" in bad.output
+        assert not (tmp_path / "x").exists() and not (tmp_path / "d").exists()
+    both = runner.invoke(app, ["pretrain", "--out", str(tmp_path / "p")])
+    assert both.exit_code == 2 and "--data DIR or --draw STYLE" in both.output

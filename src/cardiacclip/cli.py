@@ -164,6 +164,14 @@ def synth(
     size: Annotated[int, typer.Option("--size", help="Frame height and width in pixels.")] = 112,
     fps: Annotated[float, typer.Option("--fps", help="Frame rate.")] = 50.0,
     workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: all cores, at most 8).")] = None,
+    style: Annotated[
+        str,
+        typer.Option(
+            "--style",
+            help="Drawing style: echonet (the demo's), mixed (a random look per video, the toy backbone's "
+            "pretraining archive) or second (a held-out look: bronze, noisy, narrow sector, 30 fps).",
+        ),
+    ] = "echonet",
     pacs: Annotated[
         bool,
         typer.Option(
@@ -182,7 +190,11 @@ def synth(
         console.print(f"wrote a synthetic PACS export of {n} loops to {export}, labels in {out / 'labels.csv'}")
         return
 
-    table = generate_dataset(out, n=n, seed=seed, size=size, fps=fps, workers=workers)
+    from cardiacclip.synthetic.styles import STYLE_NAMES
+
+    if style not in STYLE_NAMES:
+        raise typer.BadParameter(f"{style!r} is not one of {', '.join(STYLE_NAMES)}", param_hint="--style")
+    table = generate_dataset(out, n=n, seed=seed, size=size, fps=fps, workers=workers, style=style)
     counts = table["Split"].value_counts().to_dict()
     console.print(
         f"wrote {len(table)} synthetic videos to {out} ({counts}); EF mean {table['EF'].mean():.1f}, "
@@ -296,8 +308,10 @@ def _inspect_files(data: Path, csv_out: Path | None, crop: str) -> None:
 
 @app.command()
 def pretrain(
-    data: Annotated[Path, typer.Option("--data", help="EchoNet-Dynamic-format archive (all splits are used).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for open_clip_config.json + open_clip_model.safetensors.")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="EchoNet-Dynamic-format archive (all splits are used).")
+    ] = None,
     arch: Annotated[
         str, typer.Option("--arch", help="Packaged open_clip config to start from (random init), or a backbone spec.")
     ] = "small_echoclip",
@@ -305,6 +319,24 @@ def pretrain(
         str | None,
         typer.Option("--report-column", help="FileList column with report text (default: reports written from EF)."),
     ] = None,
+    draw: Annotated[
+        str | None,
+        typer.Option(
+            "--draw",
+            help="Instead of --data: draw a new synthetic subject in this style (e.g. mixed) for every sample, "
+            "rendered at end-diastole and end-systole (key_frames views).",
+        ),
+    ] = None,
+    views: Annotated[
+        str,
+        typer.Option(
+            "--views",
+            help="clips: consecutive frames; key_frames: the traced ED and ES frames (needs VolumeTracings.csv).",
+        ),
+    ] = "clips",
+    key_jitter: Annotated[
+        int, typer.Option("--key-jitter", help="key_frames: move ED and ES by up to this many frames.")
+    ] = 2,
     steps: Annotated[int, typer.Option("--steps")] = 1000,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 32,
     frames: Annotated[
@@ -325,10 +357,17 @@ def pretrain(
     from cardiacclip.jobs.pretrain import pretrain as run_pretrain
     from cardiacclip.synthetic.pretrain import PretrainConfig
 
+    if views not in ("clips", "key_frames"):
+        raise typer.BadParameter(f"{views!r} is not clips or key_frames", param_hint="--views")
+    if (data is None) == (draw is None):
+        raise typer.BadParameter("give either --data DIR or --draw STYLE", param_hint="--data/--draw")
     config = PretrainConfig(
-        data=str(data),
+        data=str(data or ""),
+        draw_style=draw,
         arch=arch,
         report_column=report_column,
+        views=views,
+        key_jitter=key_jitter,
         frames_per_sample=frames,
         period=period,
         batch_size=batch_size,
@@ -713,6 +752,14 @@ def demo(
     config: Annotated[
         str | None, typer.Option("--config", help="Run config (default: the packaged synthetic config).")
     ] = None,
+    style: Annotated[
+        str,
+        typer.Option(
+            "--style",
+            help="Drawing style of the synthetic echoes: echonet (default) or second (a held-out look the toy "
+            "backbone never saw; the same recipe, to check that it does not depend on one style).",
+        ),
+    ] = "echonet",
     set_: SetOption = None,
 ) -> None:
     """The main job on the built-in default: synthetic echoes, toy echo-CLIP, 1-shot CardiacCLIP, evaluation, report."""
@@ -723,9 +770,11 @@ def demo(
         raise typer.BadParameter(
             "seed 1000 is the toy backbone's pretraining archive; pick another", param_hint="--seed"
         )
+    if style not in ("echonet", "second"):
+        raise typer.BadParameter(f"{style!r} is not echonet or second", param_hint="--style")
     with usage_errors():
         cfg = run_config(ctx, config or "synthetic", None, {"train.epochs": epochs}, set_)
-        summary = run_demo(out, n_videos=n, data_seed=seed, config=cfg)
+        summary = run_demo(out, n_videos=n, data_seed=seed, config=cfg, style=style)
     m, b = summary["model"], summary["mean_baseline"]
     console.print(
         f"test MAE {m['mae']:.2f} (RMSE {m['rmse']:.2f}, R2 {m['r2']:.3f}) vs. {b['mae']:.2f} for predicting the "
@@ -759,7 +808,7 @@ def benchmark(
         str | None,
         typer.Option(
             "--methods",
-            help="Comma-separated subset of: zero_shot, linear_probe, clip_ft, mfl, echozoom, cardiacclip, "
+            help="Comma-separated subset of: train_mean, zero_shot, linear_probe, clip_ft, mfl, echozoom, cardiacclip, "
             "r2plus1d (the default table), echozoom_fine, echozoom_prompts (on request: the last step split in two).",
         ),
     ] = None,

@@ -23,6 +23,8 @@ def test_every_benchmark_method_runs_one_quick_step(synthetic_root, tmp_path):
         assert (tmp_path / name).is_file(), name
     text = (tmp_path / "results.md").read_text()
     assert "r2plus1d_18" in text and "scratch weights" in text and "7.15" in text and "not a medical device" in text
+    assert "Paired MAE differences" in text and "key frames (x uniform)" in text
+    assert results.loc[results["method"] == "clip_ft", "key_frame_ratio"].isna().all()
     predictions = pd.read_csv(tmp_path / "predictions" / "k1_seed0_cardiacclip.csv")
     assert len(predictions) == 3 and {"FileName", "EF", "EF_pred"} <= set(predictions.columns)
 
@@ -32,3 +34,19 @@ def test_benchmark_refuses_unknown_method_before_training(synthetic_root, tmp_pa
     with pytest.raises(ValueError, match="cardiaclip"):
         run_benchmark(config, tmp_path / "bench", progress=False)
     assert not (tmp_path / "bench").exists()  # nothing trained, nothing written
+
+
+def test_paired_differences_compare_each_step_on_the_same_samples():
+    from cardiacclip.jobs.benchmark import paired_differences
+
+    rows = []
+    for seed, maes in enumerate([(9.0, 8.0, 8.5, 7.0), (10.0, 8.5, 8.0, 7.5), (9.5, 9.0, 9.5, 7.0)]):
+        for method, mae in zip(("clip_ft", "mfl", "echozoom", "cardiacclip"), maes, strict=True):
+            rows.append({"method": method, "shots": 1, "seed": seed, "mae": mae})
+    rows.append({"method": "train_mean", "shots": 1, "seed": 0, "mae": 11.0})
+    paired = paired_differences(pd.DataFrame(rows)).set_index("step")
+    assert list(paired.index) == ["mfl vs clip_ft", "echozoom vs mfl", "cardiacclip vs echozoom"]
+    mfl = paired.loc["mfl vs clip_ft"]
+    assert mfl["mae_diff_mean"] == pytest.approx(np.mean([-1.0, -1.5, -0.5]))
+    assert mfl["mae_diff_sd"] == pytest.approx(np.std([-1.0, -1.5, -0.5], ddof=1))
+    assert mfl["helped"] == 3 and paired.loc["echozoom vs mfl", "helped"] == 1

@@ -14,6 +14,7 @@ from cardiacclip.synthetic.echoes import (
     render_video,
     sample_params,
 )
+from cardiacclip.synthetic.styles import ECHONET, SECOND, mixed_style
 
 
 def test_layout_and_labels_from_tracings(synthetic_root):
@@ -85,3 +86,44 @@ def test_motion_is_visible_in_the_video():
     # the LV cavity (dark) is larger at end-diastole than at end-systole
     centre = video.ed_tracing[1:, :2].mean(axis=0).astype(int)
     assert ed[centre[1], centre[0]] < 60
+
+
+def test_default_style_draws_what_it_always_drew():
+    """The echonet style is the generator without styles: same parameters, same pixels (the demo's and the
+    benchmark's data, and every figure measured on them, stay valid)."""
+    rng_a, rng_b = np.random.default_rng(11), np.random.default_rng(11)
+    a = render_video(sample_params(rng_a), rng_a)
+    b = render_video(sample_params(rng_b, style=ECHONET), rng_b, ECHONET)
+    assert a.frames.ndim == 3 and np.array_equal(a.frames, b.frames) and a.ef == b.ef
+
+
+@pytest.mark.parametrize("style_name", ["second", "mixed"])
+def test_other_styles_keep_exact_labels(tmp_path, style_name):
+    table = generate_dataset(tmp_path / style_name, n=4, seed=21, workers=1, progress=False, style=style_name)
+    tracings = read_volume_tracings(tmp_path / style_name / "VolumeTracings.csv")
+    params = pd.read_csv(tmp_path / style_name / "SyntheticParams.csv")
+    assert (params["Style"] == style_name).all()
+    for _, row in read_filelist(tmp_path / style_name / "FileList.csv").iterrows():
+        es, ed = (volume_from_tracing(f) for f in tracings[row["VideoFile"]].values())
+        assert 100 * (ed - es) / ed == pytest.approx(row["EF"], abs=1e-4)  # the taper is the drawn one
+    if style_name == "second":
+        assert (table["FPS"] == 30).all() and (params["lv_taper"] == SECOND.lv_taper).all()
+        video = read_video(tmp_path / style_name / "Videos" / f"{table['FileName'].iloc[0]}.avi")
+        red, blue = video.frames[..., 0].astype(float).mean(), video.frames[..., 2].astype(float).mean()
+        assert red > 1.3 * blue  # the bronze colour map
+
+
+def test_mixed_styles_stay_clear_of_the_held_out_style():
+    rng = np.random.default_rng(5)
+    styles = [mixed_style(rng) for _ in range(300)]
+    assert len({s.channel_gamma for s in styles}) > 100  # many looks, grey among them
+    assert any(s.channel_gamma == (1.0, 1.0, 1.0) for s in styles)
+    assert all(s.fps != SECOND.fps for s in styles)
+    assert all(s.noise < SECOND.noise and s.lv_taper < SECOND.lv_taper for s in styles)
+    assert all(s.sector_half_angle[0] > SECOND.sector_half_angle[1] for s in styles)
+
+
+def test_unknown_style_is_refused_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="unknown synthetic style"):
+        generate_dataset(tmp_path / "x", n=2, seed=0, style="sepia", progress=False)
+    assert not (tmp_path / "x").exists()

@@ -37,3 +37,20 @@ def test_the_cache_refuses_a_run_whose_frames_change(synthetic_root, tmp_path):
     config.data.pad = 12
     with pytest.raises(ConfigError, match="data.pad is 12"):
         train_job.train(config, tmp_path / "run", progress=False)
+
+
+def test_videos_shorter_than_a_clip_train_from_the_cache(synthetic_root, tmp_path):
+    """Clip positions past a short video's end hold black frames; the cache gives them the black frame's
+    features, as encoding the padded clip would."""
+    split = small_split_file(synthetic_root, tmp_path / "split.csv")
+    table = pd.read_csv(split)
+    shortest = int(table["NumberOfFrames"].min())
+    configs = [frozen_config(synthetic_root, split, cache) for cache in (False, True)]
+    for config in configs:
+        config.data.length = shortest // config.data.period + 4  # longer than the shortest video
+        config.train.epochs = 2
+    assert (configs[0].data.length - 1) * configs[0].data.period + 1 > shortest
+    train_job.train(configs[0], tmp_path / "plain", progress=False)
+    train_job.train(configs[1], tmp_path / "cached", progress=False)
+    a, b = pd.read_csv(tmp_path / "plain/metrics.csv"), pd.read_csv(tmp_path / "cached/metrics.csv")
+    assert b["train_loss"].tolist() == pytest.approx(a["train_loss"].tolist(), abs=1e-5)

@@ -1,8 +1,10 @@
 """`cardiacclip demo`: the whole method on the built-in synthetic default, in minutes on a CPU.
 
-Steps: synthetic echoes (seed 1; the toy backbone's pretraining archive used seed 1000, so no
-demo video was seen in pretraining) -> the toy echo-CLIP (`--backbone synthetic`) -> 1-shot
-CardiacCLIP training -> evaluation on the synthetic test split -> a report folder:
+Steps: synthetic echoes (seed 1, drawn in the ``echonet`` style or, with `style="second"`, in the
+held-out look; the toy backbone was pretrained on seed 1000 and on subjects drawn from its own
+seed stream, so no demo video was seen in pretraining) -> the toy echo-CLIP (`--backbone
+synthetic`) -> 1-shot CardiacCLIP training with the synthetic config's recipe (frozen, cached
+trunk; MFL at 1e-2) -> evaluation on the synthetic test split -> a report folder:
 
     report.md           summary, metrics table (model vs. predicting the training mean), figures
     metrics.json        {"model": {mae, rmse, r2}, "mean_baseline": {mae, rmse, r2}}
@@ -184,13 +186,19 @@ def run_demo(
     config: RunConfig | None = None,
     workers: int | None = None,
     progress: bool = True,
+    style: str = "echonet",
 ) -> dict:
-    """Synthetic data, 1-shot training, test evaluation and the report in `out`; returns the summary (metrics.json)."""
+    """Synthetic data, 1-shot training, test evaluation and the report in `out`; returns the summary (metrics.json).
+
+    `style` is the synthetic echoes' drawing style (`cardiacclip.synthetic.styles`); the data's frame rate
+    becomes the config's `data.fps`.
+    """
     started = time.time()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    data_root = ensure_synthetic_data(out / "data", n_videos, data_seed, DEMO_SPLIT_FRACTIONS, workers)
+    data_root = ensure_synthetic_data(out / "data", n_videos, data_seed, DEMO_SPLIT_FRACTIONS, workers, style)
     config = config or RunConfig.load("synthetic")
+    config.data.fps = float(read_filelist(data_root / "FileList.csv")["FPS"].median())
     config.data.root = str(data_root)
     run_dir = out / "run"
     if run_dir.exists():
@@ -221,6 +229,7 @@ def run_demo(
         "n_val": int((read_filelist(split_file)["Split"] == "VAL").sum()),
         "n_test": int(len(y)),
         "test_clips": config.data.test_clips,
+        "style": style,
         "train_mean_ef": float(train_ef.mean()),
         "best_epoch": result.best_epoch,
         "interval": metrics.get("interval"),

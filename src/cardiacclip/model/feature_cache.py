@@ -73,10 +73,21 @@ class TrunkFeatureCache:
         progress: bool = True,
     ) -> None:
         """Encode every frame of every video of `dataset` once, so that random training clips never need the
-        trunk again (costs about (frames per video / clip length) epochs of trunk compute, once)."""
+        trunk again (costs about (frames per video / clip length) epochs of trunk compute, once).
+
+        A video shorter than one clip is padded with black frames by the sampler; those positions (source
+        index past the end) get the black frame's features."""
+        sampler = dataset.sampler
         for i in tqdm(range(len(dataset)), desc="caching trunk features", unit="video", disable=not progress):
             name, frames = dataset.all_frames(i)
             for start in range(0, len(frames), frames_per_pass):
                 chunk = frames[start : start + frames_per_pass][None]
                 index = np.arange(start, start + chunk.shape[1])[None]
                 self.pooled(model, chunk, [name], index, device, precision)
+            span = sampler.span(len(frames))
+            if span > len(frames):
+                size = sampler.image_size
+                black = sampler.to_tensor(np.zeros((1, size, size, 3), dtype=np.uint8))[None]
+                feature = self.pooled(model, black, [name], np.array([[len(frames)]]), device, precision)[0, 0]
+                for index in range(len(frames) + 1, span):
+                    self.store[(name, index)] = feature.cpu()

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from cardiacclip.data.filelist import volume_from_tracing, write_filelist
 from cardiacclip.data.video_io import write_video
+from cardiacclip.synthetic.styles import ECHONET, Style, colour_map, style_for_video
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +63,25 @@ class HeartParams:
     rv_ef: float  # right-ventricle fractional area change, for visual variety
     sector_half_angle: float  # radians
     cm_per_px: float
+    lv_taper: float = 0.18  # see `lv_profile`
 
 
-def sample_params(rng: np.random.Generator, size: int = 112, fps: float = 50.0) -> HeartParams:
-    """Draw one subject. EF follows a mixture close to EchoNet-Dynamic's (mean ~55, sd ~12)."""
+def sample_params(rng: np.random.Generator, size: int = 112, fps: float = 50.0, style: Style = ECHONET) -> HeartParams:
+    """Draw one subject. EF follows a mixture close to EchoNet-Dynamic's (mean ~55, sd ~12).
+
+    The style sets the ranges of depth, gain and sector width and may fix the frame rate.
+    """
+    fps = style.fps or fps
     ef = rng.normal(59.0, 8.5) if rng.random() < 0.8 else rng.normal(38.0, 12.0)
     ef = float(np.clip(ef, 10.0, 88.0))
     dilation = np.clip((55.0 - ef) / 35.0, 0.0, 1.2)
-    zoom = float(rng.uniform(0.85, 1.15))
+    zoom = float(rng.uniform(*style.zoom))
     heart_rate = float(rng.uniform(50.0, 110.0))
     cycle = fps * 60.0 / heart_rate
     # A few videos are shorter than one 48x2 clip (as some EchoNet videos are), but hold a whole beat.
-    n_frames = int(rng.integers(int(cycle * 1.4) + 1, 96)) if rng.random() < 0.05 else int(rng.integers(100, 201))
+    shortest = int(cycle * 1.4) + 1
+    short = rng.random() < 0.05
+    n_frames = int(rng.integers(shortest, max(96, shortest + 1))) if short else int(rng.integers(100, 201))
     return HeartParams(
         target_ef=ef,
         heart_rate=heart_rate,
@@ -83,7 +91,7 @@ def sample_params(rng: np.random.Generator, size: int = 112, fps: float = 50.0) 
         phase0=float(rng.random()),
         systole=float(rng.uniform(0.32, 0.38)),
         zoom=zoom,
-        gain=float(rng.uniform(0.75, 1.25)),
+        gain=float(rng.uniform(*style.gain)),
         apex_x=float(size * (0.5 + rng.uniform(-0.05, 0.05))),
         apex_y=float(size * rng.uniform(0.01, 0.04)),
         tilt=float(np.deg2rad(rng.uniform(-8.0, 8.0))),
@@ -93,8 +101,9 @@ def sample_params(rng: np.random.Generator, size: int = 112, fps: float = 50.0) 
         wall=float(size * 0.055 * zoom * rng.normal(1.0, 0.1)),
         rv_scale=float(rng.uniform(0.6, 0.85)),
         rv_ef=float(rng.uniform(0.35, 0.55)),
-        sector_half_angle=float(np.deg2rad(rng.uniform(36.0, 42.0))),
+        sector_half_angle=float(np.deg2rad(rng.uniform(*style.sector_half_angle))),
         cm_per_px=float(16.0 / (size * zoom)),
+        lv_taper=style.lv_taper,
     )
 
 
@@ -118,11 +127,12 @@ def contraction(phase: np.ndarray, systole: float) -> np.ndarray:
     return c
 
 
-def lv_profile(u: np.ndarray) -> np.ndarray:
-    """Half-width of the LV cavity along its long axis (u=0 apex, u=1 mitral annulus), max ~1."""
+def lv_profile(u: np.ndarray, taper: float = 0.18) -> np.ndarray:
+    """Half-width of the LV cavity along its long axis (u=0 apex, u=1 mitral annulus), max ~1;
+    `taper` narrows it toward the annulus."""
     u = np.minimum(np.maximum(u, 0.0), 1.0)
     u2 = u * u
-    return np.sqrt(u * (2.0 - u)) * (1.0 - 0.18 * u2 * u2)
+    return np.sqrt(u * (2.0 - u)) * (1.0 - taper * u2 * u2)
 
 
 def lv_geometry(p: HeartParams, c: float) -> tuple[float, float]:
@@ -143,7 +153,7 @@ def lv_tracing(p: HeartParams, c: float) -> np.ndarray:
     for i in range(N_CHORDS):
         u = (i + 0.5) / N_CHORDS
         centre = apex + u * length * axis
-        half = radius * float(lv_profile(np.array(u)))
+        half = radius * float(lv_profile(np.array(u), p.lv_taper))
         rows.append(np.concatenate([centre - half * normal, centre + half * normal]))
     return np.array(rows)
 
@@ -156,8 +166,8 @@ def _apex_offset(p: HeartParams) -> np.ndarray:
 class _Renderer:
     """Draws the frames of one subject; static per-video fields are computed once."""
 
-    def __init__(self, p: HeartParams, rng: np.random.Generator):
-        self.p = p
+    def __init__(self, p: HeartParams, rng: np.random.Generator, style: Style = ECHONET):
+        self.p, self.style = p, style
         s = p.size
         yy, xx = np.mgrid[0:s, 0:s].astype(np.float32)
         # Sector geometry: apex at the transducer, depth-dependent attenuation.
@@ -182,15 +192,17 @@ class _Renderer:
         self.rv_offset = p.lv_radius * (1.0 + p.rv_scale) + p.wall * 1.2
         # Speckle: Rayleigh-distributed, slightly blurred; a static field and a small pool for flicker.
         self.speckle = self._speckle(rng)
-        self.flicker = [0.15 * (self._speckle(rng) - 1.0) for _ in range(6)]
+        self.flicker = [style.flicker * (self._speckle(rng) - 1.0) for _ in range(6)]
         self.rng = rng
-        self.tissue = np.float32(rng.uniform(0.25, 0.4))
-        self.blood = np.float32(rng.uniform(0.03, 0.08))
+        self.tissue = np.float32(rng.uniform(*style.tissue))
+        self.blood = np.float32(rng.uniform(*style.blood))
         self.wall_level = np.float32(rng.uniform(0.75, 0.95))
 
     def _speckle(self, rng: np.random.Generator) -> np.ndarray:
         field = rng.rayleigh(1.0, size=(self.p.size, self.p.size)).astype(np.float32)
-        field = cv2.GaussianBlur(field, (3, 3), 0.7)
+        sigma = self.style.speckle_blur
+        kernel = 3 if sigma <= 0.8 else 2 * int(np.ceil(2 * sigma)) + 1
+        field = cv2.GaussianBlur(field, (kernel, kernel), sigma)
         return field / field.mean()
 
     def _region(self, s_lo: float, s_hi: float, v_lo: float, v_hi: float) -> tuple[slice, slice]:
@@ -209,12 +221,14 @@ class _Renderer:
         s_axis, abs_v = self.s[region], np.abs(self.v[region] + np.float32(shift))
         u = (s_axis - start) / length
         cavity = (
-            _ramp(radius * lv_profile(u) - abs_v, 0.8)
+            _ramp(radius * lv_profile(u, self.p.lv_taper) - abs_v, 0.8)
             * _ramp(s_axis - start, 0.8)
             * _ramp(start + length - s_axis, 0.8)
         )
         u_out = (s_axis - start + wall) / (length + wall)
-        outer = _ramp((radius + wall) * lv_profile(u_out) - abs_v, 0.8) * _ramp(s_axis - start + wall, 0.8)
+        outer = _ramp((radius + wall) * lv_profile(u_out, self.p.lv_taper) - abs_v, 0.8) * _ramp(
+            s_axis - start + wall, 0.8
+        )
         outer = outer * _ramp(start + length - s_axis, 0.8)
         return region, cavity, np.clip(outer - cavity, 0.0, 1.0)
 
@@ -257,6 +271,8 @@ class _Renderer:
         speckle = self.speckle + self.flicker[index % len(self.flicker)]
         image = speckle * (self.tissue * (1.0 - cavity) + self.blood * cavity)
         image = np.maximum(image, self.wall_level * speckle * walls)
+        if self.style.noise > 0:
+            image += self.rng.normal(0.0, self.style.noise, image.shape).astype(np.float32)
         image *= self.shading
         return np.clip(image * 255.0, 0, 255).astype(np.uint8)
 
@@ -270,7 +286,7 @@ def _ramp(x: np.ndarray, width: float) -> np.ndarray:
 
 @dataclass
 class SyntheticVideo:
-    frames: np.ndarray  # (F, H, W) uint8
+    frames: np.ndarray  # (F, H, W) uint8 grey, or (F, H, W, 3) RGB for a style with a colour map
     ef: float
     esv: float  # mL
     edv: float  # mL
@@ -279,15 +295,16 @@ class SyntheticVideo:
     es_tracing: np.ndarray
     ed_tracing: np.ndarray
     params: HeartParams
+    style: Style = ECHONET
 
 
-def render_video(p: HeartParams, rng: np.random.Generator) -> SyntheticVideo:
-    """Draw all frames of one subject and measure its EF from the traced ED and ES frames."""
+def render_video(p: HeartParams, rng: np.random.Generator, style: Style = ECHONET) -> SyntheticVideo:
+    """Draw all frames of one subject in `style` and measure its EF from the traced ED and ES frames."""
     t = np.arange(p.n_frames)
     phase = p.phase0 + t * p.heart_rate / 60.0 / p.fps
     c = contraction(phase, p.systole)
-    renderer = _Renderer(p, rng)
-    frames = np.stack([renderer.frame(float(ci), i) for i, ci in enumerate(c)])
+    renderer = _Renderer(p, rng, style)
+    frames = colour_map(np.stack([renderer.frame(float(ci), i) for i, ci in enumerate(c)]), style)
     ed_frame, es_frame = _traced_frames(phase, c, p.systole)
     ed_tracing, es_tracing = lv_tracing(p, float(c[ed_frame])), lv_tracing(p, float(c[es_frame]))
     edv_px, esv_px = volume_from_tracing(ed_tracing), volume_from_tracing(es_tracing)
@@ -302,7 +319,31 @@ def render_video(p: HeartParams, rng: np.random.Generator) -> SyntheticVideo:
         es_tracing=es_tracing,
         ed_tracing=ed_tracing,
         params=p,
+        style=style,
     )
+
+
+@dataclass
+class KeyFramePair:
+    ed: np.ndarray  # (H, W) grey or (H, W, 3) RGB uint8, near end-diastole
+    es: np.ndarray  # near end-systole
+    ef: float  # percent, exact for the drawn geometry
+    edv: float  # mL
+
+
+def render_key_frames(
+    rng: np.random.Generator, style: Style = ECHONET, size: int = 112, jitter: float = 0.04
+) -> KeyFramePair:
+    """One new subject drawn in `style`, rendered only at end-diastole and end-systole, each moved by up to
+    `jitter` of a cycle (about 2 frames at 50 fps and 60 bpm). Costs a few milliseconds, so pretraining can
+    draw a fresh subject for every sample instead of reading an archive."""
+    p = sample_params(rng, size=size, style=style)
+    renderer = _Renderer(p, rng, style)
+    phases = np.array([0.0, p.systole]) + rng.uniform(-jitter, jitter, size=2)
+    c = contraction(phases, p.systole)
+    frames = colour_map(np.stack([renderer.frame(float(c[0]), 0), renderer.frame(float(c[1]), 1)]), style)
+    edv = volume_from_tracing(lv_tracing(p, 0.0)) * p.cm_per_px**3
+    return KeyFramePair(ed=frames[0], es=frames[1], ef=p.target_ef, edv=edv)
 
 
 def _traced_frames(phase: np.ndarray, c: np.ndarray, systole: float) -> tuple[int, int]:
@@ -328,10 +369,12 @@ def synthetic_file_name(seed: int, index: int) -> str:
     return f"SYN{seed:05d}X{index:05d}"
 
 
-def _make_one(job: tuple[Path, int, int, int, float]) -> tuple[dict, list[dict], dict]:
-    out, seed, index, size, fps = job
+def _make_one(job: tuple[Path, int, int, int, float, str]) -> tuple[dict, list[dict], dict]:
+    out, seed, index, size, fps, style_name = job
     rng = np.random.default_rng([seed, index])
-    video = render_video(sample_params(rng, size=size, fps=fps), rng)
+    style = style_for_video(style_name, rng)
+    video = render_video(sample_params(rng, size=size, fps=fps, style=style), rng, style)
+    fps = video.params.fps
     name = synthetic_file_name(seed, index)
     write_video(out / "Videos" / f"{name}.avi", video.frames, fps=fps)
     row = {
@@ -348,7 +391,14 @@ def _make_one(job: tuple[Path, int, int, int, float]) -> tuple[dict, list[dict],
     for frame, coords in ((video.es_frame, video.es_tracing), (video.ed_frame, video.ed_tracing)):
         for x1, y1, x2, y2 in coords:
             tracings.append({"FileName": f"{name}.avi", "X1": x1, "Y1": y1, "X2": x2, "Y2": y2, "Frame": frame})
-    params = {"FileName": name, **asdict(video.params), "ESFrame": video.es_frame, "EDFrame": video.ed_frame}
+    params = {
+        "FileName": name,
+        **asdict(video.params),
+        "ESFrame": video.es_frame,
+        "EDFrame": video.ed_frame,
+        "Style": style.name,
+        "ChannelGamma": " ".join(f"{g:.3f}" for g in style.channel_gamma),
+    }
     return row, tracings, params
 
 
@@ -369,16 +419,19 @@ def generate_dataset(
     split_fractions: tuple[float, float, float] = (0.75, 0.125, 0.125),
     workers: int | None = None,
     progress: bool = True,
+    style: str = "echonet",
 ) -> pd.DataFrame:
     """Write an EchoNet-Dynamic-format folder of `n` synthetic videos and return its FileList.
 
-    The result depends only on (n, seed, size, fps, split_fractions), not on `workers`:
-    video i is drawn from its own generator seeded with (seed, i).
+    `style` is one of `cardiacclip.synthetic.styles.STYLE_NAMES` (a style with its own frame
+    rate overrides `fps`). The result depends only on (n, seed, size, fps, split_fractions,
+    style), not on `workers`: video i is drawn from its own generator seeded with (seed, i).
     Also writes `SyntheticParams.csv`, the drawing parameters of every video.
     """
     out = Path(out)
+    style_for_video(style, np.random.default_rng(0))  # an unknown name fails before any work
     (out / "Videos").mkdir(parents=True, exist_ok=True)
-    jobs = [(out, seed, i, size, fps) for i in range(n)]
+    jobs = [(out, seed, i, size, fps, style) for i in range(n)]
     workers = workers or min(os.cpu_count() or 1, 8)
     results = []
     bar = tqdm(total=n, desc="synthetic echoes", unit="video", disable=not progress)
@@ -407,15 +460,18 @@ def ensure_synthetic_data(
     seed: int,
     split_fractions: tuple[float, float, float] = (0.6, 0.15, 0.25),
     workers: int | None = None,
+    style: str = "echonet",
 ) -> Path:
-    """`generate_dataset` into `root` unless it already holds the same one (same n, seed and split fractions)."""
+    """`generate_dataset` into `root` unless it already holds the same one (same n, seed, split fractions, style)."""
     stamp = root / "synthetic.json"
     wanted = {"n": n, "seed": seed, "split_fractions": list(split_fractions)}
+    if style != "echonet":  # older stamps have no style: they are echonet
+        wanted["style"] = style
     if stamp.is_file() and json.loads(stamp.read_text()) == wanted and (root / "FileList.csv").is_file():
         log.info("reusing synthetic data in %s", root)
         return root
     if root.exists():
         shutil.rmtree(root)
-    generate_dataset(root, n=n, seed=seed, split_fractions=split_fractions, workers=workers)
+    generate_dataset(root, n=n, seed=seed, split_fractions=split_fractions, workers=workers, style=style)
     stamp.write_text(json.dumps(wanted))
     return root
