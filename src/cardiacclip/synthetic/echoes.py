@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from cardiacclip.data.filelist import volume_from_tracing, write_filelist
 from cardiacclip.data.video_io import write_video
-from cardiacclip.synthetic.styles import ECHONET, Style, colour_map, style_for_video
+from cardiacclip.synthetic.styles import ECHONET, Style, check_style_name, colour_map, style_for_video
 
 log = logging.getLogger(__name__)
 
@@ -429,7 +429,7 @@ def generate_dataset(
     Also writes `SyntheticParams.csv`, the drawing parameters of every video.
     """
     out = Path(out)
-    style_for_video(style, np.random.default_rng(0))  # an unknown name fails before any work
+    check_style_name(style)
     (out / "Videos").mkdir(parents=True, exist_ok=True)
     jobs = [(out, seed, i, size, fps, style) for i in range(n)]
     workers = workers or min(os.cpu_count() or 1, 8)

@@ -46,12 +46,12 @@ from tqdm.auto import tqdm
 
 from cardiacclip.data.clips import ClipSampler, resize_frames
 from cardiacclip.data.filelist import read_filelist, read_volume_tracings, volume_from_tracing
-from cardiacclip.data.video_io import read_video
+from cardiacclip.data.video_io import decode_frames, read_video
 from cardiacclip.model.backbone import Backbone, load_backbone
 from cardiacclip.runtime import autocast, resolve_device, resolve_precision, seed_everything
 from cardiacclip.synthetic.echoes import render_key_frames
 from cardiacclip.synthetic.reports import make_report
-from cardiacclip.synthetic.styles import style_for_video
+from cardiacclip.synthetic.styles import check_style_name, style_for_video
 from cardiacclip.train.schedule import warmup_cosine
 
 log = logging.getLogger(__name__)
@@ -154,14 +154,17 @@ class KeyFramePairs(Dataset):
                 continue
             by_volume = sorted(traced, key=lambda f: volume_from_tracing(traced[f]))
             es, ed = by_volume[0], by_volume[-1]
-            frames = read_video(Path(root) / "Videos" / name).frames
-            self.items.append((self._window(frames, ed), self._window(frames, es), reports[index]))
+            windows = self._windows(Path(root) / "Videos" / name, (ed, es))
+            self.items.append((*windows, reports[index]))
         if skipped:
             log.warning("%d videos without two traced frames are left out of pretraining", skipped)
 
-    def _window(self, frames: np.ndarray, centre: int) -> np.ndarray:
-        lo, hi = max(centre - self.jitter, 0), min(centre + self.jitter + 1, len(frames))
-        return resize_frames(frames[lo:hi], self.sampler.image_size).copy()  # not a view of the whole video
+    def _windows(self, path: Path, centres: tuple[int, int]) -> list[np.ndarray]:
+        """The frames within `jitter` of each centre, decoded by seeking (not the whole video) and resized."""
+        size = self.sampler.image_size
+        wanted = {i for c in centres for i in range(max(c - self.jitter, 0), c + self.jitter + 1)}
+        frames = decode_frames(path, wanted, lambda frame: resize_frames(frame[None], size)[0])
+        return [np.stack([frames[i] for i in sorted(frames) if abs(i - c) <= self.jitter]) for c in centres]
 
     def __len__(self) -> int:
         return len(self.items)
@@ -178,7 +181,7 @@ class DrawnKeyFramePairs(Dataset):
     ((2, 3, S, S) float frames [ED, ES] normalized by `sampler`, report text)."""
 
     def __init__(self, n: int, seed: int, style: str, sampler: ClipSampler, jitter: float = 0.04):
-        style_for_video(style, np.random.default_rng(0))  # an unknown name fails here
+        check_style_name(style)
         self.n, self.seed, self.style, self.sampler, self.jitter = n, seed, style, sampler, jitter
 
     def __len__(self) -> int:

@@ -80,15 +80,20 @@ def mixed_style(rng: np.random.Generator) -> Style:
     )
 
 
+def check_style_name(name: str) -> None:
+    """Raise ValueError unless `name` is one of `STYLE_NAMES` (before any work is done)."""
+    if name not in STYLE_NAMES:
+        raise ValueError(f"unknown synthetic style {name!r}; choose one of {STYLE_NAMES}")
+
+
 def style_for_video(name: str, rng: np.random.Generator) -> Style:
     """The concrete style of one video of an archive drawn in style `name` (see `STYLE_NAMES`)."""
+    check_style_name(name)
     if name == "echonet":
         return ECHONET
     if name == "second":
         return SECOND
-    if name == "mixed":
-        return mixed_style(rng)
-    raise ValueError(f"unknown synthetic style {name!r}; choose one of {STYLE_NAMES}")
+    return mixed_style(rng)
 
 
 def colour_map(frames: np.ndarray, style: Style) -> np.ndarray:
