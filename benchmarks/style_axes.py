@@ -43,10 +43,8 @@ def key_frame_embeddings(model: torch.nn.Module, sampler: ClipSampler, style: St
     features, ef = [], []
     for i in range(n):
         pair = render_key_frames(np.random.default_rng([2000, 0, i]), style, sampler.image_size, 0.0)
-        frames = np.stack([pair.ed, pair.es])
-        frames = frames[..., None] if frames.ndim == 3 else frames
         with torch.no_grad():
-            emb = F.normalize(model.encode_image(sampler.to_tensor(frames)).float(), dim=-1)
+            emb = F.normalize(model.encode_image(sampler.to_tensor(pair.frames())).float(), dim=-1)
         features.append(emb.mean(0).numpy())
         ef.append(pair.ef)
     return np.stack(features), np.array(ef)

@@ -6,7 +6,8 @@
 #  2. key-frame pretraining that starts from stage 1: every sample a new synthetic subject drawn in the
 #     `mixed` style (random colour tint, speckle grain, noise, sector, a wide imaging depth range, gain,
 #     frame rate, LV taper), rendered at end-diastole and end-systole and paired with its report (seed
-#     stream (1000, 0, i), disjoint from every archive). Stage 2 is what makes frame features follow the LV over the cycle.
+#     stream (1000, 0, i), disjoint from every archive). Stage 2 is what makes frame features follow the
+#     LV over the cycle.
 #     The `second` style (bronze, 30 fps, narrow sector, rounder LV) is never drawn: it stays held out.
 # Usage: bash scripts/build_synthetic_backbone.sh [OUT] [WORKERS]
 set -euo pipefail

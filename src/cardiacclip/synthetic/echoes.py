@@ -330,6 +330,11 @@ class KeyFramePair:
     ef: float  # percent, exact for the drawn geometry
     edv: float  # mL
 
+    def frames(self) -> np.ndarray:
+        """(2, H, W, C) uint8 [ED, ES] with C = 1 (grey) or 3 (RGB), the layout `ClipSampler.to_tensor` takes."""
+        frames = np.stack([self.ed, self.es])
+        return frames[..., None] if frames.ndim == 3 else frames
+
 
 def render_key_frames(
     rng: np.random.Generator, style: Style = ECHONET, size: int = 112, jitter: float = 0.04

@@ -190,9 +190,7 @@ class DrawnKeyFramePairs(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, str]:
         rng = np.random.default_rng([1000, self.seed, index])
         pair = render_key_frames(rng, style_for_video(self.style, rng), self.sampler.image_size, self.jitter)
-        frames = np.stack([pair.ed, pair.es])
-        frames = frames[..., None] if frames.ndim == 3 else frames
-        return self.sampler.to_tensor(frames), make_report(pair.ef, rng, pair.edv)
+        return self.sampler.to_tensor(pair.frames()), make_report(pair.ef, rng, pair.edv)
 
 
 def archive_reports(table: pd.DataFrame, report_column: str | None, seed: int) -> list[str]:
