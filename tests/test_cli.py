@@ -99,7 +99,7 @@ def test_inspect_names_invalid_filelist_rows(synthetic_root, tmp_path):
     table = read_filelist(root / "FileList.csv").drop(columns="VideoFile")
     pd.concat([table, table.iloc[[3]]]).to_csv(root / "FileList.csv", index=False)
     result = runner.invoke(app, ["inspect", str(root)])
-    assert result.exit_code == 1 and "listed more than once" in result.output and table["FileName"][3] in result.output
+    assert result.exit_code == 2 and "listed more than once" in result.output and table["FileName"][3] in result.output
     assert "Traceback" not in result.output
 
 
@@ -113,7 +113,7 @@ def test_inspect_reports_a_malformed_dicom_and_goes_on(synthetic_root, tmp_path)
     pd.concat([table, extra]).to_csv(root / "FileList.csv", index=False)
     result = runner.invoke(app, ["inspect", str(root)])
     assert result.exit_code == 1 and "unreadable" in result.output and "malformed NumberOfFrames" in result.output
-    assert "0 missing and 1 unreadable" in result.output
+    assert "0 missing, 1 unreadable and 0 flagged" in result.output
 
 
 def test_synth_styles_and_their_usage_errors(tmp_path):

@@ -1,8 +1,10 @@
 """The `cardiacclip` command line: parsing and printing only; the work is in `cardiacclip.jobs`.
 
 Every command has `--help`. Exit status: 0 when every input was processed; 1 when some inputs
-or data failed (their rows or the list of problems are still written); 2 when the command
-cannot start (bad options, config, checkpoint, backbone or output path); 130 on Ctrl-C.
+failed (their rows or the list of problems are still written); 2 when the command cannot start
+(bad options, config, checkpoint, backbone, output path, or a dataset whose check before the
+first epoch finds missing, unreadable or flagged videos), with one line saying what to do; 130 on
+Ctrl-C. A user mistake never ends in a Python traceback (tests/test_cli_mistakes.py).
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ if TYPE_CHECKING:
     from cardiacclip.config import RunConfig
 
 EXIT_STATUS = (
-    "Exit status: 0 every input processed; 1 some inputs or data failed (their rows or the list of "
-    "problems are still written); 2 the command cannot start (bad options, config, checkpoint, backbone "
-    "or output path); 130 interrupted."
+    "Exit status: 0 every input processed; 1 some inputs failed (their rows or the list of problems are "
+    "still written); 2 the command cannot start (bad options, config, checkpoint, backbone, output path, or "
+    "missing, unreadable or flagged videos found before the first epoch); 130 interrupted."
 )
 EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": False}
 
@@ -70,6 +72,16 @@ Clips = Annotated[
     typer.Option("--clips", help="Clips per video: all, or N evenly spaced (default: the run's test_clips)."),
 ]
 
+SkipUnreadable = Annotated[
+    bool,
+    typer.Option(
+        "--skip-unreadable",
+        "--skip-missing",
+        help="Leave out listed videos that are missing, unreadable or flagged (listed in the log and in "
+        "left_out.csv) instead of refusing to start.",
+    ),
+]
+
 CropOption = Annotated[
     str | None,
     typer.Option(
@@ -87,20 +99,17 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
 
 @contextmanager
 def usage_errors() -> Iterator[None]:
-    """Turn the errors that stop a command before it can work into one red line and exit status 2
-    (dataset problems: status 1); Ctrl-C into status 130."""
+    """Turn the errors that stop a command before it can work (a config, checkpoint, backbone, output path or
+    dataset that cannot be used) into one red line and exit status 2; Ctrl-C into status 130."""
     from cardiacclip.config import ConfigError
     from cardiacclip.data.errors import DatasetError
-    from cardiacclip.jobs.predict import OutputError
+    from cardiacclip.jobs.output import OutputError
     from cardiacclip.model.backbone import BackboneError
     from cardiacclip.model.checkpoint import CheckpointError
 
     try:
         yield
-    except DatasetError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except (ConfigError, CheckpointError, BackboneError, OutputError, FileNotFoundError) as exc:
+    except (ConfigError, CheckpointError, BackboneError, OutputError, DatasetError, FileNotFoundError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
@@ -221,8 +230,8 @@ def inspect(
     """Check a dataset: counts per split, EF distribution, frame sizes and rates, missing or unreadable videos.
 
     A folder without FileList.csv (or a single file) gets a per-file table instead: readable, frames, fps,
-    size, the ultrasound region found, flags. Exits with status 1 when any video is missing or unreadable,
-    or the FileList has invalid rows.
+    size, the ultrasound region found, colour, flags. Exits with status 1 when any video is missing, unreadable
+    or flagged (what train and evaluate refuse), 2 when the FileList itself cannot be read (invalid rows).
     """
     from dataclasses import asdict
 
@@ -260,15 +269,22 @@ def inspect(
     console.print(f"VolumeTracings.csv: {'present' if report.has_tracings else 'absent'}")
     for name in report.missing:
         console.print(f"[red]missing[/red] {name}")
+    if report.colours:
+        console.print(f"colour: {report.colours} (tinted loops are read as luminance; see data.colour)")
     for name, reason in report.unreadable.items():
         console.print(f"[red]unreadable[/red] {name}: {reason}", highlight=False)
+    for name, reason in report.flagged.items():
+        console.print(f"[red]flagged[/red] {name}: {reason}", highlight=False)
     if json_out:
         json_out.write_text(json.dumps(asdict(report), indent=2))
     if plot:
         plot_ef_histogram(read_filelist(data / "FileList.csv"), plot)
         console.print(f"EF histogram: {plot}")
     if not report.ok:
-        console.print(f"[red]{len(report.missing)} missing and {len(report.unreadable)} unreadable video(s)[/red]")
+        console.print(
+            f"[red]{len(report.missing)} missing, {len(report.unreadable)} unreadable and {len(report.flagged)} "
+            "flagged video(s): train and evaluate refuse them (--skip-unreadable leaves them out)[/red]"
+        )
         raise typer.Exit(1)
     console.print(
         "[green]all listed videos present and readable[/green]"
@@ -289,7 +305,7 @@ def _inspect_files(data: Path, csv_out: Path | None, crop: str) -> None:
         raise typer.Exit(1)
     rows = inspect_files(files, crop=crop)
     table = Table(title=f"{data}: {len(rows)} file(s)")
-    shown = ["file", "readable", "frames", "fps", "size", "region", "flags", "error"]
+    shown = ["file", "readable", "frames", "fps", "size", "region", "colour", "flags", "error"]
     for column in shown:
         table.add_column(column)
     for row in rows.astype(object).where(rows.notna(), "").to_dict("records"):
@@ -410,9 +426,7 @@ def train(
     split_seed: Annotated[int | None, typer.Option("--split-seed", help="Seed of the k-shot sample.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="auto (default), cuda, mps, cpu, cuda:1, ...")] = None,
     precision: Annotated[str | None, typer.Option("--precision", help="auto, fp32, bf16, fp16.")] = None,
-    skip_missing: Annotated[
-        bool, typer.Option("--skip-missing", help="Leave out listed videos missing on disk, with a warning.")
-    ] = False,
+    skip_unreadable: SkipUnreadable = False,
     prompts: Annotated[
         str | None,
         typer.Option("--prompts", help="Prompt YAML file or packaged prompt set (see `cardiacclip import-prompts`)."),
@@ -437,7 +451,7 @@ def train(
         "data.split_seed": split_seed,
         "train.device": device,
         "train.precision": precision,
-        "data.skip_missing": True if skip_missing else None,
+        "data.skip_unreadable": True if skip_unreadable else None,
         "model.prompts": str(Path(prompts).resolve()) if prompts and Path(prompts).is_file() else prompts,
         "data.crop": check_crop(crop),
     }
@@ -472,9 +486,7 @@ def evaluate(
     ] = None,
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for the 95% intervals.")] = 1000,
     device: Device = "auto",
-    skip_missing: Annotated[
-        bool, typer.Option("--skip-missing", help="Leave out listed videos missing on disk, with a warning.")
-    ] = False,
+    skip_unreadable: SkipUnreadable = False,
     crop: CropOption = None,
     precision: Precision = None,
     workers: Workers = 0,
@@ -493,7 +505,7 @@ def evaluate(
             split_file=split_file,
             device=device,
             n_bootstrap=bootstrap,
-            skip_missing=skip_missing,
+            skip_unreadable=skip_unreadable,
             crop=check_crop(crop),
             precision=precision,
             workers=workers,
@@ -523,6 +535,10 @@ def convert(
     keep_flagged: Annotated[
         bool, typer.Option("--keep-flagged", help="Also convert flagged loops (not ultrasound, Doppler, blank, ...).")
     ] = False,
+    colour: Annotated[
+        str,
+        typer.Option("--colour", help="Tinted B-mode loops: luminance (written grey, the default) or rgb (as stored)."),
+    ] = "luminance",
 ) -> None:
     """Convert a DICOM/video archive to the EchoNet-Dynamic layout, de-identified, cropped to the ultrasound region.
 
@@ -532,7 +548,9 @@ def convert(
     """
     from cardiacclip.jobs.convert import ConvertSettings, convert_archive
 
-    settings = ConvertSettings(size=size, crop=check_crop(crop) or "auto", keep_flagged=keep_flagged)
+    if colour not in ("luminance", "rgb"):
+        raise typer.BadParameter("luminance or rgb", param_hint="--colour")
+    settings = ConvertSettings(size=size, crop=check_crop(crop) or "auto", colour=colour, keep_flagged=keep_flagged)
     if not src.exists():
         raise typer.BadParameter(f"{src} does not exist", param_hint="SRC")
     with usage_errors():
@@ -605,7 +623,7 @@ def predict(
     from cardiacclip.runtime import resolve_device
 
     clip_count = parse_clips(clips)
-    crop = check_crop(crop) or "auto"
+    crop = check_crop(crop)
     if by not in ("video", "study"):
         raise typer.BadParameter("video or study", param_hint="--by")
     if by == "study" and out is None:
@@ -825,13 +843,14 @@ def benchmark(
     n: Annotated[
         int | None, typer.Option("--n", help="Synthetic videos when --data is not given (default 600).")
     ] = None,
+    skip_unreadable: SkipUnreadable = False,
     set_: SetOption = None,
 ) -> None:
     """The paper's few-shot protocol: every method on the same k-shot samples.
 
     Writes results.md, results.csv and an MAE-vs-k plot.
     """
-    from cardiacclip.jobs.benchmark import benchmark_config, run_benchmark, synthetic_benchmark_data
+    from cardiacclip.jobs.benchmark import benchmark_config, check_methods, run_benchmark, synthetic_benchmark_data
 
     extra_shots = [
         int(a) for a in ctx.args if a.isdigit()
@@ -839,16 +858,17 @@ def benchmark(
     bad = [a for a in ctx.args if "=" not in a and not a.isdigit()]
     if bad:
         raise typer.BadParameter(f"unexpected arguments {bad}", param_hint="--shots")
+    method_list = [m.strip() for m in methods.split(",")] if methods else None
     with usage_errors():
+        check_methods(method_list)  # before any data is made
         root = data if data is not None else synthetic_benchmark_data(out, n)
-        cfg = run_config(
-            ctx, config or ("synthetic" if data is None else "paper"), backbone, {"data.root": str(root)}, set_
-        )
+        options = {"data.root": str(root), "data.skip_unreadable": True if skip_unreadable else None}
+        cfg = run_config(ctx, config or ("synthetic" if data is None else "paper"), backbone, options, set_)
         bench = benchmark_config(
             cfg,
             list(shots or [1, 2]) + extra_shots,
             seeds,
-            [m.strip() for m in methods.split(",")] if methods else None,
+            method_list,
             synthetic_default=data is None and config is None,
             quick=quick,
             r2plus1d_weights=None if r2plus1d_weights in (None, "none") else r2plus1d_weights,

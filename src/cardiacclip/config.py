@@ -54,7 +54,8 @@ class DataConfig:
     max_length: int = 250
     pad: int | None = 12
     image_size: int = 112
-    fps: float = 50.0  # frame rate of the training videos; `predict` adapts the period to other rates
+    # the frame rate `period` is meant for; every job scales the period to a loop's own rate (ClipSampler.for_video)
+    fps: float = 50.0
     normalize: Literal["clip", "raw"] = "clip"  # clip: the backbone's mean/std (OpenAI CLIP for EchoCLIP)
     # frames: each frame the image tower sees is one time step's RGB. reference: the released loader's
     # (3, T, H, W) clip reshaped to frames without moving T, so a "frame" is 3 consecutive time steps of one
@@ -62,10 +63,14 @@ class DataConfig:
     frame_layout: Literal["frames", "reference"] = "frames"
     # ultrasound region kept (cardiacclip.data.region): auto leaves EchoNet's small square crops as they are
     crop: Literal["auto", "regions", "sector", "none"] = "auto"
+    # tinted B-mode loops (a colour map over the grey scale): read as luminance, or as stored (data/colour.py)
+    colour: Literal["luminance", "rgb"] = "luminance"
     val_clips: int = 1
     test_clips: int | Literal["all"] = 4
     eval_random_clip: bool = False
-    skip_missing: bool = False  # leave out listed videos that are not on disk (with a warning) instead of stopping
+    # leave out listed videos that are missing, unreadable or flagged (listed in the log and the run folder) instead
+    # of refusing to start
+    skip_unreadable: bool = False
     num_workers: int = 0
 
 
@@ -148,7 +153,12 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        return _build(cls, data or {})
+        data = dict(data or {})
+        if isinstance(data.get("data"), dict) and "skip_missing" in data["data"]:  # the name before 0.3
+            section = dict(data["data"])
+            section.setdefault("skip_unreadable", section.pop("skip_missing"))
+            data["data"] = section
+        return _build(cls, data)
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> RunConfig:

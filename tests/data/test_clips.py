@@ -26,10 +26,12 @@ def test_from_config_takes_the_backbones_preprocessing():
 
 
 def test_period_follows_the_frame_rate():
-    sampler = ClipSampler(length=16, period=4)
-    assert sampler.at_frame_rate(25.0, 50.0).period == 2
-    assert sampler.at_frame_rate(100.0, 50.0).period == 8
-    assert sampler.at_frame_rate(None, 50.0).period == 4
+    sampler = ClipSampler(length=16, period=4, fps=50.0)
+    assert sampler.for_video(25.0).period == 2
+    assert sampler.for_video(100.0).period == 8
+    assert sampler.for_video(30.0).period == 2  # round(2.4): the nearest whole period
+    assert sampler.for_video(None).period == 4  # unknown rate: the training rate is assumed
+    assert ClipSampler.from_config(DataConfig(period=2, fps=25.0)).for_video(50.0).period == 4
 
 
 def test_take_resizes_only_the_clip_and_pads_with_black():

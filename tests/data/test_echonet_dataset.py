@@ -5,6 +5,7 @@ import torch
 
 from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD, ClipSampler
 from cardiacclip.data.echonet import EchoNetDataset
+from cardiacclip.data.source import Reading
 from cardiacclip.data.video_io import read_video, write_video
 from helpers import moving_pattern
 
@@ -67,8 +68,8 @@ def _single_video_root(tmp_path, frames, name="0XSHORT", fps=50):
 
 def test_video_shorter_than_a_clip_is_zero_padded(tmp_path):
     frames = moving_pattern(n_frames=10, height=112, width=112)
-    root = _single_video_root(tmp_path, frames)
-    item = EchoNetDataset(root, "test", ClipSampler(length=8, period=2, mean=None), clips="all")[0]
+    root = _single_video_root(tmp_path, frames, fps=15)  # 0.67 s: at 50 fps it would be flagged too_short
+    item = EchoNetDataset(root, "test", ClipSampler(length=8, period=2, mean=None, fps=15.0), clips="all")[0]
     video = item["video"]
     assert video.shape == (1, 8, 3, 112, 112)
     assert video[0, :5].abs().sum(dim=(1, 2, 3)).min() > 0  # frames 0, 2, .., 8 exist
@@ -77,7 +78,7 @@ def test_video_shorter_than_a_clip_is_zero_padded(tmp_path):
 
 def test_non_112_video_is_resized(tmp_path):
     frames = moving_pattern(n_frames=12, height=96, width=128)
-    root = _single_video_root(tmp_path, frames, name="0XBIG")
+    root = _single_video_root(tmp_path, frames, name="0XBIG", fps=20)
     item = EchoNetDataset(root, "test", ClipSampler(length=4, period=1, image_size=112))[0]
     assert item["video"].shape == (1, 4, 3, 112, 112)
 
@@ -106,7 +107,7 @@ def test_screen_capture_videos_are_cropped_to_the_sector(tmp_path):
     from cardiacclip.data.clips import resize_frames
     from cardiacclip.synthetic.dicoms import screen_capture
 
-    capture = screen_capture(3, n_frames=24)
+    capture = screen_capture(3, n_frames=30)
     write_video(tmp_path / "Videos" / "cap.avi", capture.frames, fps=capture.fps, quality=1)
     pd.DataFrame({"FileName": ["cap"], "EF": [capture.ef], "Split": ["TEST"]}).to_csv(
         tmp_path / "FileList.csv", index=False
@@ -114,7 +115,7 @@ def test_screen_capture_videos_are_cropped_to_the_sector(tmp_path):
     sampler = ClipSampler(length=8, period=1, image_size=112, mean=None)
 
     def clip(crop: str) -> torch.Tensor:
-        return EchoNetDataset(tmp_path, "test", sampler, crop=crop)[0]["video"][0]
+        return EchoNetDataset(tmp_path, "test", sampler, reading=Reading(crop=crop))[0]["video"][0]
 
     auto, none = clip("auto"), clip("none")
     twin = sampler.to_tensor(resize_frames(capture.sector[:8], 112))
@@ -126,9 +127,9 @@ def test_later_accesses_decode_only_clip_frames_and_can_skip_pixels(synthetic_ro
     for train in (False, True):
         dataset = EchoNetDataset(synthetic_root, "test", sampler, train=train, clips=3)
         torch.manual_seed(0)
-        first = [dataset[i] for i in range(4)]  # whole videos: frame counts and regions learnt
+        first = [dataset[i] for i in range(4)]
         torch.manual_seed(0)
-        again = [dataset[i] for i in range(4)]  # only the clip frames, seeking in the file
+        again = [dataset[i] for i in range(4)]  # only the clip frames are decoded, seeking in the file
         for a, b in zip(first, again, strict=True):
             assert torch.equal(a["video"], b["video"]) and torch.equal(a["starts"], b["starts"])
         dataset.decode_pixels = False  # the feature cache holds every frame: clips keep their indices only

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cardiacclip.data import DatasetError, InvalidLabelError, MissingVideosError
+from cardiacclip.data import DatasetError, InvalidLabelError, UnusableVideosError
 from cardiacclip.data.echonet import EchoNetDataset
 from cardiacclip.data.filelist import read_filelist, read_volume_tracings, volume_from_tracing
 
@@ -58,15 +58,16 @@ def test_missing_videos_listed_together_or_skipped(synthetic_root, tmp_path, cap
     root = tmp_path / "copy"
     shutil.copytree(synthetic_root, root)
     table = read_filelist(root / "FileList.csv")
-    gone = list(table.loc[table["Split"] == "TEST", "VideoFile"][:2])
+    gone = list(table.loc[table["Split"] == "TEST", "FileName"][:2])
     for name in gone:
-        (root / "Videos" / name).unlink()
-    with pytest.raises(MissingVideosError) as info:
+        (root / "Videos" / f"{name}.avi").unlink()
+    with pytest.raises(UnusableVideosError) as info:
         EchoNetDataset(root, "test")
-    assert info.value.missing == gone and all(name in str(info.value) for name in gone)
-    dataset = EchoNetDataset(root, "test", skip_missing=True)
-    assert len(dataset) == (table["Split"] == "TEST").sum() - 2
-    assert "skipping 2 missing video(s)" in caplog.text
+    assert list(info.value.problems) == gone and all("file not found" in r for r in info.value.problems.values())
+    assert all(name in str(info.value) for name in gone) and "--skip-unreadable" in str(info.value)
+    dataset = EchoNetDataset(root, "test", skip_unreadable=True)
+    assert len(dataset) == (table["Split"] == "TEST").sum() - 2 and dataset.skipped == info.value.problems
+    assert "left out 2 unusable video(s)" in caplog.text
 
 
 def test_split_names_case_insensitive(synthetic_root):

@@ -72,7 +72,7 @@ def test_predict_many_keeps_going_when_asked(model, video_path, tmp_path):
 
 def test_videos_batched_together_get_the_same_predictions_as_alone(model, synthetic_root):
     paths = sorted((synthetic_root / "Videos").glob("*.avi"))[:3]
-    prepared = [model.prepare(p, clips=3) for p in paths]
+    prepared = [model.prepare(model.probe(p), clips=3) for p in paths]
     together = model.run_many(prepared)
     for video, batched in zip(prepared, together, strict=True):
         alone = model.run(video)

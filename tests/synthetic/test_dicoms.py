@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cardiacclip.data.video_io import is_dicom, probe_video, read_frames, read_video_info
+from cardiacclip.data.source import probe
+from cardiacclip.data.video_io import is_dicom, read_video_info
 from cardiacclip.synthetic.dicoms import screen_capture, write_ultrasound_dicom
 
 
@@ -57,9 +58,8 @@ def test_jpeg_baseline_is_stored_as_scanners_do(capture, tmp_path):
 def test_probe_and_selected_frames_match_the_whole_loop(capture, tmp_path, encoding):
     path = write_ultrasound_dicom(tmp_path / "p.dcm", capture, encoding)
     whole, _ = read_video_info(path)
-    probe = probe_video(path, max_sample=8)
-    assert probe.n_frames == 40 and probe.whole is None and probe.sample_index[0] == 0 and len(probe.sample) == 8
-    np.testing.assert_array_equal(probe.sample, whole.frames[probe.sample_index])
-    picked = read_frames(probe, [3, 17, 17, 39, 80], transform=lambda f: f[::2, ::2])
+    video = probe(path)
+    assert video.n_frames == 40 and video.kind == "dicom" and video.fps == pytest.approx(capture.fps)
+    picked = video.read([3, 17, 17, 39, 80], transform=lambda f: f[::2, ::2])
     assert sorted(picked) == [3, 17, 39]  # past the end left out, duplicates once
     np.testing.assert_array_equal(picked[17], whole.frames[17][::2, ::2])

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.linear_model import Ridge
-from tqdm.auto import tqdm
 
 from cardiacclip.data.echonet import EchoNetDataset
 from cardiacclip.model.backbone import Backbone
+from cardiacclip.progress import progress_bar
 
 ALPHAS = tuple(np.logspace(-4, 3, 15))
 
@@ -26,7 +26,7 @@ def clip_features(
     """Per video: (n_clips, D) frame-averaged unit embeddings; and the EF labels."""
     model = backbone.model.to(device).eval()
     features, labels = [], []
-    for i in tqdm(range(len(dataset)), desc="features", unit="video", disable=not progress, leave=False):
+    for i in progress_bar(range(len(dataset)), desc="features", unit="video", disable=not progress, leave=False):
         item = dataset[i]
         clips = item["video"]
         n, t = clips.shape[:2]

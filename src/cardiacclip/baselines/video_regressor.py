@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from cardiacclip.data.echonet import EchoNetDataset
+from cardiacclip.progress import progress_bar
 from cardiacclip.runtime import autocast
 from cardiacclip.train.schedule import warmup_cosine
 
@@ -100,7 +100,7 @@ class VideoRegressor:
         best, best_state, steps = float("inf"), {k: v.detach().clone() for k, v in model.state_dict().items()}, 0
         for epoch in range(self.epochs):
             model.train()
-            for batch in tqdm(
+            for batch in progress_bar(
                 loader,
                 desc=f"r2plus1d epoch {epoch + 1}/{self.epochs}",
                 unit="batch",
@@ -133,7 +133,8 @@ class VideoRegressor:
         assert self.model is not None, "fit first"
         self.model.eval()
         out = []
-        for i in tqdm(range(len(dataset)), desc="r2plus1d predict", unit="video", disable=not progress, leave=False):
+        videos = progress_bar(range(len(dataset)), desc="r2plus1d predict", unit="video", disable=not progress, leave=False)
+        for i in videos:
             clips = dataset[i]["video"].to(self.device)
             with autocast(self.device, self.precision):
                 out.append(float(self.model(to_video_input(clips, self.size)).float().mean()))

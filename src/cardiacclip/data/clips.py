@@ -1,7 +1,13 @@
 """The one clip sampler: how a decoded video becomes model input, for every job.
 
 A clip is `length` frames taken every `period`-th frame from a start index (EchoNet-Dynamic's
-recipe); videos shorter than a clip are padded with black frames. Training draws one random
+recipe); videos shorter than a clip are padded with black frames.
+
+Frame-rate policy: the period follows the loop's frame rate (`for_video`), so a clip spans the same
+time in every loop: `period` is the period at the training rate `fps` (data.fps, 50 frames/s for
+EchoNet-Dynamic), and a 30 frames/s loop is sampled every round(period * 30 / 50)-th frame. A loop
+whose rate is unknown is sampled at `period` (its rate is assumed to be the training rate). Every
+job samples through `for_video`, so training, evaluation and prediction see the same clips. Training draws one random
 start and augments by zero-padding `pad` pixels and cropping back at a random offset;
 evaluation takes fixed starts (`"all"` or N evenly spaced), so the same video gives the same
 tensors every time. Frames are resized to `image_size` and normalized with the backbone's
@@ -9,13 +15,12 @@ preprocessing mean/std (open_clip's `preprocess_cfg`; OpenAI CLIP's for EchoCLIP
 raw 0-255 values (`mean=None`, what the CardiacCLIP reference code fed).
 
 The training dataset, evaluation, `predict`, the toy backbone's pretraining and the demo all
-sample through `ClipSampler`.
+sample through `ClipSampler`; the frames come from `cardiacclip.data.source`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -62,6 +67,8 @@ class ClipSampler:
             released CardiacCLIP loader's (3, T, H, W) clip read as (T, 3, H, W) without moving T, so
             frame i holds planes 3i..3i+2 of the channel-major stack: three consecutive time steps of
             one colour channel (for grey echoes, time triplets).
+        fps: the frame rate `period` is meant for (the training videos'); `for_video` scales the period to
+            other rates. None: never scaled.
     """
 
     length: int | None = 48
@@ -72,6 +79,7 @@ class ClipSampler:
     pad: int = 0
     max_length: int = 250
     frame_layout: Literal["frames", "reference"] = "frames"
+    fps: float | None = 50.0
 
     @classmethod
     def from_config(
@@ -91,14 +99,15 @@ class ClipSampler:
             pad=(data.pad or 0) if augment else 0,
             max_length=data.max_length,
             frame_layout=data.frame_layout,
+            fps=data.fps,
         )
 
-    def at_frame_rate(self, fps: float | None, train_fps: float) -> ClipSampler:
-        """The same clip duration for a video at `fps` as for the training videos at `train_fps`
-        (the period scales with the rate; unknown rates keep the training period)."""
-        if not fps:
+    def for_video(self, fps: float | None) -> ClipSampler:
+        """The sampler of a loop at `fps` frames/s: the period scaled so a clip spans the same time as at the
+        training rate `self.fps` (the module's frame-rate policy); an unknown rate keeps the period."""
+        if not fps or not self.fps:
             return self
-        return dataclasses.replace(self, period=max(1, int(round(self.period * fps / train_fps))))
+        return dataclasses.replace(self, period=max(1, int(round(self.period * fps / self.fps))))
 
     # ------------------------------------------------------------------ where clips start
     def clip_length(self, n_frames: int) -> int:
@@ -130,12 +139,16 @@ class ClipSampler:
         """Source frame index of each clip position (indices past the end become black frames)."""
         return start + self.period * np.arange(self.clip_length(n_frames))
 
-    def source_index(self, starts: np.ndarray, length: int) -> np.ndarray | None:
-        """(N, length) source frame of every position of clips starting at `starts` (N,), or None in the
-        reference layout, where a clip position mixes several frames."""
+    def source_index(
+        self, starts: np.ndarray, length: int, period: int | np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """(N, length) source frame of every position of clips starting at `starts` (N,), taken every `period`-th
+        frame (one period, or one per clip (N,); default `self.period`), or None in the reference layout, where a
+        clip position mixes several frames."""
         if self.frame_layout != "frames":
             return None
-        return np.asarray(starts).reshape(-1, 1) + self.period * np.arange(length)
+        period = np.asarray(self.period if period is None else period).reshape(-1, 1)
+        return np.asarray(starts).reshape(-1, 1) + period * np.arange(length)
 
     def take(self, frames: np.ndarray, start: int) -> np.ndarray:
         """(F, H, W, C) uint8 video -> (T, S, S, C) uint8 clip, resized to `image_size`."""
@@ -183,40 +196,6 @@ class ClipSampler:
         start = self.random_start(len(frames), generator)
         clip = self.augment(self.take(frames, start), generator)
         return self.to_tensor(clip)[None], np.array([start])
-
-
-class LazyFrames:
-    """A video of `n_frames` frames, already (size, size, 3) uint8, whose pixels are decoded on demand: indexing
-    with an array of frame indices decodes just those (through `decode`, {index: frame}). `ClipSampler.take`
-    accepts it in place of an array."""
-
-    def __init__(self, n_frames: int, size: int, decode: Callable[[np.ndarray], dict[int, np.ndarray]]):
-        self.n_frames, self.size, self.decode = n_frames, size, decode
-        self.shape = (n_frames, size, size, 3)
-        self.dtype = np.dtype(np.uint8)
-        self._decoded: dict[int, np.ndarray] = {}
-
-    def __len__(self) -> int:
-        return self.n_frames
-
-    def prefetch(self, indices: np.ndarray) -> None:
-        """Decode the frames at `indices` (those past the end are skipped) in one pass, for later indexing;
-        frames already decoded (shared by overlapping clips) are not decoded again."""
-        todo = sorted(
-            {int(i) for i in np.asarray(indices).reshape(-1) if 0 <= int(i) < self.n_frames} - set(self._decoded)
-        )
-        if todo:
-            self._decoded.update(self.decode(np.asarray(todo)))
-
-    def __getitem__(self, indices: np.ndarray) -> np.ndarray:
-        indices = [int(i) for i in np.asarray(indices).reshape(-1)]
-        self.prefetch(np.asarray(indices))
-        missing = [i for i in indices if i not in self._decoded]
-        if missing:
-            raise IndexError(f"frames {missing[:5]} could not be decoded (the video has {self.n_frames})")
-        if not indices:
-            return np.zeros((0, *self.shape[1:]), dtype=np.uint8)
-        return np.stack([self._decoded[i] for i in indices])
 
 
 def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:

@@ -34,7 +34,6 @@ from pydicom.errors import InvalidDicomError
 
 from cardiacclip.data.errors import (
     CorruptVideoError,
-    NoFramesError,
     NotAVideoError,
     SingleFrameError,
     UnsupportedEncodingError,
@@ -131,9 +130,16 @@ class DicomLoop:
     info: DicomInfo
 
     def frames(self, indices: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
-        """(index, (H, W, 3) uint8 RGB frame) for each requested frame index (all when None), ascending,
-        decoded and converted one frame at a time."""
-        return _rgb_frames(self.dataset, self.path, None if indices is None else sorted(set(indices)))
+        """(index, (H, W, 3) uint8 RGB frame) for each requested frame index (all when None; past the end left
+        out), ascending, decoded and converted one frame at a time."""
+        if indices is None:
+            return _rgb_frames(self.dataset, self.path, None)
+        wanted = sorted({int(i) for i in indices if 0 <= int(i) < self.n_frames})
+        return _rgb_frames(self.dataset, self.path, wanted) if wanted else iter(())
+
+    def count_decoded(self) -> int:
+        """Frames the pixel data actually yields (decodes the whole loop)."""
+        return sum(1 for _ in self.frames())
 
 
 def open_dicom(path: str | Path) -> DicomLoop:
@@ -160,20 +166,6 @@ def open_dicom(path: str | Path) -> DicomLoop:
     ]
     _fit_frame_count(ds, declared, info.warnings)
     return DicomLoop(path, ds, int(ds.NumberOfFrames), fps, info)
-
-
-def read_dicom_video(path: str | Path) -> tuple[np.ndarray, float | None, DicomInfo]:
-    """Read a whole multi-frame DICOM into (F, H, W, 3) uint8 RGB frames, its frame rate (frames/s or None)
-    and its `DicomInfo`. Raises a `VideoReadError` subclass naming the file and the reason."""
-    loop = open_dicom(path)
-    out = None
-    for i, frame in loop.frames():
-        if out is None:
-            out = np.empty((loop.n_frames, *frame.shape), dtype=np.uint8)
-        out[i] = frame
-    if out is None:
-        raise NoFramesError(loop.path)
-    return out, loop.fps, loop.info
 
 
 def _fit_frame_count(ds: pydicom.Dataset, declared: int, warnings: list[str]) -> None:

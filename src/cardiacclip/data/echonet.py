@@ -7,12 +7,14 @@ Layout of `root`::
     Videos/<FileName>.avi
 
 A few-shot split file in the FileList format (with its own Split column) can stand in for
-`root/FileList.csv`; videos are still looked up under `root/Videos`.
+`root/FileList.csv`; videos are still looked up under `root/Videos`. Videos may be AVI/MP4 or
+DICOM cine loops (a FileName with its `.dcm` extension, or any extension the reader knows).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,45 +23,56 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD, ClipCount, ClipSampler, LazyFrames, resize_frames
-from cardiacclip.data.errors import DatasetError, MissingVideosError
+from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD, ClipCount, ClipSampler
+from cardiacclip.data.errors import DatasetError, UnusableVideosError, VideoReadError
 from cardiacclip.data.filelist import read_filelist, select_split
-from cardiacclip.data.prepare import crop_resize
-from cardiacclip.data.region import CropMethod, Region, crop_to_region, locate_region
-from cardiacclip.data.video_io import decode_frames, read_video
+from cardiacclip.data.prepare import prepare_video, training_clip
+from cardiacclip.data.source import DEFAULT_READING, FrameSource, ProbeResult, Reading, probe_all, problem
 
 if TYPE_CHECKING:
     from cardiacclip.config import DataConfig
 
 log = logging.getLogger(__name__)
 
+LEFT_OUT_FILE = "left_out.csv"  # the videos a job left out and why, in its run or output folder
+
 
 class EchoNetDataset(Dataset):
     """Echo videos with their EF labels, as clips ready for an image encoder.
 
+    Before anything is read, every listed video is probed (`cardiacclip.data.source.probe_all`, in worker
+    processes, a sample of frames each): a missing, unreadable or flagged video (`FrameSource.flags`: not
+    ultrasound, Doppler, too short, blank, no sector, colour Doppler, ...) stops the dataset with one
+    `UnusableVideosError` naming every such video and why, unless `skip_unreadable` leaves them out
+    (`skipped` lists them). Clips are read through each video's `FrameSource`, exactly as `predict` reads
+    the same file (region, colour, frame-rate policy).
+
     Args:
         root: folder holding `FileList.csv` and `Videos/`.
         split: "train", "val", "test" (matched case-insensitively) or "all".
-        sampler: clip geometry and preprocessing (`ClipSampler`: frames per clip, period, image
-            size, the backbone's mean/std or raw 0-255, the pad-and-crop augmentation).
+        sampler: clip geometry and preprocessing (`ClipSampler`: frames per clip, period at the training
+            frame rate, image size, the backbone's mean/std or raw 0-255, the pad-and-crop augmentation).
         filelist: a FileList-format CSV to use instead of `root/FileList.csv`, e.g. a k-shot
             split file; its Split column is used as given.
         file_names: keep only these FileNames (e.g. a seeded k-shot sample), in this order.
         train: True draws one random, augmented clip per access; False gives deterministic
             evaluation clips (`clips`). Default: True for the "train" split.
         clips: evaluation clips per video: "all" (every start) or N evenly spaced starts.
-        skip_missing: leave out videos that are not on disk with a warning, instead of raising
-            `MissingVideosError` listing them all.
-        crop: the ultrasound region kept (`cardiacclip.data.region`): "auto" leaves small square
-            videos (EchoNet-Dynamic's 112 x 112 crops) as they are and finds the scan sector in
-            screen captures; "regions" is not available here (AVIs carry no region tags).
+        reading: how a file becomes frames (`Reading`: the ultrasound region kept, "auto" leaving
+            EchoNet-Dynamic's small square crops as they are; tinted loops read as luminance).
+        skip_unreadable: leave out missing, unreadable and flagged videos (listed in `skipped` and the
+            log) instead of raising `UnusableVideosError`.
+        probed: what an earlier `probe_all` found ({FileName: FrameSource or error}), so a job that builds
+            several datasets of one FileList probes each video once; videos it lacks are probed here.
+        show_progress: a progress bar while probing.
 
     Each item is a dict:
         video: float32 tensor (N, T, 3, S, S): N clips (N=1 in training) of T frames.
         ef: float32 scalar tensor, the EF label in percent.
         file_name: FileName as listed.
         starts: int64 tensor (N,), the first frame index of each clip.
-        num_frames: decoded frame count of the video.
+        period: every period-th frame was taken (the loop's own, `ClipSampler.for_video`).
+        num_frames: frame count of the video.
     """
 
     def __init__(
@@ -72,8 +85,10 @@ class EchoNetDataset(Dataset):
         file_names: list[str] | None = None,
         train: bool | None = None,
         clips: ClipCount = 1,
-        skip_missing: bool = False,
-        crop: CropMethod = "auto",
+        reading: Reading = DEFAULT_READING,
+        skip_unreadable: bool = False,
+        probed: Mapping[str, ProbeResult] | None = None,
+        show_progress: bool = False,
     ):
         self.root = Path(root)
         self.video_dir = self.root / "Videos"
@@ -81,32 +96,26 @@ class EchoNetDataset(Dataset):
         self.sampler = sampler or ClipSampler()
         self.train = split.lower() == "train" if train is None else train
         self.clips: ClipCount = clips
-        self.crop: CropMethod = crop
-
-        table = read_filelist(filelist or self.root / "FileList.csv")
-        table = select_split(table, split)
-        if file_names is not None:
-            by_name = table.set_index("FileName", drop=False)
-            unknown = [n for n in file_names if n not in by_name.index]
-            if unknown:
-                raise DatasetError(f"{len(unknown)} requested FileName(s) are not in split {split!r}: {unknown[:10]}")
-            table = by_name.loc[list(file_names)].reset_index(drop=True)
-        table = table.reset_index(drop=True)
-
-        missing = [name for name in table["VideoFile"] if not (self.video_dir / name).is_file()]
-        if missing and not skip_missing:
-            raise MissingVideosError(missing, self.video_dir)
-        if missing:
-            log.warning(
-                "skipping %d missing video(s) under %s: %s", len(missing), self.video_dir, ", ".join(missing[:20])
-            )
-            table = table[~table["VideoFile"].isin(missing)].reset_index(drop=True)
+        self.reading = reading
+        self.filelist = Path(filelist or self.root / "FileList.csv")
+        table = _rows(self.filelist, split, file_names)
+        results = dict(probed or {})
+        todo = {n: self.video_dir / f for n, f in zip(table["FileName"], table["VideoFile"], strict=True)}
+        todo = {name: path for name, path in todo.items() if name not in results}
+        results.update(probe_all(todo, reading, show=show_progress) if todo else {})
+        self.skipped = unusable(table, results)
+        if self.skipped and not skip_unreadable:
+            raise UnusableVideosError(self.skipped, self.filelist, split)
+        if self.skipped:
+            shown = "; ".join(f"{name}: {reason}" for name, reason in list(self.skipped.items())[:20])
+            log.warning("left out %d unusable video(s) of split %s: %s", len(self.skipped), split, shown)
+            table = table[~table["FileName"].isin(self.skipped)].reset_index(drop=True)
         if len(table) == 0:
-            raise DatasetError(f"no videos in split {split!r} of {filelist or self.root / 'FileList.csv'}")
+            raise DatasetError(f"no usable videos in split {split!r} of {self.filelist}")
         self.table: pd.DataFrame = table
-        self._seen: dict[str, tuple[int, Region]] = {}  # per video: decoded frame count, ultrasound region
-        # False once every frame's features are cached (`TrunkFeatureCache`): clips of seen videos are then
-        # built from black frames without reading the file, since only their frame indices are used
+        self.sources: list[FrameSource] = [results[name] for name in table["FileName"]]
+        # False once every frame's features are cached (`TrunkFeatureCache`): clips are then built from black
+        # frames without reading the file, since only their frame indices are used
         self.decode_pixels = True
 
     def __len__(self) -> int:
@@ -124,53 +133,100 @@ class EchoNetDataset(Dataset):
         return self.video_dir / self.table.at[index, "VideoFile"]
 
     def __getitem__(self, index: int) -> dict:
-        row = self.table.iloc[index]
-        path, name = self.video_dir / row["VideoFile"], str(row["FileName"])
-        # first access: the whole video, to count its frames and find its region; later: only the clip frames
-        seen = self._seen.get(name)
-        frames = self._whole_video(path, name) if seen is None else self._clip_frames(path, *seen)
+        """The item (see the class docstring). A video that fails now, in a frame its probe did not decode, is
+        replaced by the next one in training (with a warning: the run goes on); in evaluation its item holds
+        `error` (the reason) instead of `video`, and the evaluation leaves it out and lists it."""
+        for attempt in range(len(self)):
+            try:
+                return self._item((index + attempt) % len(self))
+            except VideoReadError as exc:
+                if not self.train:
+                    return {"file_name": self.file_names[index], "ef": float(self.table.at[index, "EF"]), "error": str(exc)}
+                log.warning("%s; training on the next video in its place for this access", exc)
+        raise DatasetError(f"no video of split {self.split!r} of {self.filelist} can be read any more")
+
+    def _item(self, index: int) -> dict:
+        source = self.sources[index]
         if self.train:
-            video, starts = self.sampler.training_clip(frames)
+            video, starts, period = training_clip(source, self.sampler, decode=self.decode_pixels)
         else:
-            if isinstance(frames, LazyFrames):  # every clip's frames in one pass over the file
-                starts = self.sampler.evaluation_starts(len(frames), self.clips)
-                frames.prefetch(np.concatenate([self.sampler.frame_indices(len(frames), int(s)) for s in starts]))
-            video, starts = self.sampler.evaluation_clips(frames, self.clips)
+            prepared = prepare_video(source, self.sampler, self.clips, decode=self.decode_pixels)
+            video, starts, period = prepared.clips, prepared.starts, prepared.period
         return {
             "video": video,
-            "ef": torch.tensor(float(row["EF"]), dtype=torch.float32),
-            "file_name": name,
+            "ef": torch.tensor(float(self.table.at[index, "EF"]), dtype=torch.float32),
+            "file_name": str(self.table.at[index, "FileName"]),
             "starts": torch.as_tensor(starts, dtype=torch.int64),
-            "num_frames": len(frames),
+            "period": period,
+            "num_frames": source.n_frames,
         }
 
-    def all_frames(self, index: int) -> tuple[str, torch.Tensor]:
-        """(FileName, every frame of the video as (F, 3, S, S)), preprocessed as the clips are but never
-        augmented: for caching each frame's features (`cardiacclip.model.feature_cache`)."""
-        row = self.table.iloc[index]
-        frames = self._whole_video(self.video_dir / row["VideoFile"], str(row["FileName"]))
-        return str(row["FileName"]), self.sampler.to_tensor(resize_frames(frames, self.sampler.image_size))
+    def all_frames(self, index: int) -> tuple[str, torch.Tensor, ClipSampler]:
+        """(FileName, every frame of the video as (F, 3, S, S), the video's own sampler), preprocessed as the clips
+        are but never augmented: for caching each frame's features (`cardiacclip.model.feature_cache`)."""
+        source, size = self.sources[index], self.sampler.image_size
+        decoded = source.read_resized(range(source.n_frames), size)
+        frames = np.stack([decoded[i] for i in range(source.n_frames)])
+        return str(self.table.at[index, "FileName"]), self.sampler.to_tensor(frames), self.sampler.for_video(source.fps)
 
-    def _whole_video(self, path: Path, name: str) -> np.ndarray:
-        """Every frame, cropped to the video's ultrasound region; its frame count and region are remembered."""
-        frames = read_video(path).frames
-        region = locate_region(frames, self.crop)
-        frames = crop_to_region(frames, region)
-        self._seen[name] = (len(frames), region)
-        return frames
 
-    def _clip_frames(self, path: Path, n_frames: int, region: Region) -> LazyFrames:
-        """The video as `LazyFrames`: the sampler draws its clip starts from the frame count, then only the
-        frames those clips use are decoded (seeking in the file), each cropped to the region and resized."""
-        size = self.sampler.image_size
-        if not self.decode_pixels:
-            black = np.zeros((size, size, 3), dtype=np.uint8)
-            return LazyFrames(n_frames, size, lambda indices: dict.fromkeys(map(int, indices), black))
+def _rows(filelist: Path, split: str, file_names: list[str] | None) -> pd.DataFrame:
+    """The FileList rows of `split`, restricted to `file_names` (in that order) when given."""
+    table = select_split(read_filelist(filelist), split)
+    if file_names is not None:
+        by_name = table.set_index("FileName", drop=False)
+        unknown = [n for n in file_names if n not in by_name.index]
+        if unknown:
+            raise DatasetError(f"{len(unknown)} requested FileName(s) are not in split {split!r}: {unknown[:10]}")
+        table = by_name.loc[list(file_names)]
+    return table.reset_index(drop=True)
 
-        def decode(indices: np.ndarray) -> dict[int, np.ndarray]:
-            return decode_frames(path, indices, lambda f: crop_resize(f, region, size))
 
-        return LazyFrames(n_frames, size, decode)
+def unusable(table: pd.DataFrame, results: Mapping[str, ProbeResult]) -> dict[str, str]:
+    """{FileName: why it cannot be used} for the rows whose probe failed or flagged the video."""
+    reasons = {name: problem(results[name]) for name in table["FileName"]}
+    return {name: reason for name, reason in reasons.items() if reason is not None}
+
+
+def write_left_out(left_out: Mapping[str, str], path: Path) -> Path:
+    """The videos a job left out ({FileName: reason}) as a CSV (FileName, reason) in its run or output folder."""
+    pd.DataFrame({"FileName": list(left_out), "reason": list(left_out.values())}).to_csv(path, index=False)
+    log.warning("%d video(s) left out, listed in %s", len(left_out), path)
+    return path
+
+
+def check_data_folder(root: str | Path | None) -> Path:
+    """`root` as a dataset folder (FileList.csv and Videos/), or a DatasetError saying what to pass instead."""
+    if root is None:
+        raise DatasetError("no dataset folder: pass --data FOLDER (holding FileList.csv and Videos/)")
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder; pass --data a folder holding FileList.csv and Videos/")
+    if not (root / "Videos").is_dir():
+        raise DatasetError(f"{root}: no Videos/ folder; a dataset folder holds FileList.csv and Videos/")
+    return root
+
+
+def check_videos(
+    root: str | Path,
+    filelist: str | Path | None,
+    splits: tuple[str, ...],
+    reading: Reading = DEFAULT_READING,
+    skip_unreadable: bool = False,
+    show_progress: bool = True,
+) -> dict[str, ProbeResult]:
+    """The check before the first epoch: probe every video of `splits` of a FileList once (worker processes, a
+    sample of frames each) and raise one `UnusableVideosError` naming every missing, unreadable or flagged video
+    of all those splits, unless `skip_unreadable`. Returns {FileName: FrameSource or error}, for the datasets of
+    the run (`EchoNetDataset(probed=...)`), which then leave the unusable videos out."""
+    filelist = Path(filelist or Path(root) / "FileList.csv")
+    table = pd.concat([select_split(read_filelist(filelist), split) for split in splits]).drop_duplicates("FileName")
+    paths = {n: Path(root) / "Videos" / f for n, f in zip(table["FileName"], table["VideoFile"], strict=True)}
+    results = probe_all(paths, reading, show=show_progress)
+    problems = unusable(table, results)
+    if problems and not skip_unreadable:
+        raise UnusableVideosError(problems, filelist, "/".join(splits))
+    return results
 
 
 def dataset_from_config(
@@ -181,6 +237,8 @@ def dataset_from_config(
     clips: ClipCount = 1,
     mean: tuple[float, ...] = CLIP_MEAN,
     std: tuple[float, ...] = CLIP_STD,
+    probed: Mapping[str, ProbeResult] | None = None,
+    show_progress: bool = False,
 ) -> EchoNetDataset:
     """The dataset a run's `data` config describes, under `data.root`, normalized with the backbone's
     `mean`/`std`; the pad-and-crop augmentation applies only to the TRAIN split (and only when `train` is set)."""
@@ -192,6 +250,8 @@ def dataset_from_config(
         filelist=split_file,
         train=train,
         clips=clips,
-        skip_missing=data.skip_missing,
-        crop=data.crop,
+        reading=Reading.from_config(data),
+        skip_unreadable=data.skip_unreadable,
+        probed=probed,
+        show_progress=show_progress,
     )

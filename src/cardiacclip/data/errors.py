@@ -6,7 +6,7 @@ Every error names the file (or the FileList row) and the reason, so that a user 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
@@ -56,16 +56,17 @@ class DatasetError(Exception):
     """A dataset folder or FileList that cannot be used as given."""
 
 
-class MissingVideosError(DatasetError):
-    """Videos listed in FileList.csv that are not on disk; all of them are named at once."""
+class UnusableVideosError(DatasetError):
+    """Listed videos that are missing, unreadable or flagged, found before the first epoch; all of them are named
+    at once, each with its reason."""
 
-    def __init__(self, missing: Sequence[str | Path], root: str | Path):
-        self.missing = [str(m) for m in missing]
-        shown = "\n  ".join(self.missing[:50])
-        more = f"\n  ... and {len(self.missing) - 50} more" if len(self.missing) > 50 else ""
+    def __init__(self, problems: Mapping[str, str], filelist: str | Path, split: str):
+        self.problems = dict(problems)
+        shown = "\n  ".join(f"{name}: {reason}" for name, reason in list(self.problems.items())[:50])
+        more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
         super().__init__(
-            f"{len(self.missing)} video(s) listed in FileList.csv are missing under {root}:\n  "
-            f"{shown}{more}\nPass skip_missing=True (CLI: --skip-missing) to leave them out with a warning."
+            f"{len(self.problems)} video(s) of split {split!r} in {filelist} cannot be used:\n  {shown}{more}\n"
+            "Fix or remove them, or pass --skip-unreadable (data.skip_unreadable=true) to leave them out."
         )
 
 

@@ -1,26 +1,27 @@
-"""Reading and writing echocardiogram videos.
+"""Containers: which decoder reads a file, and writing videos.
 
-`read_video` turns an AVI/MP4 (any container FFmpeg reads, through PyAV) or a DICOM cine loop
-(through pydicom, see `cardiacclip.data.dicom`) into a uint8 RGB array of shape
-(frames, height, width, 3), plus the frame rate when the file states it.
+`open_loop` opens an AVI/MP4 (any container FFmpeg reads, through PyAV) or a DICOM cine loop
+(through pydicom, see `cardiacclip.data.dicom`) without decoding it; its `frames(indices)` decodes
+just those frames as uint8 RGB (H, W, 3). `read_video` decodes a whole file into one array.
+What the model reads goes through `cardiacclip.data.source` (the frame source), built on these.
 
-The frame count a container declares is not trusted (EchoNet-Dynamic's AVIs and OpenCV's
-reported counts are often off): frames are decoded until the decoder stops.
+The frame count a container header declares is not trusted (EchoNet-Dynamic's AVIs and OpenCV's
+reported counts are often off): packets are counted, and the frame source checks the count
+against the decoder.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import av
 import numpy as np
 
-from cardiacclip.data.dicom import DicomInfo, open_dicom, read_dicom_video
+from cardiacclip.data.dicom import DicomInfo, open_dicom
 from cardiacclip.data.errors import (
     CorruptVideoError,
     EmptyFileError,
@@ -89,118 +90,136 @@ def read_video_info(path: str | Path) -> tuple[VideoData, DicomInfo]:
     itself (`DicomInfo`: modality, ultrasound regions, study UID, reading warnings; empty for
     AVI/MP4). Raises a subclass of `VideoReadError` naming the file and the reason: missing file,
     zero bytes, not a video, corrupt stream, or zero decodable frames. DICOM stills (one frame)
-    are refused: LVEF needs the motion over the cardiac cycle. For long or large loops use
-    `probe_video` and `read_frames`, which keep only the frames asked for.
+    are refused: LVEF needs the motion over the cardiac cycle. Models read through
+    `cardiacclip.data.source` instead, which decodes only the frames a clip uses.
     """
-    path = _check_file(path)
-    if is_dicom(path):
-        frames, fps, info = read_dicom_video(path)
-        return VideoData(frames, fps), info
-    reader = _PyAVFrames(path)
-    frames = [frame for _, frame in reader]
+    loop = open_loop(path)
+    frames = [frame for _, frame in loop.frames()]
     if not frames:
-        raise NoFramesError(path)
-    return VideoData(np.stack(frames), reader.fps), DicomInfo()
+        raise NoFramesError(loop.path)
+    return VideoData(np.stack(frames), loop.fps), loop.info
 
 
-@dataclass
-class VideoProbe:
-    """What one pass over a file learns without keeping the video: frame count, rate, size, the file's own
-    facts (`DicomInfo`) and up to `max_sample` evenly spaced frames (`sample` (k, H, W, 3) uint8 RGB at the
-    indices `sample_index`, always including frame 0) for finding the scan sector and the sanity checks.
-    A small video is kept whole (`whole`) so reading its frames again costs nothing."""
+class Loop(Protocol):
+    """An opened video whose pixels are decoded on demand (`open_loop`): PyAV for AVI/MP4, pydicom for DICOM,
+    or frames already in memory."""
 
     path: Path
-    n_frames: int
+    n_frames: int  # what the container says; `cardiacclip.data.source.probe` checks it against the decoder
     fps: float | None
-    height: int
-    width: int
     info: DicomInfo
-    sample: np.ndarray
-    sample_index: np.ndarray
-    whole: np.ndarray | None = field(default=None, repr=False)
 
-    @classmethod
-    def from_frames(
-        cls, frames: np.ndarray, fps: float | None, info: DicomInfo | None = None, max_sample: int = 32
-    ) -> VideoProbe:
-        """A probe of frames (F, H, W, 3) uint8 RGB already in memory at `fps` frames/s."""
-        n = len(frames)
-        index = even_indices(n, max_sample)
-        return cls(Path("array"), n, fps, *frames.shape[1:3], info or DicomInfo(), frames[index], index, frames)
+    def frames(self, indices: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """(index, (H, W, 3) uint8 RGB frame) for the requested indices (all when None), ascending; indices past
+        the end are left out."""
+        ...
+
+    def count_decoded(self) -> int:
+        """Frames the decoder actually yields (decodes the whole loop)."""
+        ...
 
 
-def even_indices(n_frames: int, count: int) -> np.ndarray:
-    """Up to `count` evenly spaced frame indices of a video of `n_frames` frames, first and last included."""
-    return np.unique(np.linspace(0, n_frames - 1, min(count, n_frames)).round().astype(int))
-
-
-def probe_video(path: str | Path, max_sample: int = 32, keep_bytes: int = 64 << 20) -> VideoProbe:
-    """Probe a video or DICOM file (see `VideoProbe`). A DICOM decodes only its sample frames; an AVI/MP4 is
-    decoded once, keeping the whole video while it stays under `keep_bytes` and a thinning sample otherwise.
-    Raises the same `VideoReadError` subclasses as `read_video_info`."""
+def open_loop(path: str | Path) -> Loop:
+    """Open a video or DICOM file without decoding its pixels. Raises a `VideoReadError` subclass naming the
+    file and the reason (missing, empty, a folder, not a video, a DICOM still or a DICOM without pixels)."""
     path = _check_file(path)
-    if is_dicom(path):
-        loop = open_dicom(path)
-        wanted = even_indices(loop.n_frames, max_sample)
-        decoded = list(loop.frames(wanted))
-        if not decoded:
-            raise NoFramesError(path)
-        index = np.array([i for i, _ in decoded])
-        sample = np.stack([f for _, f in decoded])
-        return VideoProbe(path, loop.n_frames, loop.fps, *sample.shape[1:3], loop.info, sample, index)
-    return _probe_pyav(path, max_sample, keep_bytes)
+    return open_dicom(path) if is_dicom(path) else PyAVLoop(path)
 
 
-def _probe_pyav(path: Path, max_sample: int, keep_bytes: int) -> VideoProbe:
-    reader = _PyAVFrames(path)
-    whole, kept, stride, count = [], {}, 1, 0
-    for count, frame in reader:
-        if whole is not None:
-            whole.append(frame)
-            if len(whole) * frame.nbytes > keep_bytes:
-                whole = None
-        if count % stride == 0:
-            kept[count] = frame
-            if len(kept) > 2 * max_sample:  # thin to every other kept frame, doubling the stride
-                stride *= 2
-                kept = {i: f for i, f in kept.items() if i % stride == 0}
-    if not kept:
-        raise NoFramesError(path)
-    n_frames = count + 1
-    if whole is not None:
-        full = np.stack(whole)
-        index = even_indices(n_frames, max_sample)
-        return VideoProbe(path, n_frames, reader.fps, *full.shape[1:3], DicomInfo(), full[index], index, full)
-    index = np.array(sorted(kept))
-    sample = np.stack([kept[i] for i in index])
-    return VideoProbe(path, n_frames, reader.fps, *sample.shape[1:3], DicomInfo(), sample, index)
+class ArrayLoop:
+    """Frames (F, H, W, 3) uint8 RGB already in memory, at `fps` frames/s, as a `Loop`."""
+
+    def __init__(self, frames: np.ndarray, fps: float | None, info: DicomInfo | None = None):
+        self.path, self.array, self.fps, self.info = Path("array"), frames, fps, info or DicomInfo()
+        self.n_frames = len(frames)
+
+    def frames(self, indices: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        wanted = range(self.n_frames) if indices is None else sorted({int(i) for i in indices})
+        return ((i, self.array[i]) for i in wanted if 0 <= i < self.n_frames)
+
+    def count_decoded(self) -> int:
+        return self.n_frames
 
 
-def read_frames(
-    probe: VideoProbe, indices: Iterable[int], transform: Callable[[np.ndarray], np.ndarray] | None = None
-) -> dict[int, np.ndarray]:
-    """The frames at `indices` (those past the end are left out) decoded in one pass, each passed through
-    `transform` (e.g. crop and resize, so a full-size frame never outlives its decoding): {index: frame}."""
-    wanted = sorted({int(i) for i in indices if 0 <= int(i) < probe.n_frames})
-    transform = transform or (lambda frame: frame)
-    if probe.whole is not None:
-        return {i: transform(probe.whole[i]) for i in wanted}
-    if not wanted:
-        return {}
-    if is_dicom(probe.path):
-        return {i: transform(frame) for i, frame in open_dicom(probe.path).frames(wanted)}
-    return decode_frames(probe.path, wanted, transform)
-
-
-def decode_frames(
-    path: str | Path, indices: Iterable[int], transform: Callable[[np.ndarray], np.ndarray] | None = None
-) -> dict[int, np.ndarray]:
-    """The frames at `indices` of an AVI/MP4, each through `transform`: {index: frame}. Seeks to the nearest
+class PyAVLoop:
+    """An AVI/MP4 (any container FFmpeg reads). Opening counts the stream's packets (no decoding: a packet holds
+    one frame in the intra-frame and H.264 streams echo archives use); `frames(indices)` seeks to the nearest
     keyframe before a frame that is far ahead (every frame of EchoNet's Motion-JPEG AVIs is one) instead of
-    decoding everything in between; frames are identified by their timestamps. Indices past the end are left
-    out. Falls back to decoding from the start when the stream has no timestamps."""
-    return _PyAVFrames(Path(path)).select(sorted({int(i) for i in indices}), transform or (lambda frame: frame))
+    decoding everything in between, and identifies frames by their timestamps."""
+
+    def __init__(self, path: Path):
+        self.path, self.info = path, DicomInfo()
+        with self._open() as container:
+            stream = container.streams.video[0]
+            self.fps = float(stream.average_rate) if stream.average_rate else None
+            try:
+                self.n_frames = sum(1 for packet in container.demux(stream) if packet.size > 0)
+            except av.FFmpegError as exc:
+                raise CorruptVideoError(path, f"the container cannot be read: {exc}") from exc
+        if self.n_frames == 0:
+            raise NoFramesError(path)
+
+    def _open(self):
+        try:
+            container = av.open(str(self.path))
+        except av.FFmpegError as exc:
+            raise NotAVideoError(self.path, f"FFmpeg cannot open it: {exc}") from exc
+        if not container.streams.video:
+            container.close()
+            raise NotAVideoError(self.path, "the file holds no video stream")
+        return container
+
+    def frames(self, indices: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        if indices is None:
+            return self._sequential(None)
+        wanted = sorted({int(i) for i in indices if int(i) >= 0})
+        return iter(self._select(wanted).items()) if wanted else iter(())
+
+    def count_decoded(self) -> int:
+        return sum(1 for _ in self._sequential(None))
+
+    def _sequential(self, last: int | None) -> Iterator[tuple[int, np.ndarray]]:
+        """Every frame from the start (up to index `last`)."""
+        decoded = 0
+        with self._open() as container:
+            try:
+                for frame in container.decode(container.streams.video[0]):
+                    yield decoded, frame.to_ndarray(format="rgb24")
+                    decoded += 1
+                    if last is not None and decoded > last:
+                        return
+            except av.FFmpegError as exc:
+                raise CorruptVideoError(self.path, f"decoding stopped after {decoded} frame(s): {exc}") from exc
+
+    def _select(self, wanted: list[int]) -> dict[int, np.ndarray]:
+        """`wanted` (ascending) frames, decoded with seeks; from the start when the stream has no timestamps."""
+        out: dict[int, np.ndarray] = {}
+        with self._open() as container:
+            stream = container.streams.video[0]
+            rate, base, origin = stream.average_rate, stream.time_base, stream.start_time or 0
+            if not rate or base is None:
+                return self._in_order(wanted)
+            position, frames = -1, None
+            try:
+                for target in wanted:
+                    if frames is None or target > position + SEEK_GAP:
+                        container.seek(origin + int(target / rate / base), stream=stream, backward=True)
+                        frames = container.decode(stream)
+                    for frame in frames:
+                        if frame.pts is None:
+                            return self._in_order(wanted)
+                        position = round(float((frame.pts - origin) * base * rate))
+                        if position == target:
+                            out[target] = frame.to_ndarray(format="rgb24")
+                        if position >= target:
+                            break
+            except av.FFmpegError as exc:
+                raise CorruptVideoError(self.path, f"decoding stopped near frame {position}: {exc}") from exc
+        return out
+
+    def _in_order(self, wanted: list[int]) -> dict[int, np.ndarray]:
+        todo = set(wanted)
+        return {i: frame for i, frame in self._sequential(wanted[-1]) if i in todo}
 
 
 def _check_file(path: str | Path) -> Path:
@@ -212,74 +231,6 @@ def _check_file(path: str | Path) -> Path:
     if os.path.getsize(path) == 0:
         raise EmptyFileError(path)
     return path
-
-
-class _PyAVFrames:
-    """(index, (H, W, 3) uint8 RGB frame) for every frame FFmpeg decodes, one frame at a time; `fps` is set
-    once the container is open."""
-
-    def __init__(self, path: Path):
-        self.path, self.fps = path, None
-
-    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
-        try:
-            container = av.open(str(self.path))
-        except av.FFmpegError as exc:
-            raise NotAVideoError(self.path, f"FFmpeg cannot open it: {exc}") from exc
-        with container:
-            if not container.streams.video:
-                raise NotAVideoError(self.path, "the file holds no video stream")
-            stream = container.streams.video[0]
-            self.fps = float(stream.average_rate) if stream.average_rate else None
-            decoded = 0
-            try:
-                for frame in container.decode(stream):
-                    yield decoded, frame.to_ndarray(format="rgb24")
-                    decoded += 1
-            except av.FFmpegError as exc:
-                raise CorruptVideoError(self.path, f"decoding stopped after {decoded} frame(s): {exc}") from exc
-
-    def select(self, wanted: list[int], transform: Callable[[np.ndarray], np.ndarray]) -> dict[int, np.ndarray]:
-        """`wanted` (ascending) frames, decoded with seeks (see `decode_frames`)."""
-        out: dict[int, np.ndarray] = {}
-        if not wanted:
-            return out
-        try:
-            container = av.open(str(self.path))
-        except av.FFmpegError as exc:
-            raise NotAVideoError(self.path, f"FFmpeg cannot open it: {exc}") from exc
-        with container:
-            stream = container.streams.video[0]
-            rate, base, origin = stream.average_rate, stream.time_base, stream.start_time or 0
-            if not rate or base is None:
-                return self._sequential(wanted, transform)
-            position, frames = -1, None
-            try:
-                for target in wanted:
-                    if frames is None or target > position + SEEK_GAP:
-                        container.seek(origin + int(target / rate / base), stream=stream, backward=True)
-                        frames = container.decode(stream)
-                    for frame in frames:
-                        if frame.pts is None:
-                            return self._sequential(wanted, transform)
-                        position = round(float((frame.pts - origin) * base * rate))
-                        if position == target:
-                            out[target] = transform(frame.to_ndarray(format="rgb24"))
-                        if position >= target:
-                            break
-            except av.FFmpegError as exc:
-                raise CorruptVideoError(self.path, f"decoding stopped near frame {position}: {exc}") from exc
-        return out
-
-    def _sequential(self, wanted: list[int], transform: Callable[[np.ndarray], np.ndarray]) -> dict[int, np.ndarray]:
-        """`wanted` (ascending) frames decoded from the start, stopping after the last (streams without timestamps)."""
-        todo, out = set(wanted), {}
-        for i, frame in self:
-            if i in todo:
-                out[i] = transform(frame)
-            if i >= wanted[-1]:
-                break
-        return out
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float = 50.0, quality: int = 2) -> Path:

@@ -43,12 +43,14 @@ from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.baselines.linear_probe import LinearProbe, clip_features
 from cardiacclip.baselines.video_regressor import KINETICS_MEAN, KINETICS_STD, VideoRegressor
 from cardiacclip.baselines.zeroshot import ZeroShotEF
-from cardiacclip.config import RunConfig
-from cardiacclip.data.echonet import EchoNetDataset, dataset_from_config
+from cardiacclip.config import ConfigError, RunConfig
+from cardiacclip.data.echonet import LEFT_OUT_FILE, EchoNetDataset, check_videos, dataset_from_config, write_left_out
 from cardiacclip.data.fewshot import prepare_split
+from cardiacclip.data.source import ProbeResult, Reading, problem
 from cardiacclip.evaluate.metrics import regression_metrics
 from cardiacclip.evaluate.plots import plot_mae_vs_shots
 from cardiacclip.jobs.evaluate import key_frame_summary
+from cardiacclip.jobs.output import output_folder
 from cardiacclip.jobs.train import train
 from cardiacclip.model.backbone import Backbone, load_backbone
 from cardiacclip.model.checkpoint import load_model
@@ -146,6 +148,7 @@ def benchmark_config(
 
 def synthetic_benchmark_data(out: Path, n_videos: int | None = None) -> Path:
     """The built-in synthetic dataset of the benchmark (seed 2, disjoint from the toy backbone's pretraining)."""
+    output_folder(out)
     return ensure_synthetic_data(
         out / "data", n_videos or SYNTHETIC_DEFAULT["n_videos"], seed=SYNTHETIC_DEFAULT["data_seed"]
     )
@@ -164,6 +167,7 @@ class Sample:
     device: torch.device
     precision: str
     progress: bool
+    probed: dict[str, ProbeResult]  # every video of the FileList, probed once per benchmark
 
     def dataset(
         self, split: str, train: bool = False, baseline_input: tuple[tuple, tuple] | None = None
@@ -177,7 +181,9 @@ class Sample:
             d = dataclasses.replace(d, normalize="clip", frame_layout="frames")
             mean, std = baseline_input
         clips = d.val_clips if split in ("train", "val") else d.test_clips
-        dataset = dataset_from_config(d, split, d.split_file, train=train, clips=clips, mean=mean, std=std)
+        dataset = dataset_from_config(
+            d, split, d.split_file, train=train, clips=clips, mean=mean, std=std, probed=self.probed
+        )
         if split == "test" and self.config.test_limit is not None and len(dataset) > self.config.test_limit:
             dataset.table = dataset.table.iloc[: self.config.test_limit].reset_index(drop=True)
         return dataset
@@ -225,7 +231,9 @@ def _trained(sample: Sample, method: str) -> MethodResult:
     for key, value in TRAINED[method].items():
         setattr(run.model, key, value)
     run_dir = sample.out / "runs" / f"k{sample.shots}_seed{sample.seed}" / method
-    result = train(run, run_dir, backbone=copy.deepcopy(sample.backbone), progress=sample.progress)
+    result = train(
+        run, run_dir, backbone=copy.deepcopy(sample.backbone), progress=sample.progress, probed=sample.probed
+    )
     model, _, _ = load_model(run_dir / "checkpoints" / "best.pt", sample.device)
     predictions, attention = predict_dataset(
         model, sample.test_set, sample.device, sample.precision, progress=sample.progress
@@ -287,14 +295,28 @@ def _metrics_row(
     }
 
 
+def check_methods(methods: list[str] | None) -> None:
+    """Refuse unknown method names (ConfigError naming the known ones) before any data is made or trained on."""
+    unknown = [m for m in methods or [] if m not in METHODS + EXTRA_METHODS]
+    if unknown:
+        raise ConfigError(
+            f"unknown benchmark method(s) {', '.join(unknown)}; choose from {', '.join(METHODS + EXTRA_METHODS)}"
+        )
+
+
 def run_benchmark(config: BenchmarkConfig, out: str | Path, progress: bool = True) -> pd.DataFrame:
-    """Every method on every (k, seed) sample; writes results.csv after each method, then results.md and the plot."""
-    unknown = [m for m in config.methods if m not in METHODS + EXTRA_METHODS]
-    if unknown:  # refuse before anything trains, not halfway through the table
-        raise ValueError(f"unknown method(s) {unknown}; known: {', '.join(METHODS + EXTRA_METHODS)}")
+    """Every method on every (k, seed) sample; writes results.csv after each method, then results.md and the plot.
+
+    Every video of the FileList is probed once, first (`check_videos`): unusable videos stop the benchmark
+    before anything trains, or with data.skip_unreadable are left out and listed in out/left_out.csv."""
+    check_methods(config.methods)
     out = Path(out)
-    (out / "predictions").mkdir(parents=True, exist_ok=True)
+    output_folder(out / "predictions")
     base = config.run
+    data = base.data
+    probed = check_videos(
+        data.root, None, ("train", "val", "test"), Reading.from_config(data), data.skip_unreadable, progress
+    )
     device = resolve_device(base.train.device)
     precision = resolve_precision(base.train.precision, device, training=True)
     backbone = load_backbone(base.model.backbone)
@@ -305,7 +327,7 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, progress: bool = Tru
             sampled = dataclasses.replace(base.data, split_file=None)  # every sample is drawn from FileList.csv
             run.data.split_file = str(prepare_split(sampled, out / "splits" / f"k{shots}_seed{seed}.csv", shots, seed))
             run.data.shots, run.data.split_seed, run.train.seed = shots, seed, base.train.seed + seed
-            sample = Sample(shots, seed, run, backbone, config, out, device, precision, progress)
+            sample = Sample(shots, seed, run, backbone, config, out, device, precision, progress, probed)
             y_test, n_train = sample.test_set.ef, len(sample.dataset("train"))
             for method in config.methods:
                 started = time.time()
@@ -319,6 +341,9 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, progress: bool = Tru
                     "k=%d seed=%d %-12s MAE %.2f (%.0f s)", shots, seed, method, rows[-1]["mae"], rows[-1]["seconds"]
                 )
     results = pd.DataFrame(rows)
+    left_out = {name: reason for name, result in probed.items() if (reason := problem(result))}
+    if left_out:
+        write_left_out(left_out, out / LEFT_OUT_FILE)
     write_results_markdown(results, out / "results.md", base, config)
     plot_mae_vs_shots(results, out / "mae_vs_shots.png", [m for m in config.methods if m in set(results["method"])])
     return results

@@ -31,13 +31,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from cardiacclip.about import RESEARCH_NOTICE
-from cardiacclip.data.prepare import assess, crop_resize
+from cardiacclip.data.colour import ColourMode
+from cardiacclip.data.errors import DatasetError
 from cardiacclip.data.region import CropMethod, preview
-from cardiacclip.data.video_io import find_videos, probe_video, read_frames, write_video
+from cardiacclip.data.source import Reading, probe
+from cardiacclip.data.video_io import find_videos, write_video
+from cardiacclip.jobs.output import OutputError, output_folder
 from cardiacclip.jobs.predict import RowWriter
+from cardiacclip.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,7 @@ MAP_COLUMNS = [
     "crop_method",
     "crop_box",
     "flags",
+    "colour",
     "warnings",
 ]
 LABEL_KEYS = ("SOPInstanceUID", "StudyInstanceUID", "AccessionNumber", "file")
@@ -63,11 +67,13 @@ ASSUMED_FPS = 50.0  # EchoNet-Dynamic's rate, written for loops that state none 
 
 @dataclass(frozen=True)
 class ConvertSettings:
-    """How loops are converted: the region kept (`crop`), the output side in pixels (`size`), and whether
-    flagged inputs (not ultrasound, Doppler, blank, no sector...; `cardiacclip.data.quality`) are kept."""
+    """How loops are converted: the region kept (`crop`), how tinted loops are read (`colour`: as luminance, or
+    as stored), the output side in pixels (`size`), and whether flagged inputs (not ultrasound, Doppler, blank,
+    no sector, colour Doppler...; `cardiacclip.data.quality`) are kept."""
 
     size: int = 112
     crop: CropMethod = "auto"
+    colour: ColourMode = "luminance"
     keep_flagged: bool = False
     previews: bool = True
 
@@ -100,14 +106,18 @@ def convert_archive(
 ) -> ConvertSummary:
     """Convert every video and DICOM under `src` (recursively; DICOM found by content) into `out` (see
     the module docstring). Returns counts; a file that fails is logged to `<private>/errors.csv`.
-    Raises ValueError for a labels CSV that cannot be joined (no EF or no key column)."""
+    Raises DatasetError for a labels CSV that cannot be joined (no EF or no key column) and OutputError for an
+    output or private folder that cannot be used, before any file is converted."""
     settings = settings or ConvertSettings()
     private = private or private_folder(out)
     if private.resolve().is_relative_to(out.resolve()):
-        raise ValueError(f"the private folder {private} must not be inside the output {out}")
+        raise OutputError(
+            f"the private folder {private} must not be inside the output {out}: the output is shared, the "
+            f"private folder stays in the hospital; pass --private {private_folder(out)} or another folder outside it"
+        )
     label_table = read_labels(labels) if labels is not None else None
-    (out / "Videos").mkdir(parents=True, exist_ok=True)
-    private.mkdir(parents=True, exist_ok=True)
+    output_folder(out / "Videos")
+    output_folder(private)
     salt = _salt(private / "salt.txt")
     map_path = private / "uid_map.csv"
     done = _finished(map_path, out / "Videos")
@@ -145,7 +155,7 @@ def _run(
     progress: bool,
 ) -> Iterator[tuple[Path, dict | None, str | None]]:
     """(source, mapping record or None, error or None) per file, in completion order."""
-    bar = tqdm(total=len(files), desc="converting", unit="file", disable=not progress or not files)
+    bar = progress_bar(total=len(files), desc="converting", unit="file", disable=not progress or not files)
     jobs = [(f, src, out, private, salt, settings) for f in files]
     if workers <= 1:
         for job in jobs:
@@ -169,17 +179,14 @@ def convert_one(
 ) -> tuple[dict | None, str | None]:
     """Convert one loop: (mapping record, None) or (None, the reason it was not converted). Never raises."""
     try:
-        probe = probe_video(path)
-        region, flags = assess(probe, settings.crop)
-        if flags and not settings.keep_flagged:
-            return None, f"not converted, flagged: {' '.join(flags)} (--keep-flagged converts it anyway)"
-        key = probe.info.sop_uid or _relative(path, src)
-        name = file_name(key, salt)
-        size = settings.size
-        decoded = read_frames(probe, range(probe.n_frames), lambda f: crop_resize(f, region, size))
+        video = probe(path, Reading(settings.crop, settings.colour))
+        if video.flags and not settings.keep_flagged:
+            return None, f"not converted, flagged: {' '.join(video.flags)} (--keep-flagged converts it anyway)"
+        name = file_name(video.info.sop_uid or _relative(path, src), salt)
+        decoded = video.read_resized(range(video.n_frames), settings.size)
         frames = np.stack([decoded[i] for i in sorted(decoded)])
-        warnings = list(probe.info.warnings)
-        fps = probe.fps
+        warnings = list(video.warnings)
+        fps = video.fps
         if not fps:
             fps = ASSUMED_FPS
             warnings.append(f"frame rate unknown: written at {ASSUMED_FPS:g} frames/s")
@@ -189,21 +196,22 @@ def convert_one(
         partial.replace(target)
         if settings.previews:
             (private / "previews").mkdir(exist_ok=True)
-            image = cv2.cvtColor(preview(probe.sample[0], region), cv2.COLOR_RGB2BGR)
+            image = cv2.cvtColor(preview(video.frame(0), video.region), cv2.COLOR_RGB2BGR)
             cv2.imwrite(str(private / "previews" / f"{name}.png"), image)
         return {
             "FileName": name,
             "source": str(path),
-            "SOPInstanceUID": probe.info.sop_uid or "",
-            "StudyInstanceUID": probe.info.study_uid or "",
-            "AccessionNumber": probe.info.accession or "",
+            "SOPInstanceUID": video.info.sop_uid or "",
+            "StudyInstanceUID": video.info.study_uid or "",
+            "AccessionNumber": video.info.accession or "",
             "FPS": round(float(fps), 3),
             "NumberOfFrames": len(frames),
-            "FrameHeight": size,
-            "FrameWidth": size,
-            "crop_method": region.method,
-            "crop_box": " ".join(map(str, region.box)),
-            "flags": " ".join(flags),
+            "FrameHeight": settings.size,
+            "FrameWidth": settings.size,
+            "crop_method": video.region.method,
+            "crop_box": " ".join(map(str, video.region.box)),
+            "flags": " ".join(video.flags),
+            "colour": video.colour,
             "warnings": "; ".join(warnings),
         }, None
     except Exception as exc:  # one bad file never stops the archive
@@ -218,11 +226,17 @@ def file_name(key: str, salt: str) -> str:
 def read_labels(path: Path) -> pd.DataFrame:
     """A labels CSV: an EF column (percent) and at least one key column (SOPInstanceUID, StudyInstanceUID,
     AccessionNumber, or file: the source file name); an optional Split column is used as given."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: labels CSV not found")
     table = pd.read_csv(path, dtype=str)
     if "EF" not in table.columns:
-        raise ValueError(f"{path}: a labels CSV needs an EF column (has {list(table.columns)})")
+        raise DatasetError(
+            f"{path}: a labels CSV needs an EF column (percent); it has {list(table.columns)}: rename the EF column"
+        )
     if not set(LABEL_KEYS) & set(table.columns):
-        raise ValueError(f"{path}: a labels CSV needs one of the columns {', '.join(LABEL_KEYS)}")
+        raise DatasetError(
+            f"{path}: a labels CSV needs one of the columns {', '.join(LABEL_KEYS)} to join on (has {list(table.columns)})"
+        )
     table["EF"] = pd.to_numeric(table["EF"], errors="coerce")
     bad = table["EF"].isna() | (table["EF"] < 0) | (table["EF"] > 100)
     if bad.any():

@@ -31,10 +31,12 @@ from cardiacclip.config import RunConfig
 from cardiacclip.data.clips import ClipSampler
 from cardiacclip.data.echonet import dataset_from_config
 from cardiacclip.data.filelist import read_filelist, read_volume_tracings
-from cardiacclip.data.video_io import read_video
+from cardiacclip.data.prepare import frames_array
+from cardiacclip.data.source import Reading, probe
 from cardiacclip.evaluate.metrics import regression_metrics
 from cardiacclip.evaluate.plots import plot_attention_strip
 from cardiacclip.jobs.evaluate import evaluate_model
+from cardiacclip.jobs.output import output_folder
 from cardiacclip.jobs.train import train
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.checkpoint import load_model
@@ -53,21 +55,23 @@ def attention_strips(model: CardiacCLIP, config: RunConfig, root: Path, names: l
     """For each video: a clip that starts shortly before its traced beat, its frames and MFL weights,
     ED and ES marked."""
     tracings = read_volume_tracings(root / "VolumeTracings.csv") if (root / "VolumeTracings.csv").is_file() else {}
-    sampler = ClipSampler.from_config(config.data, model.mean, model.std)
+    base = ClipSampler.from_config(config.data, model.mean, model.std)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     model.eval()
     device = next(model.parameters()).device
     for name in names:
-        frames = read_video(root / "Videos" / f"{name}.avi").frames
+        video = probe(root / "Videos" / f"{name}.avi", Reading.from_config(config.data))
+        sampler = base.for_video(video.fps)
+        n = video.n_frames
         traced = list(tracings.get(f"{name}.avi", {}))
         es, ed = (traced[0], traced[-1]) if len(traced) >= 2 else (None, None)
         start = max(0, min(ed, es) - 2 * sampler.period) if ed is not None else 0
-        start = min(start, max(0, len(frames) - sampler.span(len(frames))))
-        clip = sampler.take(frames, start)
+        start = min(start, max(0, n - sampler.span(n)))
+        clip = sampler.take(frames_array(video, sampler.image_size, sampler.frame_indices(n, start)), start)
         out_model = model(sampler.to_tensor(clip)[None].to(device))
         weights = out_model["attention"][0].float().cpu().numpy()
-        last = start + sampler.span(len(frames)) - 1
+        last = start + sampler.span(n) - 1
         marks = {}
         for label, frame in (("ED", ed), ("ES", es)):
             if frame is not None and start <= frame <= last:
@@ -194,8 +198,7 @@ def run_demo(
     becomes the config's `data.fps`.
     """
     started = time.time()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out)
     data_root = ensure_synthetic_data(out / "data", n_videos, data_seed, DEMO_SPLIT_FRACTIONS, workers, style)
     config = config or RunConfig.load("synthetic")
     config.data.fps = float(read_filelist(data_root / "FileList.csv")["FPS"].median())

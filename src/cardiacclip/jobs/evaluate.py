@@ -12,10 +12,17 @@ import torch
 
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.data.clips import ClipCount
-from cardiacclip.data.echonet import EchoNetDataset, dataset_from_config
+from cardiacclip.data.echonet import (
+    LEFT_OUT_FILE,
+    EchoNetDataset,
+    check_data_folder,
+    dataset_from_config,
+    write_left_out,
+)
 from cardiacclip.data.filelist import read_volume_tracings, video_file_name
 from cardiacclip.evaluate.metrics import evaluation_summary, key_frame_mass, regression_metrics
 from cardiacclip.evaluate.plots import plot_bland_altman, plot_scatter
+from cardiacclip.jobs.output import output_folder
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.conformal import Calibration, empirical_coverage
 from cardiacclip.model.inference import predict_dataset
@@ -40,8 +47,7 @@ def evaluate_model(
 
     With a `calibration`, predictions get EF_low/EF_high and metrics the empirical coverage and mean width.
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out)
     table, attention = predict_dataset(model, dataset, device, precision, progress=progress, workers=workers)
     y, p = table["EF"].to_numpy(), table["EF_pred"].to_numpy()
     names = list(model.prompts.names)
@@ -61,6 +67,11 @@ def evaluate_model(
         }
     metrics["clips_per_video"] = dataset.clips
     metrics["split"] = dataset.split
+    metrics["videos"] = len(table)
+    left_out = {**dataset.skipped, **table.attrs.get("failed", {})}
+    if left_out:  # --skip-unreadable, or a frame that failed after the probe: named, never silently dropped
+        metrics["left_out"] = left_out
+        write_left_out(left_out, out / LEFT_OUT_FILE)
     metrics["notice"] = RESEARCH_NOTICE
     key_frames = key_frame_summary(dataset, table, attention)
     if key_frames is not None:
@@ -76,22 +87,23 @@ def evaluate_model(
 def key_frame_summary(dataset: EchoNetDataset, table, attention: dict[str, np.ndarray]) -> dict | None:
     """How much MFL attention falls within one sampled frame of the traced end-diastolic and end-systolic
     frames (VolumeTracings.csv), against what uniform weights would put there, over the videos whose ED
-    and ES lie inside one evaluation clip. None without tracings or for the reference frame layout."""
+    and ES lie inside one evaluation clip (sampled at each video's own period). None without tracings or for
+    the reference frame layout."""
     path = dataset.root / "VolumeTracings.csv"
     sampler = dataset.sampler
     if not path.is_file() or sampler.length is None or sampler.frame_layout != "frames":
         return None
     tracings = read_volume_tracings(path)
     masses, uniforms = [], []
-    for name, starts in zip(table["FileName"], table["clip_starts"], strict=True):
+    for name, starts, period in zip(table["FileName"], table["clip_starts"], table["period"], strict=True):
         traced = list(tracings.get(video_file_name(name), {}))
         if len(traced) < 2:
             continue
         key = [traced[0], traced[-1]]  # ES is listed first, ED last
         for clip, start in enumerate(int(s) for s in str(starts).split()):
-            index = sampler.frame_indices(sampler.length, start)
+            index = start + int(period) * np.arange(sampler.length)
             if min(key) >= index[0] and max(key) <= index[-1]:
-                mass, uniform = key_frame_mass(attention[name][clip], index, key, sampler.period)
+                mass, uniform = key_frame_mass(attention[name][clip], index, key, int(period))
                 masses.append(mass)
                 uniforms.append(uniform)
                 break
@@ -115,15 +127,21 @@ def evaluate_checkpoint(
     device: str = "auto",
     n_bootstrap: int = 1000,
     progress: bool = True,
-    skip_missing: bool = False,
+    skip_unreadable: bool = False,
     crop: str | None = None,
     precision: str | None = None,
     workers: int = 0,
 ) -> dict:
-    """Load a checkpoint (file or run folder) and `evaluate_model` it on `split` of the dataset at `data`."""
+    """Load a checkpoint (file or run folder) and `evaluate_model` it on `split` of the dataset at `data`.
+
+    Every video of the split is probed first (`EchoNetDataset`): missing, unreadable or flagged videos stop
+    the evaluation with `UnusableVideosError` naming them all, unless `skip_unreadable` leaves them out
+    (then listed in `out/left_out.csv` and metrics.json)."""
+    check_data_folder(data)
+    output_folder(out)
     torch_device = resolve_device(device)
     model, config, calibration = load_any(checkpoint, torch_device)
-    d = dataclasses.replace(config.data, root=str(data), skip_missing=skip_missing, crop=crop or config.data.crop)
+    d = dataclasses.replace(config.data, root=str(data), skip_unreadable=skip_unreadable, crop=crop or config.data.crop)
     dataset = dataset_from_config(
         d,
         split,
@@ -132,6 +150,7 @@ def evaluate_checkpoint(
         clips=clips if clips is not None else d.test_clips,
         mean=model.mean,
         std=model.std,
+        show_progress=progress,
     )
     precision = resolve_precision(precision or config.train.precision, torch_device)
     return evaluate_model(

@@ -10,18 +10,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from cardiacclip.data.errors import VideoReadError
 from cardiacclip.data.filelist import read_filelist
-from cardiacclip.data.prepare import assess
 from cardiacclip.data.region import CropMethod
-from cardiacclip.data.video_io import probe_video, read_video
+from cardiacclip.data.source import Reading, probe, probe_all, problem
+from cardiacclip.data.video_io import read_video
+from cardiacclip.progress import progress_bar
 
 
 @dataclass
 class InspectionReport:
-    """What `inspect_dataset` found. `ok` is False when any listed video is missing or unreadable."""
+    """What `inspect_dataset` found. `ok` is False when any listed video is missing, unreadable or flagged (what
+    `train` and `evaluate` would refuse before their first epoch)."""
 
     root: str
     n_videos: int
@@ -32,12 +33,14 @@ class InspectionReport:
     frame_counts: dict[str, float]
     missing: list[str] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)
+    flagged: dict[str, str] = field(default_factory=dict)
+    colours: dict[str, int] = field(default_factory=dict)
     frame_count_mismatches: int = 0
     has_tracings: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.missing and not self.unreadable
+        return not self.missing and not self.unreadable and not self.flagged
 
 
 def _ef_summary(ef: pd.Series) -> dict[str, float]:
@@ -56,10 +59,12 @@ def _ef_summary(ef: pd.Series) -> dict[str, float]:
 def inspect_dataset(
     root: str | Path, decode: bool = True, workers: int | None = None, progress: bool = True
 ) -> InspectionReport:
-    """Count videos per split, summarize EF (percent), sizes and rates, and find missing or unreadable videos.
+    """Count videos per split, summarize EF (percent), sizes and rates, and find missing, unreadable or flagged
+    videos.
 
-    With `decode` every video is decoded in full (a corrupt stream can fail late); without it
-    only the presence of each file is checked and sizes and rates are the FileList's.
+    Every present video is probed as `train` probes it (`cardiacclip.data.source.probe_all`: readable, colour,
+    flags). With `decode` every video is also decoded in full (a corrupt stream can fail late); without it
+    sizes and rates are the FileList's.
     Raises `DatasetError` for a FileList that cannot be used (e.g. invalid or duplicated rows).
     """
     root = Path(root)
@@ -69,7 +74,12 @@ def inspect_dataset(
     missing = [name for name, path in paths.items() if not path.is_file()]
     missing_set = set(missing)
     present = {name: path for name, path in paths.items() if name not in missing_set}
-    decoded, unreadable = _decode_all(present, workers, progress) if decode else ({}, {})
+    probed = probe_all(present, Reading(), workers, progress)
+    unreadable = {name: str(r) for name, r in probed.items() if isinstance(r, VideoReadError)}
+    flagged = {name: problem(r) for name, r in probed.items() if not isinstance(r, VideoReadError) and r.flags}
+    colours = pd.Series([r.colour for r in probed.values() if not isinstance(r, VideoReadError)]).value_counts()
+    decoded, failed = _decode_all(present, workers, progress) if decode else ({}, {})
+    unreadable.update(failed)
     sizes, rates, counts, mismatches = _decoded_summary(decoded, table) if decode else (*_listed_summary(table), [], 0)
     splits = table["Split"] if "Split" in table.columns else pd.Series(["ALL"] * len(table))
     ef_summary = {"ALL": _ef_summary(table["EF"])}
@@ -87,6 +97,8 @@ def inspect_dataset(
         else {},
         missing=missing,
         unreadable=unreadable,
+        flagged=flagged,
+        colours={str(k): int(v) for k, v in colours.items()},
         frame_count_mismatches=mismatches,
         has_tracings=(root / "VolumeTracings.csv").is_file(),
     )
@@ -116,7 +128,7 @@ def _decode_all(
     unreadable: dict[str, str] = {}
     with ThreadPoolExecutor(workers or min(4, os.cpu_count() or 1)) as pool:
         results = pool.map(probe, list(paths))
-        for name, info, error in tqdm(results, total=len(paths), desc="decoding", unit="video", disable=not progress):
+        for name, info, error in progress_bar(results, total=len(paths), desc="decoding", unit="video", disable=not progress):
             if error is not None:
                 unreadable[name] = error
             else:
@@ -154,37 +166,37 @@ def _listed_summary(table: pd.DataFrame) -> tuple[dict, dict]:
     return sizes, rates
 
 
-FILE_COLUMNS = ["file", "readable", "frames", "fps", "size", "region", "box", "flags", "warnings", "error"]
+FILE_COLUMNS = ["file", "readable", "frames", "fps", "size", "region", "box", "colour", "flags", "warnings", "error"]
 
 
 def inspect_files(
     paths: list[Path], crop: CropMethod = "auto", workers: int | None = None, progress: bool = True
 ) -> pd.DataFrame:
     """A row per video or DICOM file (`FILE_COLUMNS`): whether it reads, frame count, frame rate (frames/s),
-    size (WxH), the ultrasound region `crop` finds and its box, the sanity flags, and the reading warnings or
-    error. Probing decodes at most a sample of frames per file (see `probe_video`)."""
+    size (WxH), the ultrasound region `crop` finds and its box, the colour kind, the sanity flags, and the reading
+    warnings or error. Probing decodes a sample of frames per file (`cardiacclip.data.source.probe`)."""
 
     def one(path: Path) -> dict:
         try:
-            probe = probe_video(path)
-            region, flags = assess(probe, crop)
+            video = probe(path, Reading(crop=crop))
             return {
                 "file": str(path),
                 "readable": True,
-                "frames": probe.n_frames,
-                "fps": round(probe.fps, 2) if probe.fps else None,
-                "size": f"{probe.width}x{probe.height}",
-                "region": region.method,
-                "box": " ".join(map(str, region.box)),
-                "flags": " ".join(flags),
-                "warnings": "; ".join(probe.info.warnings),
+                "frames": video.n_frames,
+                "fps": round(video.fps, 2) if video.fps else None,
+                "size": f"{video.width}x{video.height}",
+                "region": video.region.method,
+                "box": " ".join(map(str, video.region.box)),
+                "colour": video.colour,
+                "flags": " ".join(video.flags),
+                "warnings": "; ".join(video.warnings),
                 "error": "",
             }
         except Exception as exc:  # a file that does not read is this file's row, not the end of the inspection
             return {"file": str(path), "readable": False, "error": str(exc) or type(exc).__name__}
 
     with ThreadPoolExecutor(workers or min(4, os.cpu_count() or 1)) as pool:
-        rows = list(tqdm(pool.map(one, paths), total=len(paths), desc="probing", unit="file", disable=not progress))
+        rows = list(progress_bar(pool.map(one, paths), total=len(paths), desc="probing", unit="file", disable=not progress))
     table = pd.DataFrame(rows, columns=FILE_COLUMNS)
     table["frames"] = table["frames"].astype("Int64")
     return table

@@ -23,15 +23,17 @@ from typing import IO, Any
 import cv2
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
-from tqdm.auto import tqdm
 
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.data.clips import ClipCount, ClipSampler
 from cardiacclip.data.prepare import PreparedVideo, prepare_video
 from cardiacclip.data.region import CropMethod, preview
+from cardiacclip.data.source import Reading, probe
 from cardiacclip.distributed import Rank, barrier, gather_objects
 from cardiacclip.evaluate.plots import plot_attention_strip
+from cardiacclip.jobs.output import OutputError
 from cardiacclip.model.predictor import Prediction, Predictor
+from cardiacclip.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ BASE_COLUMNS = ["file", "status", "EF_pred", "EF_low", "EF_high", "category"]
 DETAIL_COLUMNS = [
     "study",
     "flags",
+    "colour",
     "crop_method",
     "crop_box",
     "EF_coarse",
@@ -56,28 +59,25 @@ DETAIL_COLUMNS = [
 ]
 
 
-class OutputError(ValueError):
-    """An output path that cannot be used (a folder, not writable, exists without --overwrite/--resume)."""
-
-
 def output_columns(categories: Iterable[str]) -> list[str]:
     return BASE_COLUMNS + [f"p_{name.replace(' ', '_')}" for name in categories] + DETAIL_COLUMNS
 
 
 def prediction_row(prediction: Prediction) -> dict[str, Any]:
-    """A result as one output row (EF in percent, rounded to 0.01)."""
+    """A result as one output row (EF in percent, to 1e-4: the figure `evaluate` computes for the same file)."""
     return {
         "file": prediction.source,
         "status": "ok",
-        "EF_pred": round(prediction.ef, 2),
-        "EF_low": None if prediction.ef_low is None else round(prediction.ef_low, 2),
-        "EF_high": None if prediction.ef_high is None else round(prediction.ef_high, 2),
+        "EF_pred": round(prediction.ef, 4),
+        "EF_low": None if prediction.ef_low is None else round(prediction.ef_low, 4),
+        "EF_high": None if prediction.ef_high is None else round(prediction.ef_high, 4),
         "category": prediction.category,
         **{f"p_{name.replace(' ', '_')}": round(p, 4) for name, p in prediction.probabilities.items()},
         "flags": " ".join(prediction.flags),
+        "colour": prediction.colour,
         "crop_method": (prediction.crop or {}).get("method"),
         "crop_box": " ".join(map(str, (prediction.crop or {}).get("box", []))),
-        "EF_coarse": round(prediction.ef_coarse, 2),
+        "EF_coarse": round(prediction.ef_coarse, 4),
         "frames": prediction.n_frames,
         "fps": prediction.fps,
         "period": prediction.period,
@@ -228,7 +228,7 @@ def predict_files(
     overwrite: bool = False,
     resume: bool = False,
     progress: bool = True,
-    crop: CropMethod = "auto",
+    crop: CropMethod | None = None,
     crops_dir: Path | None = None,
     strict: bool = False,
     studies: dict[str, str] | None = None,
@@ -238,7 +238,7 @@ def predict_files(
 ) -> PredictSummary:
     """Predict every file and write its row as soon as it is done; one file's failure never stops the batch.
 
-    `crop` chooses the ultrasound region (`cardiacclip.data.region`); `crops_dir` gets a preview per file
+    `crop` chooses the ultrasound region (`cardiacclip.data.region`; default: the run's); `crops_dir` gets a preview per file
     (first frame, box and mask outline); with `strict`, flagged inputs (see `cardiacclip.data.quality`)
     get an error row instead of an EF. With `workers` > 0, that many DataLoader processes read and prepare
     the files (decode, crop, clips) while this process runs the model; consecutive videos go through the model
@@ -271,7 +271,7 @@ def predict_files(
     failed = 0
     prepared = prepare_inputs(predictor, todo, clips, crop, workers)
     try:
-        bar = tqdm(total=len(todo), desc="predicting", unit="video", disable=not progress or len(todo) < 2)
+        bar = progress_bar(total=len(todo), desc="predicting", unit="video", disable=not progress or len(todo) < 2)
         for group in _groups(prepared, batch_clips):
             rows = _predict_group(predictor, group, attention_dir, crops_dir, strict)
             for (path, _, _), row in zip(group, rows, strict=True):
@@ -325,21 +325,22 @@ Prepared = tuple[Path, PreparedVideo | None, dict[str, Any] | None]
 
 
 def prepare_inputs(
-    predictor: Predictor, files: list[Path], clips: ClipCount | None, crop: CropMethod, workers: int = 0
+    predictor: Predictor, files: list[Path], clips: ClipCount | None, crop: CropMethod | None, workers: int = 0
 ) -> Iterator[Prepared]:
     """(path, prepared video or None, error row or None) per file, in order; in `workers` processes when > 0."""
     count = clips if clips is not None else predictor.config.data.test_clips
-    inputs = _Inputs(files, predictor.sampler, predictor.config.data.fps, count, crop)
+    inputs = _Inputs(files, predictor.sampler, predictor.reading(crop), count)
     if workers <= 0:
         return (inputs[i] for i in range(len(inputs)))
     return iter(DataLoader(inputs, batch_size=None, num_workers=workers, collate_fn=_as_is, prefetch_factor=2))
 
 
 class _Inputs(TorchDataset):
-    """Files to prepare (`cardiacclip.data.prepare.prepare_video`); any failure becomes that file's error row."""
+    """Files to probe and prepare (`cardiacclip.data.prepare.prepare_video`); any failure becomes that file's
+    error row."""
 
-    def __init__(self, files: list[Path], sampler: ClipSampler, train_fps: float, clips: ClipCount, crop: CropMethod):
-        self.files, self.sampler, self.train_fps, self.clips, self.crop = files, sampler, train_fps, clips, crop
+    def __init__(self, files: list[Path], sampler: ClipSampler, reading: Reading, clips: ClipCount):
+        self.files, self.sampler, self.reading, self.clips = files, sampler, reading, clips
 
     def __len__(self) -> int:
         return len(self.files)
@@ -347,7 +348,7 @@ class _Inputs(TorchDataset):
     def __getitem__(self, index: int) -> Prepared:
         path = self.files[index]
         try:
-            return path, prepare_video(path, self.sampler, self.train_fps, self.clips, self.crop, str(path)), None
+            return path, prepare_video(probe(path, self.reading), self.sampler, self.clips, str(path)), None
         except Exception as exc:  # any failure becomes this input's row; the batch goes on
             return path, None, failure_row(path, exc)
 
@@ -407,11 +408,12 @@ def _predict_one(
     try:
         prediction = prediction or predictor.run(video)
         row = prediction_row(prediction)
-        row["study"] = study_key(video.info.study_uid) if video.info.study_uid else ""
+        study_uid = video.frame_source.info.study_uid
+        row["study"] = study_key(study_uid) if study_uid else ""
         if crops_dir is not None:
             crops_dir.mkdir(parents=True, exist_ok=True)
             preview_path = crops_dir / f"{path.stem}_crop.png"
-            image = preview(video.first_frame, prediction.region)
+            image = preview(video.frame_source.frame(0), prediction.region)
             cv2.imwrite(str(preview_path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
             row["crop_preview"] = str(preview_path)
         if strict and prediction.flags:

@@ -36,7 +36,6 @@ from cardiacclip.about import RESEARCH_NOTICE, __version__
 from cardiacclip.data.clips import parse_clip_count
 from cardiacclip.data.errors import VideoReadError
 from cardiacclip.data.region import preview
-from cardiacclip.data.video_io import probe_video
 from cardiacclip.model.package import run_folder
 from cardiacclip.model.predictor import Predictor
 
@@ -132,7 +131,7 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
         request: Request,
         file: UploadFile = File(..., description="AVI, MP4 or DICOM cine loop"),  # noqa: B008 (FastAPI's idiom)
         clips: str | None = Form(None, description="all, or N evenly spaced clips (default: the model's)"),
-        crop: str = Form("auto", description="ultrasound region: auto, regions, sector or none"),
+        crop: str | None = Form(None, description="ultrasound region: auto, regions, sector or none (default: the model's)"),
     ) -> dict[str, Any]:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
@@ -141,7 +140,7 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
             clip_count = parse_clip_count(clips or None)
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
-        if crop not in CROP_METHODS:
+        if crop is not None and crop not in CROP_METHODS:
             raise HTTPException(422, f"crop must be one of {CROP_METHODS}, got {crop!r}")
         folder = Path(tempfile.mkdtemp(prefix="cardiacclip-upload-"))  # mode 0700: private to this process
         try:
@@ -172,16 +171,18 @@ async def _save_upload(file: UploadFile, path: Path, limit: int) -> None:
         raise HTTPException(422, "the upload is empty (0 bytes)")
 
 
-def _predict_file(predictor: Predictor, path: Path, clips, crop: str, settings: ServeSettings) -> dict[str, Any]:
+def _predict_file(
+    predictor: Predictor, path: Path, clips, crop: str | None, settings: ServeSettings
+) -> dict[str, Any]:
     try:
-        probe = probe_video(path)
+        video = predictor.probe(path, crop)
     except VideoReadError as exc:
         reason = exc.reason + (f" ({exc.detail})" if exc.detail else "")
         raise HTTPException(422, f"not a readable video: {reason.replace(str(path), 'the upload')}") from None
     except Exception as exc:  # a reader failing in an unexpected way is still a bad input, not a server error
         raise HTTPException(422, f"not a readable video: {type(exc).__name__}") from None
     try:
-        prediction = predictor.predict_probe(probe, clips, crop, source="upload")
+        prediction = predictor.predict_source(video, clips, source="upload")
     except ValueError as exc:
         raise HTTPException(422, str(exc).replace(str(path), "the upload")) from None
     frames = prediction.first_clip
@@ -192,7 +193,7 @@ def _predict_file(predictor: Predictor, path: Path, clips, crop: str, settings: 
         {
             "frames": [_jpeg(frames[i], settings.thumbnail_size) for i in shown],
             "frame_positions": [int(i) for i in shown],
-            "preview": _jpeg(preview(probe.sample[0], prediction.region), 256),
+            "preview": _jpeg(preview(video.frame(0), prediction.region), 256),
         }
     )
     return body

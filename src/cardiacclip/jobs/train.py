@@ -3,10 +3,15 @@
 Writes into the run folder:
     config.yaml          the full run config
     split.csv            the FileList-format split that was used (k-shot train, val, test)
+    left_out.csv         with data.skip_unreadable: the videos left out (missing, unreadable, flagged) and why
     metrics.csv          one row per epoch (losses, train MAE, val MAE/RMSE/R2, lr, seconds)
     checkpoints/last.pt  model + optimizer state, for resuming after an interruption
     checkpoints/best.pt  the model with the best validation MAE
     learning_curves.png
+
+Before the first epoch every training and validation video is probed (`data.echonet.check_videos`): a
+missing, unreadable or flagged video stops the run before any training, with one message naming them
+all (`--skip-unreadable` leaves them out instead).
 
 Running it again on the same folder with the same config resumes from last.pt (a larger `train.epochs`
 or another `train.max_train_steps` extends the run).
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,9 +37,17 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from cardiacclip import distributed
 from cardiacclip.config import ConfigError, RunConfig, TrainConfig
-from cardiacclip.data.echonet import dataset_from_config
+from cardiacclip.data.echonet import (
+    LEFT_OUT_FILE,
+    check_data_folder,
+    check_videos,
+    dataset_from_config,
+    write_left_out,
+)
 from cardiacclip.data.fewshot import prepare_split
+from cardiacclip.data.source import ProbeResult, Reading
 from cardiacclip.evaluate.plots import plot_learning_curves
+from cardiacclip.jobs.output import output_folder
 from cardiacclip.model.backbone import Backbone, load_backbone
 from cardiacclip.model.checkpoint import build_model, load_model, read_checkpoint, save_checkpoint
 from cardiacclip.model.conformal import CALIBRATION_FILE, Calibration, calibrate
@@ -69,17 +83,32 @@ def _resume_state(run_dir: Path, config: RunConfig) -> dict[str, Any] | None:
     for key in RUN_LENGTH:
         saved["train"].pop(key), wanted["train"].pop(key)
     if saved != wanted:
-        raise ValueError(f"{run_dir} holds a run with another config; use a new --out folder or the same config")
+        changed = sorted(
+            f"{section}.{key}"
+            for section in wanted
+            for key in wanted[section]
+            if saved.get(section, {}).get(key) != wanted[section][key]
+        )
+        raise ConfigError(
+            f"{run_dir} holds a run with another config (differs in {', '.join(changed)}): "
+            "use a new --out folder, or the same config to resume it"
+        )
     return payload
 
 
 def train(
-    config: RunConfig, run_dir: str | Path, backbone: Backbone | None = None, progress: bool = True
+    config: RunConfig,
+    run_dir: str | Path,
+    backbone: Backbone | None = None,
+    progress: bool = True,
+    probed: Mapping[str, ProbeResult] | None = None,
 ) -> TrainResult:
-    """Train (or resume) a run in `run_dir`; `backbone` may be passed to avoid loading it again."""
+    """Train (or resume) a run in `run_dir`; `backbone` may be passed to avoid loading it again, `probed` (what
+    `check_videos` found for these videos) to avoid probing them again."""
     run_dir = Path(run_dir)
     checkpoints = run_dir / "checkpoints"
     tc = config.train
+    check_data_folder(config.data.root)
     rank, device = distributed.setup(resolve_device(tc.device))
     progress = progress and rank.main
     resume = _resume_state(run_dir, config)
@@ -91,17 +120,7 @@ def train(
     backbone = backbone or load_backbone(config.model.backbone)
     description = backbone.describe()
     model = build_model(config, backbone, load_prompts(config.model.prompts)).to(device)
-    mean, std = backbone.mean, backbone.std
-    train_set = dataset_from_config(config.data, "train", split_file, train=True, mean=mean, std=std)
-    val_set = dataset_from_config(
-        config.data,
-        "val",
-        split_file,
-        train=config.data.eval_random_clip,
-        clips=config.data.val_clips,
-        mean=mean,
-        std=std,
-    )
+    train_set, val_set = _datasets(config, split_file, backbone, run_dir if rank.main else None, progress, probed)
     loader = _train_loader(train_set, tc, rank, generator, config.data.num_workers)
     opt = Optimization.create(model, tc, steps_per_epoch(loader, tc.grad_accum), device, precision)
     if rank.main:
@@ -182,6 +201,30 @@ def train(
     return TrainResult(run_dir, best["mae"], best["epoch"], len(history), time.time() - started)
 
 
+def _datasets(
+    config: RunConfig,
+    split_file: Path,
+    backbone: Backbone,
+    run_dir: Path | None,
+    progress: bool,
+    probed: Mapping[str, ProbeResult] | None,
+):
+    """The training and validation datasets, after one check of all their videos (`check_videos`, unless the
+    caller `probed` them); the videos left out (with data.skip_unreadable) are listed in run_dir/left_out.csv."""
+    data, mean, std = config.data, backbone.mean, backbone.std
+    if probed is None:
+        reading = Reading.from_config(data)
+        probed = check_videos(data.root, split_file, ("train", "val"), reading, data.skip_unreadable, progress)
+    train_set = dataset_from_config(data, "train", split_file, train=True, mean=mean, std=std, probed=probed)
+    val_set = dataset_from_config(
+        data, "val", split_file, train=data.eval_random_clip, clips=data.val_clips, mean=mean, std=std, probed=probed
+    )
+    left_out = {**train_set.skipped, **val_set.skipped}
+    if left_out and run_dir is not None:
+        write_left_out(left_out, run_dir / LEFT_OUT_FILE)
+    return train_set, val_set
+
+
 def trunk_cache(config: RunConfig, model) -> TrunkFeatureCache:
     """An in-memory frozen-trunk feature cache, after checking the run can use one (ConfigError otherwise)."""
     problems = []
@@ -203,7 +246,7 @@ def _run_folder(run_dir: Path, config: RunConfig, rank: distributed.Rank, resumi
     split. Returns the split file and its SHA-256."""
     split_file = run_dir / "split.csv"
     if rank.main:
-        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        output_folder(run_dir / "checkpoints")
         config.to_yaml(run_dir / "config.yaml")
         if not resuming or not split_file.is_file():
             prepare_split(config.data, split_file)

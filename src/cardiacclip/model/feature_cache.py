@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from cardiacclip.data.echonet import EchoNetDataset
 from cardiacclip.model.cardiacclip import CardiacCLIP
+from cardiacclip.progress import progress_bar
 from cardiacclip.runtime import autocast
 
 
@@ -77,9 +77,8 @@ class TrunkFeatureCache:
 
         A video shorter than one clip is padded with black frames by the sampler; those positions (source
         index past the end) get the black frame's features."""
-        sampler = dataset.sampler
-        for i in tqdm(range(len(dataset)), desc="caching trunk features", unit="video", disable=not progress):
-            name, frames = dataset.all_frames(i)
+        for i in progress_bar(range(len(dataset)), desc="caching trunk features", unit="video", disable=not progress):
+            name, frames, sampler = dataset.all_frames(i)
             for start in range(0, len(frames), frames_per_pass):
                 chunk = frames[start : start + frames_per_pass][None]
                 index = np.arange(start, start + chunk.shape[1])[None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from functools import partial
 
@@ -9,12 +10,14 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from cardiacclip.data.echonet import EchoNetDataset
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.feature_cache import TrunkFeatureCache
+from cardiacclip.progress import progress_bar
 from cardiacclip.runtime import autocast
+
+log = logging.getLogger(__name__)
 
 
 @torch.no_grad()
@@ -103,8 +106,9 @@ def predict_dataset(
     """Predictions for every video of a dataset (in evaluation mode); `workers` DataLoader processes decode
     the videos while the model runs, and frames shared by overlapping clips are encoded once.
 
-    Returns a table (FileName, EF, EF_pred, EF_pred_first_clip, EF_pred_coarse, category,
-    category_pred, p_<category>..., n_clips, clip_starts) and every clip's frame attention per video, (N, T).
+    A video whose frames fail to decode is left out of the table and named in `table.attrs["failed"]`
+    ({FileName: reason}). Returns a table (FileName, EF, EF_pred, EF_pred_first_clip, EF_pred_coarse, category,
+    category_pred, p_<category>..., n_clips, clip_starts, period) and every clip's frame attention per video, (N, T).
     """
     was_training = model.training
     model.eval()
@@ -116,8 +120,13 @@ def predict_dataset(
         else (dataset[i] for i in range(len(dataset)))
     )
     sampler = dataset.sampler
-    for item in tqdm(items, total=len(dataset), desc=desc, unit="video", disable=not progress, leave=False):
-        source_index = sampler.source_index(item["starts"].numpy(), item["video"].shape[1])
+    failed: dict[str, str] = {}
+    for item in progress_bar(items, total=len(dataset), desc=desc, unit="video", disable=not progress, leave=False):
+        if "error" in item:  # a video that failed after its probe: left out, listed in `table.attrs["failed"]`
+            log.warning("left out of %s: %s", desc, item["error"])
+            failed[item["file_name"]] = item["error"]
+            continue
+        source_index = sampler.source_index(item["starts"].numpy(), item["video"].shape[1], item["period"])
         if cache is not None and source_index is not None:  # a frozen trunk: each frame's features once per run
             videos = [item["file_name"]] * len(source_index)
             strict = not dataset.decode_pixels
@@ -131,6 +140,7 @@ def predict_dataset(
         row["category_pred"] = names[summary["category_pred"]]
         row.update({f"p_{name.replace(' ', '_')}": float(p) for name, p in zip(names, summary["probs"], strict=True)})
         row["clip_starts"] = " ".join(str(int(s)) for s in item["starts"])
+        row["period"] = int(item["period"])
         rows.append(row)
         attention[item["file_name"]] = per_clip["attention"]
     model.train(was_training)
@@ -138,4 +148,5 @@ def predict_dataset(
     table.insert(
         2, "category", [names[int(c)] for c in model.prompts.classify(table["EF"].to_numpy(), model.config.label_bins)]
     )
+    table.attrs["failed"] = failed
     return table, attention

@@ -8,8 +8,9 @@
     result.ef, result.category, result.probabilities, result.attention
 
 Predictions average the deterministic evaluation clips of a video (EchoNet-Dynamic's test-time
-augmentation); the clip period adapts to the video's frame rate so a clip spans the same time
-as in training.
+augmentation). Files and arrays are read through the frame source (`cardiacclip.data.source`) with
+the run's reading policy, and clips are sampled at the loop's own period (the frame-rate policy of
+`cardiacclip.data.clips`), exactly as `evaluate` reads them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from cardiacclip.data.clips import ClipCount, ClipSampler
 from cardiacclip.data.dicom import DicomInfo
 from cardiacclip.data.prepare import PreparedVideo, prepare_video
 from cardiacclip.data.region import CropMethod, Region
-from cardiacclip.data.video_io import VideoProbe, probe_video
+from cardiacclip.data.source import FrameSource, Reading, probe
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.conformal import Calibration
 from cardiacclip.model.inference import predict_clips
@@ -59,6 +60,7 @@ class Prediction:
     source: str = ""  # the file, or "array" / "tensor"
     crop: dict | None = None  # {"method": "none"|"regions"|"sector", "box": [x0, y0, x1, y1]} of the input kept
     flags: list[str] = field(default_factory=list)  # sanity gate: not_ultrasound, doppler_or_mmode, too_short, ...
+    colour: str | None = None  # grey, tinted (read as luminance unless the run says rgb) or colour_doppler
     warnings: list[str] = field(default_factory=list)
     notice: str = RESEARCH_NOTICE
     region: Region | None = field(default=None, repr=False, compare=False)  # the crop itself (mask included)
@@ -98,7 +100,7 @@ class Predictor:
         return tuple(self.model.prompts.names)
 
     def predict(
-        self, x: Input, *, fps: float | None = None, clips: ClipCount | None = None, crop: CropMethod = "auto"
+        self, x: Input, *, fps: float | None = None, clips: ClipCount | None = None, crop: CropMethod | None = None
     ) -> Prediction:
         """EF for one video.
 
@@ -112,7 +114,8 @@ class Predictor:
             clips: evaluation clips per video, "all" or N evenly spaced (default: the run's test_clips).
             crop: the ultrasound region to keep (`cardiacclip.data.region`): "auto" (DICOM region tags,
                 else nothing for small square videos, else the scan sector found in the pixels),
-                "regions", "sector" or "none". Tensor input is never cropped.
+                "regions", "sector" or "none"; default: the run's `data.crop`, as `evaluate` reads.
+                Tensor input is never cropped.
 
         Raises:
             ValueError: an array or tensor in the wrong layout (the message names the expected one).
@@ -123,7 +126,7 @@ class Predictor:
         if isinstance(x, np.ndarray):
             return self.predict_frames(_check_frames(x), fps, clips, crop=crop)
         if isinstance(x, (str, Path)):
-            return self.predict_probe(probe_video(x), clips, crop, source=str(x))
+            return self.predict_source(self.probe(x, crop), clips, source=str(x))
         raise TypeError(f"predict takes a file path, a NumPy array or a torch tensor, not {type(x).__name__}")
 
     def predict_many(
@@ -132,7 +135,7 @@ class Predictor:
         *,
         fps: float | None = None,
         clips: ClipCount | None = None,
-        crop: CropMethod = "auto",
+        crop: CropMethod | None = None,
         errors: Literal["raise", "return"] = "raise",
     ) -> list[Prediction | Exception]:
         """`predict` for each input, in order. With `errors="return"` a failing input's exception
@@ -153,31 +156,31 @@ class Predictor:
         fps: float | None = None,
         clips: ClipCount | None = None,
         source: str = "array",
-        crop: CropMethod = "auto",
+        crop: CropMethod | None = None,
         dicom: DicomInfo | None = None,
     ) -> Prediction:
         """EF for decoded frames (F, H, W, 3) uint8 RGB at `fps` frames/s (see `predict`); `dicom` is what
         the file said about itself (modality, ultrasound regions, reading warnings)."""
-        probe = VideoProbe.from_frames(frames, fps, dicom)
-        return self.predict_probe(probe, clips, crop, source=source)
+        video = probe(frames, self.reading(crop), fps=fps, info=dicom)
+        return self.predict_source(video, clips, source=source)
 
-    def predict_probe(
-        self, probe: VideoProbe, clips: ClipCount | None = None, crop: CropMethod = "auto", source: str | None = None
-    ) -> Prediction:
-        """EF for a probed video (`cardiacclip.data.video_io.probe_video`); see `prepare` and `run`."""
-        return self.run(self.prepare(probe, clips, crop, source))
+    def reading(self, crop: CropMethod | None = None) -> Reading:
+        """The run's reading policy (`cardiacclip.data.source.Reading`), with the region method `crop` if given."""
+        return Reading.from_config(self.config.data, crop)
 
-    def prepare(
-        self,
-        video: str | Path | VideoProbe,
-        clips: ClipCount | None = None,
-        crop: CropMethod = "auto",
-        source: str | None = None,
-    ) -> PreparedVideo:
-        """The model-free half of a prediction (`cardiacclip.data.prepare.prepare_video`): region, flags,
-        only the frames the clips use, decoded, cropped and resized. Safe to run in worker processes."""
+    def probe(self, path: str | Path, crop: CropMethod | None = None) -> FrameSource:
+        """A file probed with the run's reading policy (`cardiacclip.data.source.probe`)."""
+        return probe(path, self.reading(crop))
+
+    def predict_source(self, video: FrameSource, clips: ClipCount | None = None, source: str | None = None) -> Prediction:
+        """EF for a probed loop (`Predictor.probe`); see `prepare` and `run`."""
+        return self.run(self.prepare(video, clips, source))
+
+    def prepare(self, video: FrameSource, clips: ClipCount | None = None, source: str | None = None) -> PreparedVideo:
+        """The model-free half of a prediction (`cardiacclip.data.prepare.prepare_video`): only the frames the
+        clips use, decoded, cropped and resized. Safe to run in worker processes."""
         count = clips if clips is not None else self.config.data.test_clips
-        return prepare_video(video, self.sampler, self.config.data.fps, count, crop, source)
+        return prepare_video(video, self.sampler, count, source)
 
     def run(self, prepared: PreparedVideo) -> Prediction:
         """The model half: EF and the rest for a `PreparedVideo`."""
@@ -198,9 +201,10 @@ class Predictor:
             n = len(v.clips)
             part = {key: value[start : start + n] for key, value in out.items()}
             start += n
-            prediction = self._from_outputs(part, v.starts, v.fps, v.period, v.source, list(v.warnings))
-            prediction.n_frames, prediction.crop, prediction.flags = v.n_frames, v.region.to_dict(), list(v.flags)
-            prediction.region, prediction.first_clip = v.region, v.first_clip
+            frames = v.frame_source
+            prediction = self._from_outputs(part, v.starts, frames.fps, v.period, v.source, list(v.warnings))
+            prediction.n_frames, prediction.flags, prediction.colour = frames.n_frames, list(frames.flags), frames.colour
+            prediction.crop, prediction.region, prediction.first_clip = frames.region.to_dict(), frames.region, v.first_clip
             predictions.append(prediction)
         return predictions
 

@@ -20,7 +20,8 @@ import numpy as np
 
 from cardiacclip.synthetic.echoes import render_video, sample_params
 
-Encoding = Literal["rgb", "mono2", "mono1", "mono16_window", "palette16", "rle", "ybr_full", "jpeg"]
+Encoding = Literal["rgb", "mono2", "mono1", "mono16_window", "palette16", "palette_bronze", "rle", "ybr_full", "jpeg"]
+BRONZE = (1.0, 0.78, 0.5)  # a linear bronze tint map: grey level g shown as g * BRONZE
 
 
 @dataclass
@@ -40,10 +41,11 @@ def screen_capture(
     echo_px: int = 384,
     echo_size: int = 112,
     n_frames: int | None = None,
+    fps: float = 50.0,
 ) -> ScreenCapture:
-    """One synthetic echo pasted into a screen with overlays (see the module docstring)."""
+    """One synthetic echo at `fps` frames/s pasted into a screen with overlays (see the module docstring)."""
     rng = np.random.default_rng([seed, 424242])
-    params = sample_params(rng, size=echo_size)
+    params = sample_params(rng, size=echo_size, fps=fps)
     if n_frames is not None:
         params = type(params)(**{**params.__dict__, "n_frames": n_frames})
     video = render_video(params, rng)
@@ -59,6 +61,23 @@ def screen_capture(
     mask = mask.astype(bool)
     _draw_overlays(screen, x0, y0, echo_px, params.fps, rng)
     return ScreenCapture(screen, big, params.fps, mask, (x0, y0, x0 + echo_px, y0 + echo_px), video.ef)
+
+
+def with_colour_doppler(capture: ScreenCapture, seed: int = 0) -> ScreenCapture:
+    """The capture with colour-Doppler flow painted into the sector: the dark (blood) pixels of a box around the
+    sector's middle in red (towards the probe) and blue (away), changing over the cycle, as a colour-flow loop
+    shows them."""
+    frames = capture.frames.copy()
+    x0, y0, x1, y1 = capture.box
+    cx, cy, half = (x0 + x1) // 2, (y0 + y1) // 2, (x1 - x0) // 5
+    rng = np.random.default_rng([seed, 7])
+    for i, frame in enumerate(frames):
+        box = frame[cy - half : cy + half, cx - half : cx + half]
+        blood = (box.max(axis=-1) < 70) & capture.mask[cy - half : cy + half, cx - half : cx + half]
+        towards = (np.sin(2 * np.pi * i / 25 + rng.uniform(0, 0.3)) > 0) ^ (np.arange(2 * half)[:, None] > half)
+        box[blood & towards] = (210, 40, 30)
+        box[blood & ~towards] = (30, 70, 220)
+    return ScreenCapture(frames, capture.sector, capture.fps, capture.mask, capture.box, capture.ef)
 
 
 def _draw_overlays(screen: np.ndarray, x0: int, y0: int, echo_px: int, fps: float, rng: np.random.Generator) -> None:
@@ -160,11 +179,12 @@ def _set_pixels(ds, frames: np.ndarray, encoding: Encoding) -> None:
         ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
         ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
         ds.WindowCenter, ds.WindowWidth = 127.5, 256
-    elif encoding == "palette16":  # 8-bit indices into a grey palette with 16-bit entries
-        pixels = grey
+    elif encoding in ("palette16", "palette_bronze"):  # 8-bit indices into a palette with 16-bit entries
+        pixels = grey  # palette_bronze: a tinted B-mode loop, each grey level shown as a shade of bronze
         ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "PALETTE COLOR"
-        entries = (np.arange(256, dtype=np.uint32) * 257).astype(np.uint16)
-        for colour in ("Red", "Green", "Blue"):
+        tint = BRONZE if encoding == "palette_bronze" else (1.0, 1.0, 1.0)
+        for colour, gain in zip(("Red", "Green", "Blue"), tint, strict=True):
+            entries = np.round(np.arange(256) * 257 * gain).astype(np.uint16)
             setattr(ds, f"{colour}PaletteColorLookupTableDescriptor", [256, 0, 16])
             setattr(ds, f"{colour}PaletteColorLookupTableData", entries.tobytes())
     else:

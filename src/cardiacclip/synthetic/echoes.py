@@ -27,10 +27,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from cardiacclip.data.filelist import volume_from_tracing, write_filelist
 from cardiacclip.data.video_io import write_video
+from cardiacclip.progress import progress_bar
 from cardiacclip.synthetic.styles import ECHONET, Style, check_style_name, colour_map, style_for_video
 
 log = logging.getLogger(__name__)
@@ -439,7 +439,7 @@ def generate_dataset(
     jobs = [(out, seed, i, size, fps, style) for i in range(n)]
     workers = workers or min(os.cpu_count() or 1, 8)
     results = []
-    bar = tqdm(total=n, desc="synthetic echoes", unit="video", disable=not progress)
+    bar = progress_bar(total=n, desc="synthetic echoes", unit="video", disable=not progress)
     if workers > 1 and n > 1:
         with ProcessPoolExecutor(workers) as pool:
             for result in pool.map(_make_one, jobs, chunksize=max(1, n // (workers * 8))):

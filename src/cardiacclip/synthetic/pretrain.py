@@ -42,12 +42,12 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
-from cardiacclip.data.clips import ClipSampler, resize_frames
+from cardiacclip.data.clips import ClipSampler
 from cardiacclip.data.filelist import read_filelist, read_volume_tracings, volume_from_tracing
-from cardiacclip.data.video_io import decode_frames, read_video
+from cardiacclip.data.source import probe
 from cardiacclip.model.backbone import Backbone, load_backbone
+from cardiacclip.progress import progress_bar
 from cardiacclip.runtime import autocast, resolve_device, resolve_precision, seed_everything
 from cardiacclip.synthetic.echoes import render_key_frames
 from cardiacclip.synthetic.reports import make_report
@@ -105,14 +105,16 @@ class ReportClips(Dataset):
         if cache:
             self.cache = [
                 self._decode(i)
-                for i in tqdm(range(len(self.table)), desc="caching frames", unit="video", disable=not progress)
+                for i in progress_bar(range(len(self.table)), desc="caching frames", unit="video", disable=not progress)
             ]
 
     def _decode(self, index: int) -> np.ndarray:
-        frames = read_video(self.video_dir / self.table.at[index, "VideoFile"]).frames
+        """Every frame of a video through its frame source (cropped and resized as every job reads it)."""
+        video = probe(self.video_dir / self.table.at[index, "VideoFile"])
+        decoded = video.read_resized(range(video.n_frames), self.sampler.image_size)
+        frames = np.stack([decoded[i] for i in range(video.n_frames)])
         gray = np.array_equal(frames[..., 0], frames[..., 1]) and np.array_equal(frames[..., 0], frames[..., 2])
-        frames = frames[..., :1] if gray else frames
-        return resize_frames(frames, self.sampler.image_size)
+        return frames[..., :1] if gray else frames
 
     def __len__(self) -> int:
         return len(self.table)
@@ -146,7 +148,7 @@ class KeyFramePairs(Dataset):
         self.sampler, self.jitter = sampler, jitter
         self.items: list[tuple[np.ndarray, np.ndarray, str]] = []  # ED window, ES window, report
         skipped = 0
-        for index in tqdm(range(len(table)), desc="key frames", unit="video", disable=not progress):
+        for index in progress_bar(range(len(table)), desc="key frames", unit="video", disable=not progress):
             name = table["VideoFile"].iloc[index]
             traced = tracings.get(name, {})
             if len(traced) < 2:
@@ -161,9 +163,8 @@ class KeyFramePairs(Dataset):
 
     def _windows(self, path: Path, centres: tuple[int, int]) -> list[np.ndarray]:
         """The frames within `jitter` of each centre, decoded by seeking (not the whole video) and resized."""
-        size = self.sampler.image_size
         wanted = {i for c in centres for i in range(max(c - self.jitter, 0), c + self.jitter + 1)}
-        frames = decode_frames(path, wanted, lambda frame: resize_frames(frame[None], size)[0])
+        frames = probe(path).read_resized(wanted, self.sampler.image_size)
         return [np.stack([frames[i] for i in sorted(frames) if abs(i - c) <= self.jitter]) for c in centres]
 
     def __len__(self) -> int:
@@ -267,7 +268,7 @@ def pretrain_model(config: PretrainConfig, progress: bool = True) -> PretrainRes
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     seen_tokens: set[int] = set()
     rows, step, started = [], 0, time.time()
-    bar = tqdm(total=config.steps, desc="pretraining", unit="step", disable=not progress)
+    bar = progress_bar(total=config.steps, desc="pretraining", unit="step", disable=not progress)
     while step < config.steps:
         for clips, texts in loader:
             tokens = backbone.tokenizer(list(texts))

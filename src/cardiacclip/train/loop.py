@@ -15,7 +15,6 @@ from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from cardiacclip.config import TrainConfig
 from cardiacclip.data.echonet import EchoNetDataset
@@ -24,6 +23,7 @@ from cardiacclip.evaluate.metrics import regression_metrics
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.feature_cache import TrunkFeatureCache
 from cardiacclip.model.inference import predict_dataset
+from cardiacclip.progress import progress_bar
 from cardiacclip.runtime import autocast
 from cardiacclip.train.losses import cardiacclip_loss
 from cardiacclip.train.schedule import warmup_cosine
@@ -88,12 +88,12 @@ def run_epoch(
     sampler = loader.dataset.sampler
     sums = {"train_loss": 0.0, "train_ce": 0.0, "train_kl": 0.0, "train_mae": 0.0}
     seen = 0
-    bar = tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False)
+    bar = progress_bar(loader, desc=desc, unit="batch", disable=not progress, leave=False)
     for i, batch in enumerate(bar):
         video = batch["video"][:, 0]  # (B, T, 3, H, W)
         ef = batch["ef"].to(device)
         if cache is not None:  # frozen trunk: pooled trunk features of each source frame, computed once
-            index = sampler.source_index(batch["starts"][:, 0].numpy(), video.shape[1])
+            index = sampler.source_index(batch["starts"][:, 0].numpy(), video.shape[1], batch["period"].numpy())
             strict = not loader.dataset.decode_pixels
             video = cache.pooled(core, video, list(batch["file_name"]), index, device, precision, strict)
             pooled = True
