@@ -33,7 +33,10 @@ Columns: "e2e" compares our own chain, from our own input, with the released sta
 our stage the RELEASED output of the stage before, so each stage is judged alone.
 rel = max|d| / max|released|; a stage matches when rel <= --tol.
 
-Never runs in CI (the released code is not ours to ship). Set-up, in a temporary folder:
+The comparison with the released code never runs in CI (that code is not ours to ship), but its own
+side does: tests/test_reference_harness.py runs `project_stages`, `isolated_stages` and `stage_table`
+on a small `--config reference` model, its own stage outputs standing in for the released ones, so an
+API change that breaks this harness breaks CI. Set-up for the real comparison, in a temporary folder:
   git clone https://github.com/xmed-lab/CardiacCLIP /tmp/ref-cc
   git clone https://github.com/bfshi/scaling_on_scales /tmp/ref-s2
   python benchmarks/reference_equivalence.py --reference-dir /tmp/ref-cc --s2-dir /tmp/ref-s2
@@ -273,6 +276,8 @@ def project_stages(project, video: torch.Tensor, frames: int) -> dict[str, torch
 
 
 class Constant(nn.Module):
+    """A stage replaced by a fixed output (the released one), so the stages after it are judged alone."""
+
     def __init__(self, value):
         super().__init__()
         self.value = value
@@ -281,8 +286,24 @@ class Constant(nn.Module):
         return self.value
 
 
+class ProjectedFrames(nn.Module):
+    """Stands in for EchoZoom with the released projected frame features: `CardiacCLIP.encode_frames` asks it
+    for pooled features (a placeholder per frame) and then for their embedding (the released projections)."""
+
+    def __init__(self, proj: torch.Tensor):
+        super().__init__()
+        self.proj = proj
+
+    def pooled_features(self, images: torch.Tensor) -> torch.Tensor:
+        return images.new_zeros(len(images), 1)
+
+    def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.proj.reshape(len(pooled), -1)
+
+
 def isolated_stages(project, released: dict, video: torch.Tensor, frames: int) -> dict[str, torch.Tensor]:
-    """Each of our stages fed the released output of the stage before."""
+    """Each of our stages fed the released output of the stage before (the model's own methods, with the stages
+    before replaced by stand-ins holding the released outputs)."""
     zoom = project.image_encoder
     out: dict[str, torch.Tensor] = {}
     with torch.no_grad():
@@ -296,9 +317,9 @@ def isolated_stages(project, released: dict, video: torch.Tensor, frames: int) -
         out["proj"] = zoom.proj(released["normed"])
         saved_encoder, saved_aggregator = project.image_encoder, project.aggregator
         try:
-            project.image_encoder = Constant(released["proj"])
+            project.image_encoder = ProjectedFrames(released["proj"])
             out["mfl_in"] = project.encode_frames(video)
-            out["embedding"], out["weights"] = saved_aggregator(released["proj"].view(1, frames, -1))
+            out["embedding"], out["weights"] = saved_aggregator(released["mfl_in"])
             project.aggregator = Constant((released["embedding"], released["weights"]))
             project.text_features = lambda: released["text"]
             final = project(video)
@@ -311,13 +332,14 @@ def isolated_stages(project, released: dict, video: torch.Tensor, frames: int) -
 
 
 # ------------------------------------------------------------------------------ the table
-ROWS = [  # (label, key, released slice)
+SCALE_1, SCALE_2 = "scale 1", "scale 2"  # the EchoZoom map's channels of each scale (the trunk's width each)
+ROWS = [  # (label, key, channels of the released stage, or None for all)
     ("input frames (trunk input, scale 1)", "frames", None),
     ("scale-2 tiles (bicubic x2, split)", "tiles", None),
     ("trunk maps per frame (scale 1)", "maps1", None),
     ("trunk maps per tile (scale 2)", "maps2", None),
-    ("EchoZoom map, scale-1 channels", "s2", slice(0, 1024)),
-    ("EchoZoom map, scale-2 channels", "s2", slice(1024, 2048)),
+    ("EchoZoom map, scale-1 channels", "s2", SCALE_1),
+    ("EchoZoom map, scale-2 channels", "s2", SCALE_2),
     ("pooled features", "pooled", None),
     ("channel normalisation", "normed", None),
     ("projected frame features", "proj", None),
@@ -330,6 +352,21 @@ ROWS = [  # (label, key, released slice)
     ("probabilities", "probs", None),
     ("EF", "ef", None),
 ]
+
+
+def stage_table(R: dict, P: dict, iso: dict, width: int, tol: float) -> list[dict]:
+    """A row per stage (`ROWS`): the end-to-end and isolated (max|d|, rel) against the released output `R`, and
+    whether both are within `tol`. `width`: the trunk's channels (the EchoZoom map holds one block per scale)."""
+    parts = {SCALE_1: slice(0, width), SCALE_2: slice(width, 2 * width)}
+    rows = []
+    for label, key, part in ROWS:
+        cut = (lambda t: t) if part is None else (lambda t, p=parts[part]: None if t is None else t[:, p])
+        reference = cut(R[key])
+        e2e, isolated = compare(reference, cut(P.get(key))), compare(reference, cut(iso.get(key)))
+        judged = isolated if isolated is not None else e2e
+        ok = judged is not None and judged[1] <= tol and e2e is not None and e2e[1] <= tol
+        rows.append({"label": label, "shape": tuple(reference.shape), "e2e": e2e, "iso": isolated, "ok": ok})
+    return rows
 
 
 def compare(reference: torch.Tensor | None, ours: torch.Tensor | None) -> tuple[float, float] | None:
@@ -391,7 +428,7 @@ def main() -> None:
     t0 = time.perf_counter()
     P = project_stages(project, video_ours, args.frames)
     t_ours = time.perf_counter() - t0
-    R["mfl_in"] = R["proj"].view(1, args.frames, -1)
+    R["mfl_in"] = R["proj"].view(1, args.frames, -1)  # the released MFL takes the raw projections
     iso = isolated_stages(project, R, video_ours, args.frames)
 
     print(
@@ -404,19 +441,12 @@ def main() -> None:
     )
     print(f"forward: released {t_released:.1f} s, ours {t_ours:.1f} s\n")
     print(f"{'stage':36s} {'shape':>18s} | {'e2e max|d|':>10} {'rel':>9} | {'iso max|d|':>10} {'rel':>9} | verdict")
-    failing = []
-    for label, key, part in ROWS:
-        reference = R[key] if part is None else R[key][:, part]
-        e2e = compare(reference, P.get(key) if part is None else P[key][:, part])
-        isolated = iso.get(key)
-        isolated = compare(reference, isolated if part is None or isolated is None else isolated[:, part])
-        judged = isolated if isolated is not None else e2e
-        ok = judged is not None and judged[1] <= args.tol and e2e is not None and e2e[1] <= args.tol
-        failing += [] if ok else [label]
-        cells = [f"{c[0]:10.2e} {c[1]:9.2e}" if c else f"{'-':>10} {'-':>9}" for c in (e2e, isolated)]
-        print(
-            f"{label:36s} {str(tuple(reference.shape)):>18s} | {cells[0]} | {cells[1]} | {'match' if ok else 'DIFFERS'}"
-        )
+    rows = stage_table(R, P, iso, project.image_encoder.feature_dim, args.tol)
+    failing = [row["label"] for row in rows if not row["ok"]]
+    for row in rows:
+        cells = [f"{c[0]:10.2e} {c[1]:9.2e}" if c else f"{'-':>10} {'-':>9}" for c in (row["e2e"], row["iso"])]
+        verdict = "match" if row["ok"] else "DIFFERS"
+        print(f"{row['label']:36s} {str(row['shape']):>18s} | {cells[0]} | {cells[1]} | {verdict}")
     extra = compare(R["text_open_clip3"], P["text"])
     print(
         f"\n(for information) released text path under open_clip {open_clip.__version__} (attention across the "

@@ -111,6 +111,21 @@ def write_dicom(
     return path
 
 
+def write_structured_report(path: Path) -> Path:
+    """A DICOM Comprehensive SR (a report: no pixel data), as archives keep beside the loops of a study."""
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.88.33"  # Comprehensive SR Storage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID, "SR"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
 def set_raw_tag(path: Path, keyword: str, vr: str, text: str) -> Path:
     """Rewrite a DICOM file with one header value stored as given, even malformed (e.g. FrameTime '33,33')."""
     import pydicom

@@ -133,7 +133,9 @@ class VideoRegressor:
         assert self.model is not None, "fit first"
         self.model.eval()
         out = []
-        videos = progress_bar(range(len(dataset)), desc="r2plus1d predict", unit="video", disable=not progress, leave=False)
+        videos = progress_bar(
+            range(len(dataset)), desc="r2plus1d predict", unit="video", disable=not progress, leave=False
+        )
         for i in videos:
             clips = dataset[i]["video"].to(self.device)
             with autocast(self.device, self.precision):

@@ -141,7 +141,11 @@ class EchoNetDataset(Dataset):
                 return self._item((index + attempt) % len(self))
             except VideoReadError as exc:
                 if not self.train:
-                    return {"file_name": self.file_names[index], "ef": float(self.table.at[index, "EF"]), "error": str(exc)}
+                    return {
+                        "file_name": self.file_names[index],
+                        "ef": float(self.table.at[index, "EF"]),
+                        "error": str(exc),
+                    }
                 log.warning("%s; training on the next video in its place for this access", exc)
         raise DatasetError(f"no video of split {self.split!r} of {self.filelist} can be read any more")
 

@@ -235,7 +235,8 @@ def read_labels(path: Path) -> pd.DataFrame:
         )
     if not set(LABEL_KEYS) & set(table.columns):
         raise DatasetError(
-            f"{path}: a labels CSV needs one of the columns {', '.join(LABEL_KEYS)} to join on (has {list(table.columns)})"
+            f"{path}: a labels CSV needs one of the columns {', '.join(LABEL_KEYS)} to join on "
+            f"(has {list(table.columns)})"
         )
     table["EF"] = pd.to_numeric(table["EF"], errors="coerce")
     bad = table["EF"].isna() | (table["EF"] < 0) | (table["EF"] > 100)

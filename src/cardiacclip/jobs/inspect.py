@@ -128,7 +128,9 @@ def _decode_all(
     unreadable: dict[str, str] = {}
     with ThreadPoolExecutor(workers or min(4, os.cpu_count() or 1)) as pool:
         results = pool.map(probe, list(paths))
-        for name, info, error in progress_bar(results, total=len(paths), desc="decoding", unit="video", disable=not progress):
+        for name, info, error in progress_bar(
+            results, total=len(paths), desc="decoding", unit="video", disable=not progress
+        ):
             if error is not None:
                 unreadable[name] = error
             else:
@@ -196,7 +198,9 @@ def inspect_files(
             return {"file": str(path), "readable": False, "error": str(exc) or type(exc).__name__}
 
     with ThreadPoolExecutor(workers or min(4, os.cpu_count() or 1)) as pool:
-        rows = list(progress_bar(pool.map(one, paths), total=len(paths), desc="probing", unit="file", disable=not progress))
+        rows = list(
+            progress_bar(pool.map(one, paths), total=len(paths), desc="probing", unit="file", disable=not progress)
+        )
     table = pd.DataFrame(rows, columns=FILE_COLUMNS)
     table["frames"] = table["frames"].astype("Int64")
     return table

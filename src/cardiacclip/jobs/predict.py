@@ -31,7 +31,7 @@ from cardiacclip.data.region import CropMethod, preview
 from cardiacclip.data.source import Reading, probe
 from cardiacclip.distributed import Rank, barrier, gather_objects
 from cardiacclip.evaluate.plots import plot_attention_strip
-from cardiacclip.jobs.output import OutputError
+from cardiacclip.jobs.output import OutputError, output_folder
 from cardiacclip.model.predictor import Prediction, Predictor
 from cardiacclip.progress import progress_bar
 
@@ -144,11 +144,11 @@ def check_output(out: Path | None, overwrite: bool = False, resume: bool = False
     if out.exists() and not (overwrite or resume):
         raise OutputError(f"{out}: exists; pass --overwrite to replace it or --resume to add the missing rows")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{out.parent}: cannot create the output folder ({exc.strerror})") from None
+        output_folder(out.parent)
+    except OutputError as exc:
+        raise OutputError(f"{out}: not writable ({exc})") from None
     if not os.access(out if out.exists() else out.parent, os.W_OK):
-        raise OutputError(f"{out}: not writable")
+        raise OutputError(f"{out}: not writable; pass --out a file in a writable folder")
 
 
 def _rows_done(out: Path, columns: list[str]) -> set[str]:
@@ -238,8 +238,8 @@ def predict_files(
 ) -> PredictSummary:
     """Predict every file and write its row as soon as it is done; one file's failure never stops the batch.
 
-    `crop` chooses the ultrasound region (`cardiacclip.data.region`; default: the run's); `crops_dir` gets a preview per file
-    (first frame, box and mask outline); with `strict`, flagged inputs (see `cardiacclip.data.quality`)
+    `crop` chooses the ultrasound region (`cardiacclip.data.region`; default: the run's); `crops_dir` gets a
+    preview per file (first frame, box and mask outline); with `strict`, flagged inputs (see `cardiacclip.data.quality`)
     get an error row instead of an EF. With `workers` > 0, that many DataLoader processes read and prepare
     the files (decode, crop, clips) while this process runs the model; consecutive videos go through the model
     together, about `batch_clips` clips at a time; rows keep the input order. Under

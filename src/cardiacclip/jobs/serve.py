@@ -131,7 +131,9 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
         request: Request,
         file: UploadFile = File(..., description="AVI, MP4 or DICOM cine loop"),  # noqa: B008 (FastAPI's idiom)
         clips: str | None = Form(None, description="all, or N evenly spaced clips (default: the model's)"),
-        crop: str | None = Form(None, description="ultrasound region: auto, regions, sector or none (default: the model's)"),
+        crop: str | None = Form(
+            None, description="ultrasound region: auto, regions, sector or none (default: the model's)"
+        ),
     ) -> dict[str, Any]:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
@@ -171,9 +173,7 @@ async def _save_upload(file: UploadFile, path: Path, limit: int) -> None:
         raise HTTPException(422, "the upload is empty (0 bytes)")
 
 
-def _predict_file(
-    predictor: Predictor, path: Path, clips, crop: str | None, settings: ServeSettings
-) -> dict[str, Any]:
+def _predict_file(predictor: Predictor, path: Path, clips, crop: str | None, settings: ServeSettings) -> dict[str, Any]:
     try:
         video = predictor.probe(path, crop)
     except VideoReadError as exc:

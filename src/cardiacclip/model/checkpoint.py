@@ -89,12 +89,14 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower():
+        if "unsupported global" in str(exc).lower():  # a real pickle of objects, e.g. another project's model
             raise CheckpointError(
                 f"{path}: holds Python objects besides tensors and plain data; cardiacclip loads "
                 "only its own weights-only checkpoints"
             ) from None
-        raise CheckpointError(f"{path}: not a readable PyTorch file (truncated or corrupt)") from None
+        raise CheckpointError(
+            f"{path}: not a checkpoint (not a readable PyTorch file); pass a run folder or its checkpoints/best.pt"
+        ) from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable PyTorch file (truncated or corrupt: {reason})") from None

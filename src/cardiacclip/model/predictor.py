@@ -172,7 +172,9 @@ class Predictor:
         """A file probed with the run's reading policy (`cardiacclip.data.source.probe`)."""
         return probe(path, self.reading(crop))
 
-    def predict_source(self, video: FrameSource, clips: ClipCount | None = None, source: str | None = None) -> Prediction:
+    def predict_source(
+        self, video: FrameSource, clips: ClipCount | None = None, source: str | None = None
+    ) -> Prediction:
         """EF for a probed loop (`Predictor.probe`); see `prepare` and `run`."""
         return self.run(self.prepare(video, clips, source))
 
@@ -203,8 +205,16 @@ class Predictor:
             start += n
             frames = v.frame_source
             prediction = self._from_outputs(part, v.starts, frames.fps, v.period, v.source, list(v.warnings))
-            prediction.n_frames, prediction.flags, prediction.colour = frames.n_frames, list(frames.flags), frames.colour
-            prediction.crop, prediction.region, prediction.first_clip = frames.region.to_dict(), frames.region, v.first_clip
+            prediction.n_frames, prediction.flags, prediction.colour = (
+                frames.n_frames,
+                list(frames.flags),
+                frames.colour,
+            )
+            prediction.crop, prediction.region, prediction.first_clip = (
+                frames.region.to_dict(),
+                frames.region,
+                v.first_clip,
+            )
             predictions.append(prediction)
         return predictions
 
