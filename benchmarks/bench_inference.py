@@ -104,15 +104,13 @@ def part_a(args: argparse.Namespace) -> None:
 def shared_vs_alone(predictor: Predictor, files: list[Path], clips) -> float:
     """Max |EF difference| (unrounded) between the batched shared-frame path and encoding every clip alone."""
     alone, _ = sequential(predictor, files, clips)
-    shared = np.array([p.ef for p in predictor.run_many([predictor.prepare(f, clips) for f in files])])
+    prepared = [predictor.prepare(predictor.probe(f), clips) for f in files]
+    shared = np.array([p.ef for p in predictor.run_many(prepared)])
     return float(np.abs(shared - alone).max())
 
 
 def part_c(args: argparse.Namespace) -> None:
     """Decoding share of one video's prediction: whole-video decoding vs the prepared clip frames."""
-    from cardiacclip.data.prepare import prepare_video
-    from cardiacclip.data.video_io import probe_video
-
     predictor = load(args.model, "cpu", "auto")
     table = select_split(read_filelist(args.data / "FileList.csv"), "test")
     files = [args.data / "Videos" / name for name in table["VideoFile"]][:20]
@@ -123,7 +121,7 @@ def part_c(args: argparse.Namespace) -> None:
         read_video(path)
         whole += time.perf_counter() - start
         start = time.perf_counter()
-        video = prepare_video(probe_video(path), predictor.sampler, predictor.config.data.fps, count)
+        video = predictor.prepare(predictor.probe(path), count)
         prepared += time.perf_counter() - start
         start = time.perf_counter()
         predictor.run(video)

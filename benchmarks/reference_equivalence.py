@@ -331,6 +331,144 @@ def isolated_stages(project, released: dict, video: torch.Tensor, frames: int) -
     return out
 
 
+# ------------------------------------------------------------------------------ one training step
+def released_training_step(reference_dir: Path, released, video: torch.Tensor, ef: torch.Tensor) -> dict:
+    """One training step of the released code on (video, ef): its Runner's loss terms, its parameter groups
+    and learning rates as default.yaml builds them (build_param_dict, its RAdam, its cosine schedule stepped
+    once per epoch), and one optimizer step. Its label helper returns the class as the label's float dtype,
+    which CrossEntropyLoss and one_hot refuse; the class is cast to int64 for them (the one change)."""
+    import yaml
+
+    sys.modules.setdefault("pytorch_lightning", types.SimpleNamespace(LightningModule=nn.Module))
+    sys.modules.setdefault("wandb", types.SimpleNamespace(init=lambda **k: None, log=lambda *a, **k: None))
+    from echoclip.runner.optim import build_lr_scheduler, build_optimizer
+    from echoclip.runner.runner import Runner
+
+    cfg = yaml.safe_load((reference_dir / "default.yaml").read_text())["runner_cfg"]
+    runner = types.SimpleNamespace(
+        module=released,
+        num_ranks=5,
+        ce_loss_func=nn.CrossEntropyLoss(),
+        kl_loss_func=nn.KLDivLoss(reduction="sum"),
+        _custom_logger=types.SimpleNamespace(info=lambda *a, **k: None),
+    )
+    runner.num2label_fine = lambda y: Runner.num2label_fine(runner, y).long()
+    runner.compute_kl_loss = lambda logits, y: Runner.compute_kl_loss(runner, logits, y)
+    scheduling = cfg["optimizer_and_scheduler_cfg"]
+    groups = Runner.build_param_dict(runner, **scheduling["param_dict_cfg"])
+    optimizer = build_optimizer(model=groups, **scheduling["optimizer_cfg"])
+    scheduler = build_lr_scheduler(optimizer=optimizer, **scheduling["lr_scheduler_cfg"])
+    lrs = {group["name"]: group["lr"] for group in optimizer.param_groups}
+    released.train()
+    encoder = released.text_encoder
+    encoder.forward = lambda tokens: text_sequence_first(encoder, tokens)  # as under its own open_clip
+    try:
+        predictions, logits = released(video)
+        losses = Runner.compute_losses(runner, predictions, logits, ef)
+        total = sum(weight * losses[key] for key, weight in cfg["loss_weights"].items())
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+    finally:
+        del encoder.forward
+    scheduler.step()  # the end of the first epoch
+    return {
+        "loss": {"ce": losses["ce_loss"], "kl": losses["kl_loss"], "l1": losses["reg_loss"], "total": total},
+        "lr": lrs,
+        "lr_epoch_2": {group["name"]: group["lr"] for group in optimizer.param_groups},
+    }
+
+
+def project_training_step(project, config: RunConfig, video: torch.Tensor, ef: torch.Tensor) -> dict:
+    """One training step of this project under `config` on (video, ef), as `train.loop.run_epoch` takes it: the
+    loss terms, the parameter groups' learning rates, one optimizer step, the schedule stepped once per epoch."""
+    from cardiacclip.train.loop import Optimization
+    from cardiacclip.train.losses import cardiacclip_loss
+
+    tc = config.train
+    opt = Optimization.create(project, tc, steps_per_epoch=1, device=torch.device("cpu"), precision="fp32")
+    lrs = {group["name"]: group["lr"] for group in opt.optimizer.param_groups}
+    project.train()
+    out = project(video)
+    classes = project.prompts.classify(ef, config.model.label_bins)
+    terms = cardiacclip_loss(out["logits"], out["ef"], ef, classes, tc.loss)
+    opt.optimizer.zero_grad()
+    terms.total.backward()
+    opt.optimizer.step()
+    opt.scheduler.step()
+    return {
+        "loss": {"ce": terms.ce, "kl": terms.kl, "l1": terms.l1, "total": terms.total.detach()},
+        "lr": lrs,
+        "lr_epoch_2": {group["name"]: group["lr"] for group in opt.optimizer.param_groups},
+    }
+
+
+GROUPS = {"image_clip_fea_encoder": "trunk", "head": "zoom", "abmil": "mfl", "text_encoder": "text"}  # released: ours
+
+
+def parameter_pairs(released, project) -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """(released parameter, ours) per released parameter group, the same weights before training (our
+    projection's columns de-interleaved, see the module docstring)."""
+    width = project.image_encoder.feature_dim
+    deinterleave = torch.cat([torch.arange(0, 2 * width, 2), torch.arange(1, 2 * width, 2)])
+    theirs_trunk = list(released.image_clip_fea_encoder.parameters())
+    ours_trunk = list(project.image_encoder.trunk.parameters())[: len(theirs_trunk)]  # ours also holds head.norm
+    text = dict(project.text_model.named_parameters())
+    return {
+        "image_clip_fea_encoder": list(zip(theirs_trunk, ours_trunk, strict=True)),
+        "head": [(released.head[7].weight, (project.image_encoder.proj.weight, deinterleave))],
+        "abmil": [
+            *[(released.abmil.attention[i].weight, project.aggregator.score[i].weight) for i in (0, 2, 4)],
+            *[(released.abmil.attention[i].bias, project.aggregator.score[i].bias) for i in (0, 2, 4)],
+            (released.abmil.feature_aggregation[0].weight, project.aggregator.out.weight),
+            (released.abmil.feature_aggregation[0].bias, project.aggregator.out.bias),
+        ],
+        "text_encoder": [(p, text[name]) for name, p in released.text_encoder.named_parameters()],
+    }
+
+
+def snapshot(pairs: dict) -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """Detached copies of every (released, ours) pair, ours in the released layout."""
+
+    def ours(item):
+        tensor, columns = item if isinstance(item, tuple) else (item, None)
+        tensor = tensor.detach().clone()
+        return tensor if columns is None else tensor[:, torch.argsort(columns)]
+
+    return {name: [(a.detach().clone(), ours(b)) for a, b in group] for name, group in pairs.items()}
+
+
+def step_rows(before: dict, after: dict, released_step: dict, project_step: dict, tol: float) -> list[dict]:
+    """Rows of the training-step table: each loss term, each group's learning rate (first step and after the
+    first epoch), each group's parameters after the step and its update (after - before), released vs ours."""
+    rows = []
+    for key, value in released_step["loss"].items():
+        rows.append(_row(f"loss: {key}", compare(value.reshape(1), project_step["loss"][key].reshape(1)), tol))
+    for theirs, ours in GROUPS.items():
+        for when in ("lr", "lr_epoch_2"):
+            a = torch.tensor([released_step[when][theirs]])
+            b = torch.tensor([project_step[when].get(ours, float("nan"))])
+            rows.append(_row(f"{when.replace('_', ' ')}: {theirs} / {ours}", compare(a, b), tol))
+    for theirs in GROUPS:
+        pairs = zip(before[theirs], after[theirs], strict=True)
+        params = [(ra, oa) for _, (ra, oa) in pairs]
+        updates = [(ra - rb, oa - ob) for (rb, ob), (ra, oa) in zip(before[theirs], after[theirs], strict=True)]
+        rows.append(_row(f"parameters after the step: {theirs}", _group_compare(params), tol))
+        rows.append(_row(f"update of the step: {theirs}", _group_compare(updates), tol))
+    return rows
+
+
+def _group_compare(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, float]:
+    """(max|d|, max|d| / max|released|) over a group of tensors."""
+    d = max(float((a.double() - b.double()).abs().max()) for a, b in pairs)
+    scale = max(float(a.double().abs().max()) for a, _ in pairs)
+    return d, d / scale if scale > 0 else (0.0 if d == 0 else float("inf"))
+
+
+def _row(label: str, result: tuple[float, float], tol: float) -> dict:
+    return {"label": label, "d": result, "ok": bool(result[1] <= tol)}
+
+
 # ------------------------------------------------------------------------------ the table
 SCALE_1, SCALE_2 = "scale 1", "scale 2"  # the EchoZoom map's channels of each scale (the trunk's width each)
 ROWS = [  # (label, key, channels of the released stage, or None for all)
@@ -454,12 +592,39 @@ def main() -> None:
     )
     a, b = float(R["ef"][0]), float(P["ef"][0])
     print(f"EF: released {a:.4f}, ours {b:.4f}, |d| {abs(a - b):.2e}")
+    failing += compare_training_step(args, released, project, config)
     print(
-        f"every stage within {args.tol:g} (relative, end to end and in isolation): "
+        f"\nevery stage and the training step within {args.tol:g} (relative): "
         + ("yes" if not failing else "NO: " + "; ".join(failing))
     )
     print(f"total {time.perf_counter() - started:.1f} s")
     sys.exit(0 if not failing else 1)
+
+
+def compare_training_step(args: argparse.Namespace, released, project, config: RunConfig) -> list[str]:
+    """Print the training-step table (a batch of two clips, EF 35.5 and 62.0); returns the rows that differ."""
+    generator = torch.Generator().manual_seed(args.seed + 3)
+    clips = torch.randint(0, 256, (2, args.frames, SIZE, SIZE, 1), generator=generator, dtype=torch.uint8)
+    clips = clips.repeat(1, 1, 1, 1, 3).numpy()
+    video_released = torch.from_numpy(clips.transpose(0, 4, 1, 2, 3).astype(np.float32))  # (2, 3, T, H, W)
+    sampler = ClipSampler.from_config(config.data, project.mean, project.std)
+    video_ours = torch.stack([sampler.to_tensor(clip) for clip in clips])  # (2, T, 3, H, W)
+    ef = torch.tensor([35.5, 62.0])
+    pairs = parameter_pairs(released, project)
+    before = snapshot(pairs)
+    t0 = time.perf_counter()
+    released_step = released_training_step(args.reference_dir, released, video_released, ef)
+    t_released = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    project_step = project_training_step(project, config, video_ours, ef)
+    t_ours = time.perf_counter() - t0
+    rows = step_rows(before, snapshot(pairs), released_step, project_step, args.tol)
+    print(f"\none training step on 2 clips (EF 35.5, 62.0), fp32: released {t_released:.1f} s, ours {t_ours:.1f} s\n")
+    print(f"{'quantity':58s} | {'max|d|':>10} {'rel':>9} | verdict")
+    for row in rows:
+        d, rel = row["d"]
+        print(f"{row['label']:58s} | {d:10.2e} {rel:9.2e} | {'match' if row['ok'] else 'DIFFERS'}")
+    return [row["label"] for row in rows if not row["ok"]]
 
 
 if __name__ == "__main__":

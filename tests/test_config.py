@@ -63,3 +63,13 @@ def test_toy_backbones_get_the_synthetic_sizes():
 def test_unknown_packaged_config_lists_the_known_ones():
     with pytest.raises(ConfigError, match=r"\['paper', 'reference', 'synthetic'\]"):
         RunConfig.load("papers")
+
+
+def test_reading_fields_and_the_old_name_of_skip_unreadable():
+    from cardiacclip.config import ConfigError, RunConfig, apply_overrides
+
+    assert RunConfig().data.colour == "luminance" and RunConfig().data.skip_unreadable is False
+    assert RunConfig.from_dict({"data": {"skip_missing": True}}).data.skip_unreadable is True  # configs before 0.3
+    assert apply_overrides(RunConfig(), ["data.colour=rgb"]).data.colour == "rgb"
+    with pytest.raises(ConfigError, match="data.colour must be one of"):
+        apply_overrides(RunConfig(), ["data.colour=sepia"])

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 log = logging.getLogger("cardiacclip.progress")
 
-LINE_EVERY_SHARE = 0.1  # a log line per 10 % done...
+PARTS = 10  # a log line each time another tenth is done...
 LINE_EVERY_SECONDS = 30.0  # ...or per 30 s, whichever comes first
 
 
@@ -52,7 +52,7 @@ class LogProgress:
         self.inner = inner  # only time-based lines, no closing line
         self.n, self.postfix, self.closed = 0, "", False
         self.started = self.last_time = time.monotonic()
-        self.last_share = 0.0
+        self.last_part = 0
 
     def __iter__(self) -> Iterator:
         for item in self.iterable or ():
@@ -69,9 +69,9 @@ class LogProgress:
     def update(self, n: int = 1) -> None:
         self.n += n
         now = time.monotonic()
-        share = self.n / self.total if self.total and not self.inner else 0.0
-        if share - self.last_share >= LINE_EVERY_SHARE or now - self.last_time >= LINE_EVERY_SECONDS:
-            self.last_share, self.last_time = share, now
+        part = self.n * PARTS // self.total if self.total and not self.inner else 0
+        if part > self.last_part or now - self.last_time >= LINE_EVERY_SECONDS:
+            self.last_part, self.last_time = part, now
             log.info("%s", self._line(now))
 
     def set_postfix(self, **values: Any) -> None:

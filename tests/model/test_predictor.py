@@ -78,3 +78,13 @@ def test_videos_batched_together_get_the_same_predictions_as_alone(model, synthe
         alone = model.run(video)
         assert batched.ef == pytest.approx(alone.ef, abs=1e-4) and batched.clip_starts == alone.clip_starts
         assert batched.attention == pytest.approx(alone.attention, abs=1e-5)
+
+
+def test_a_tinted_loop_predicts_as_its_grey_twin(model, tmp_path):
+    from cardiacclip.synthetic.dicoms import screen_capture, write_ultrasound_dicom
+
+    capture = screen_capture(11, height=300, width=400, echo_px=192, n_frames=60)
+    grey = model.predict(write_ultrasound_dicom(tmp_path / "grey.dcm", capture, "mono2"))
+    bronze = model.predict(write_ultrasound_dicom(tmp_path / "bronze.dcm", capture, "palette_bronze"))
+    assert (grey.colour, bronze.colour) == ("grey", "tinted") and not bronze.flags
+    assert bronze.ef == pytest.approx(grey.ef, abs=0.05)  # read as luminance: the same frames to +-1 grey level
