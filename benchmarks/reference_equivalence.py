@@ -376,6 +376,7 @@ def released_training_step(reference_dir: Path, released, video: torch.Tensor, e
         "loss": {"ce": losses["ce_loss"], "kl": losses["kl_loss"], "l1": losses["reg_loss"], "total": total},
         "lr": lrs,
         "lr_epoch_2": {group["name"]: group["lr"] for group in optimizer.param_groups},
+        "optimizer": optimizer,
     }
 
 
@@ -400,6 +401,7 @@ def project_training_step(project, config: RunConfig, video: torch.Tensor, ef: t
         "loss": {"ce": terms.ce, "kl": terms.kl, "l1": terms.l1, "total": terms.total.detach()},
         "lr": lrs,
         "lr_epoch_2": {group["name"]: group["lr"] for group in opt.optimizer.param_groups},
+        "optimizer": opt.optimizer,
     }
 
 
@@ -427,20 +429,39 @@ def parameter_pairs(released, project) -> dict[str, list[tuple[torch.Tensor, tor
     }
 
 
+def _in_released_layout(item, value=None) -> torch.Tensor:
+    """Our parameter (or `value`, a tensor shaped like it: its optimizer moment) in the released layout."""
+    tensor, columns = item if isinstance(item, tuple) else (item, None)
+    tensor = (tensor if value is None else value).detach().clone()
+    return tensor if columns is None else tensor[:, torch.argsort(columns)]
+
+
 def snapshot(pairs: dict) -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
     """Detached copies of every (released, ours) pair, ours in the released layout."""
-
-    def ours(item):
-        tensor, columns = item if isinstance(item, tuple) else (item, None)
-        tensor = tensor.detach().clone()
-        return tensor if columns is None else tensor[:, torch.argsort(columns)]
-
-    return {name: [(a.detach().clone(), ours(b)) for a, b in group] for name, group in pairs.items()}
+    return {name: [(a.detach().clone(), _in_released_layout(b)) for a, b in group] for name, group in pairs.items()}
 
 
-def step_rows(before: dict, after: dict, released_step: dict, project_step: dict, tol: float) -> list[dict]:
+def first_moments(pairs: dict, released_step: dict, project_step: dict) -> dict[str, list]:
+    """(released, ours) first moments (exp_avg: (1 - beta1) x the gradient after one step) of every pair; zeros for
+    a parameter that got no gradient (no optimizer state)."""
+    theirs, ours = released_step["optimizer"].state, project_step["optimizer"].state
+
+    def state(states, tensor: torch.Tensor) -> torch.Tensor:
+        return states[tensor]["exp_avg"] if "exp_avg" in states.get(tensor, {}) else torch.zeros_like(tensor)
+
+    def moment(item):
+        return _in_released_layout(item, state(ours, item[0] if isinstance(item, tuple) else item))
+
+    return {name: [(state(theirs, a).detach().clone(), moment(b)) for a, b in group] for name, group in pairs.items()}
+
+
+def step_rows(
+    pairs: dict, before: dict, after: dict, released_step: dict, project_step: dict, tol: float
+) -> list[dict]:
     """Rows of the training-step table: each loss term, each group's learning rate (first step and after the
-    first epoch), each group's parameters after the step and its update (after - before), released vs ours."""
+    first epoch), and per group its first moment after the step (the gradient: RAdam's first steps under the
+    reference move no parameter), its parameters after the step and its update (after - before)."""
+    moments = first_moments(pairs, released_step, project_step)
     rows = []
     for key, value in released_step["loss"].items():
         rows.append(_row(f"loss: {key}", compare(value.reshape(1), project_step["loss"][key].reshape(1)), tol))
@@ -450,19 +471,21 @@ def step_rows(before: dict, after: dict, released_step: dict, project_step: dict
             b = torch.tensor([project_step[when].get(ours, float("nan"))])
             rows.append(_row(f"{when.replace('_', ' ')}: {theirs} / {ours}", compare(a, b), tol))
     for theirs in GROUPS:
-        pairs = zip(before[theirs], after[theirs], strict=True)
-        params = [(ra, oa) for _, (ra, oa) in pairs]
+        params = [(ra, oa) for ra, oa in after[theirs]]
         updates = [(ra - rb, oa - ob) for (rb, ob), (ra, oa) in zip(before[theirs], after[theirs], strict=True)]
+        rows.append(_row(f"first moment (gradient) after the step: {theirs}", _group_compare(moments[theirs]), tol))
         rows.append(_row(f"parameters after the step: {theirs}", _group_compare(params), tol))
         rows.append(_row(f"update of the step: {theirs}", _group_compare(updates), tol))
     return rows
 
 
 def _group_compare(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, float]:
-    """(max|d|, max|d| / max|released|) over a group of tensors."""
+    """(max|d|, max|d| / max|released|) over a group of tensors (0, 0 when both are all zero)."""
     d = max(float((a.double() - b.double()).abs().max()) for a, b in pairs)
     scale = max(float(a.double().abs().max()) for a, _ in pairs)
-    return d, d / scale if scale > 0 else (0.0 if d == 0 else float("inf"))
+    if d == 0:
+        return 0.0, 0.0
+    return d, d / scale if scale > 0 else float("inf")
 
 
 def _row(label: str, result: tuple[float, float], tol: float) -> dict:
@@ -618,7 +641,7 @@ def compare_training_step(args: argparse.Namespace, released, project, config: R
     t0 = time.perf_counter()
     project_step = project_training_step(project, config, video_ours, ef)
     t_ours = time.perf_counter() - t0
-    rows = step_rows(before, snapshot(pairs), released_step, project_step, args.tol)
+    rows = step_rows(pairs, before, snapshot(pairs), released_step, project_step, args.tol)
     print(f"\none training step on 2 clips (EF 35.5, 62.0), fp32: released {t_released:.1f} s, ours {t_ours:.1f} s\n")
     print(f"{'quantity':58s} | {'max|d|':>10} {'rel':>9} | verdict")
     for row in rows:

@@ -34,3 +34,18 @@ def test_a_terminal_gets_a_tqdm_bar(monkeypatch):
     bar = progress.progress_bar(total=3, desc="x")
     assert isinstance(bar, progress.tqdm) and not isinstance(bar, progress.LogProgress)
     bar.close()
+
+
+def test_the_bar_does_not_change_a_shuffled_loaders_batches(monkeypatch):
+    import torch
+    from torch.utils.data import DataLoader
+
+    def batches(wrap) -> list[list[int]]:
+        loader = DataLoader(list(range(12)), batch_size=3, shuffle=True, generator=torch.Generator().manual_seed(7))
+        return [[b.tolist() for b in wrap(loader)] for _ in range(2)]  # two epochs
+
+    plain = batches(lambda loader: loader)
+    for tty in (True, False):
+        monkeypatch.setattr(progress.sys.stderr, "isatty", lambda tty=tty: tty)
+        assert batches(lambda loader: progress.progress_bar(loader, desc="epoch", leave=False)) == plain
+        assert batches(lambda loader: progress.progress_bar(loader, disable=True)) == plain

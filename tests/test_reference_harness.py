@@ -74,9 +74,10 @@ def test_the_table_says_differs_when_a_stage_differs(harness, reference_model):
     assert not rows["logits"]["ok"] and rows["MFL weights"]["ok"]
 
 
-def test_the_training_step_runs_on_our_side(harness):
+@pytest.mark.parametrize("early", ["skip", "sgd"])
+def test_the_training_step_runs_on_our_side(harness, early):
     config = RunConfig.load("reference")
-    config.model.backbone = "tiny"
+    config.model.backbone, config.train.radam_early_steps = "tiny", early
     torch.manual_seed(0)
     project = build_model(config, load_backbone("tiny"), load_prompts(config.model.prompts))
     clips = np.random.default_rng(2).integers(0, 256, (2, FRAMES, 112, 112, 3), dtype=np.uint8)
@@ -84,16 +85,18 @@ def test_the_training_step_runs_on_our_side(harness):
     video = torch.stack([sampler.to_tensor(clip) for clip in clips])
     parts = {"image_clip_fea_encoder": project.image_encoder.trunk, "head": project.image_encoder.proj}
     parts |= {"abmil": project.aggregator, "text_encoder": project.text_model.transformer}
-
-    def own(module) -> list:
-        return [(p.detach().clone(), p.detach().clone()) for p in module.parameters()]
-
-    before = {name: own(module) for name, module in parts.items()}
+    pairs = {name: [(p, p) for p in module.parameters() if p.requires_grad] for name, module in parts.items()}
+    before = harness.snapshot(pairs)
     step = harness.project_training_step(project, config, video, torch.tensor([35.5, 62.0]))
-    after = {name: own(module) for name, module in parts.items()}
+    after = harness.snapshot(pairs)
     assert all(torch.isfinite(value) for value in step["loss"].values())
     assert set(harness.GROUPS.values()) <= set(step["lr"]) and step["lr_epoch_2"]["mfl"] < step["lr"]["mfl"] == 5e-5
-    rows = harness.step_rows(before, after, step, step, tol=1e-4)  # our step standing in for the released one
-    assert all(row["ok"] for row in rows), [row for row in rows if not row["ok"]]
-    moved = [n for n in parts if any(not torch.equal(b[0], a[0]) for b, a in zip(before[n], after[n], strict=True))]
-    assert moved == list(parts)  # torch's RAdam takes a first step on every group
+    groups = harness.GROUPS.items()
+    named = {when: {theirs: step[when][ours] for theirs, ours in groups} for when in ("lr", "lr_epoch_2")}
+    stand_in = {**step, **named}  # our step standing in for the released one, under the released group names
+    rows = harness.step_rows(pairs, before, after, stand_in, step, tol=1e-4)
+    assert len(rows) == 4 + 2 * 4 + 3 * 4 and all(row["ok"] for row in rows), [row for row in rows if not row["ok"]]
+    moments = harness.first_moments(pairs, step, step)
+    assert all(float(m.abs().max()) > 0 for m, _ in moments["abmil"])  # the gradient reached every group
+    moved = {n for n in parts if any(not torch.equal(b[0], a[0]) for b, a in zip(before[n], after[n], strict=True))}
+    assert moved == (set() if early == "skip" else set(parts))  # the released RAdam's first step moves nothing

@@ -18,6 +18,7 @@ reproduces the CardiacCLIP reference run, and each deliberate difference is a sw
 | model.text_attention        | causal                        | bidirectional (no mask)        |
 | train.schedule_step         | step                          | epoch                          |
 | train.drop_last             | true                          | false                          |
+| train.radam_early_steps     | sgd (torch's RAdam)           | skip (no update while rho <= 5)|
 | train.precision             | auto (bf16 on GPUs)           | fp16                           |
 
 Every value is checked against its field's type when a config is built from YAML or from
@@ -121,6 +122,9 @@ class TrainConfig:
     schedule: Literal["cosine", "constant"] = "cosine"
     schedule_step: Literal["step", "epoch"] = "step"  # advance the schedule per optimizer step or per epoch
     drop_last: bool = True  # drop the last incomplete batch of an epoch (the reference keeps it)
+    # RAdam's first 5 steps (rectification undefined): torch's SGD-with-momentum steps, or none (the reference's;
+    # cardiacclip.train.radam)
+    radam_early_steps: Literal["sgd", "skip"] = "sgd"
     warmup_epochs: float = 0.0
     loss: LossWeights = field(default_factory=LossWeights)
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"

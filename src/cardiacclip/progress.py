@@ -6,6 +6,11 @@ so it logs one plain INFO line when another 10 % is done or 30 s have passed, an
 the total time. Inner loops (`leave=False`: an epoch's batches, a validation pass, whose results
 are logged anyway) log only every 30 s. Every loop of the package that a person waits on goes
 through it.
+
+Either way the loop sees the same items in the same order (a test checks it). That is why the bar
+is `tqdm.std`'s, not `tqdm.auto`'s: the latter's asyncio bar calls iter() on its iterable when it is
+made, which starts a second pass over a DataLoader and draws from its shuffling generator, so a
+run's batches depended on the bar.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 log = logging.getLogger("cardiacclip.progress")
 

@@ -26,6 +26,7 @@ from cardiacclip.model.inference import predict_dataset
 from cardiacclip.progress import progress_bar
 from cardiacclip.runtime import autocast
 from cardiacclip.train.losses import cardiacclip_loss
+from cardiacclip.train.radam import RAdamSkippingEarlySteps
 from cardiacclip.train.schedule import warmup_cosine
 
 
@@ -45,7 +46,8 @@ class Optimization:
         lrs = {"trunk": tc.lr_trunk, "zoom": tc.lr_zoom, "mfl": tc.lr_mfl, "text": tc.lr_text, "head": tc.lr_head}
         groups = [{"params": p, "lr": lrs[name], "name": name} for name, p in model.parameter_groups().items() if p]
         # foreach: one fused update per parameter group (PyTorch uses it on GPUs by default; CPUs gain too)
-        optimizer = torch.optim.RAdam(groups, betas=tuple(tc.betas), weight_decay=tc.weight_decay, foreach=True)
+        kind = RAdamSkippingEarlySteps if tc.radam_early_steps == "skip" else torch.optim.RAdam
+        optimizer = kind(groups, betas=tuple(tc.betas), weight_decay=tc.weight_decay, foreach=True)
         per_epoch = 1 if tc.schedule_step == "epoch" else steps_per_epoch  # schedule steps in an epoch
         scheduler = warmup_cosine(optimizer, tc.epochs * per_epoch, int(tc.warmup_epochs * per_epoch), tc.schedule)
         return cls(optimizer, scheduler, torch.amp.GradScaler(device.type, enabled=precision == "fp16"))
