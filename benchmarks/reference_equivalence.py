@@ -51,6 +51,7 @@ import tempfile
 import time
 import types
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,9 @@ def parse_args() -> argparse.Namespace:
         "(default: a scaling_on_scales folder beside --reference-dir, or /tmp/ref-s2)",
     )
     parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument(
+        "--step-frames", type=int, default=8, help="frames per clip of the training step's batch of 2 (memory!)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--color", action="store_true", help="independent RGB channels (default: grey, R=G=B)")
@@ -358,7 +362,7 @@ def released_training_step(reference_dir: Path, released, video: torch.Tensor, e
     groups = Runner.build_param_dict(runner, **scheduling["param_dict_cfg"])
     optimizer = build_optimizer(model=groups, **scheduling["optimizer_cfg"])
     scheduler = build_lr_scheduler(optimizer=optimizer, **scheduling["lr_scheduler_cfg"])
-    lrs = {group["name"]: group["lr"] for group in optimizer.param_groups}
+    lrs = released_learning_rates(released, optimizer)
     released.train()
     encoder = released.text_encoder
     encoder.forward = lambda tokens: text_sequence_first(encoder, tokens)  # as under its own open_clip
@@ -375,9 +379,24 @@ def released_training_step(reference_dir: Path, released, video: torch.Tensor, e
     return {
         "loss": {"ce": losses["ce_loss"], "kl": losses["kl_loss"], "l1": losses["reg_loss"], "total": total},
         "lr": lrs,
-        "lr_epoch_2": {group["name"]: group["lr"] for group in optimizer.param_groups},
+        "lr_epoch_2": released_learning_rates(released, optimizer),
         "optimizer": optimizer,
     }
+
+
+def released_learning_rates(released, optimizer) -> dict[str, float]:
+    """{released module (`GROUPS`): its learning rate}: the released optimizer's groups are named by its staged-lr
+    helper, so each group is attributed to the module its parameters belong to (one rate per module, or a KeyError
+    naming a module whose groups disagree)."""
+    owner = {id(p): name for name in GROUPS for p in getattr(released, name).parameters()}
+    rates: dict[str, set[float]] = {}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            rates.setdefault(owner.get(id(p), "other"), set()).add(float(group["lr"]))
+    mixed = [name for name, values in rates.items() if len(values) > 1]
+    if mixed:
+        raise KeyError(f"released module(s) {mixed} hold parameter groups with different learning rates")
+    return {name: values.pop() for name, values in rates.items()}
 
 
 def project_training_step(project, config: RunConfig, video: torch.Tensor, ef: torch.Tensor) -> dict:
@@ -624,10 +643,27 @@ def main() -> None:
     sys.exit(0 if not failing else 1)
 
 
+@contextmanager
+def without_stochastic_depth(*models: nn.Module):
+    """Stochastic depth (convnext_base's drop_path 0.1, active in training on both sides) off for the step: its
+    random masks are drawn in another order here (one trunk call for every tile) than there (a call per scale),
+    so with it on no two steps agree, not even two of the same code."""
+    paths = [m for model in models for m in model.modules() if type(m).__name__ == "DropPath"]
+    saved = [m.drop_prob for m in paths]
+    for m in paths:
+        m.drop_prob = 0.0
+    try:
+        yield len(paths)
+    finally:
+        for m, p in zip(paths, saved, strict=True):
+            m.drop_prob = p
+
+
 def compare_training_step(args: argparse.Namespace, released, project, config: RunConfig) -> list[str]:
-    """Print the training-step table (a batch of two clips, EF 35.5 and 62.0); returns the rows that differ."""
+    """Print the training-step table (a batch of two clips of `--step-frames` frames, EF 35.5 and 62.0; on a CPU
+    the backward pass of 2 x 48 frames needs more than 24 GB); returns the rows that differ."""
     generator = torch.Generator().manual_seed(args.seed + 3)
-    clips = torch.randint(0, 256, (2, args.frames, SIZE, SIZE, 1), generator=generator, dtype=torch.uint8)
+    clips = torch.randint(0, 256, (2, args.step_frames, SIZE, SIZE, 1), generator=generator, dtype=torch.uint8)
     clips = clips.repeat(1, 1, 1, 1, 3).numpy()
     video_released = torch.from_numpy(clips.transpose(0, 4, 1, 2, 3).astype(np.float32))  # (2, 3, T, H, W)
     sampler = ClipSampler.from_config(config.data, project.mean, project.std)
@@ -635,14 +671,19 @@ def compare_training_step(args: argparse.Namespace, released, project, config: R
     ef = torch.tensor([35.5, 62.0])
     pairs = parameter_pairs(released, project)
     before = snapshot(pairs)
-    t0 = time.perf_counter()
-    released_step = released_training_step(args.reference_dir, released, video_released, ef)
-    t_released = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    project_step = project_training_step(project, config, video_ours, ef)
-    t_ours = time.perf_counter() - t0
+    with without_stochastic_depth(released, project):
+        t0 = time.perf_counter()
+        released_step = released_training_step(args.reference_dir, released, video_released, ef)
+        t_released = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        project_step = project_training_step(project, config, video_ours, ef)
+        t_ours = time.perf_counter() - t0
     rows = step_rows(pairs, before, snapshot(pairs), released_step, project_step, args.tol)
-    print(f"\none training step on 2 clips (EF 35.5, 62.0), fp32: released {t_released:.1f} s, ours {t_ours:.1f} s\n")
+    print(
+        f"\none training step on 2 clips of {args.step_frames} frames (EF 35.5, 62.0), fp32, from the weights above, "
+        f"stochastic depth off on both sides: "
+        f"released {t_released:.1f} s, ours {t_ours:.1f} s\n"
+    )
     print(f"{'quantity':58s} | {'max|d|':>10} {'rel':>9} | verdict")
     for row in rows:
         d, rel = row["d"]
