@@ -244,37 +244,7 @@ def inspect(
 
     with usage_errors():
         report = inspect_dataset(data, decode=decode)
-    table = Table(title=f"{data}: {report.n_videos} videos")
-    for column in ("split", "videos", "EF mean", "EF sd", "EF min", "EF max", "EF<40", "EF<50"):
-        table.add_column(column)
-    for split, s in report.ef_summary.items():
-        table.add_row(
-            split,
-            str(s["n"]),
-            f"{s['mean']:.1f}",
-            f"{s['sd']:.1f}",
-            f"{s['min']:.1f}",
-            f"{s['max']:.1f}",
-            str(s["below_40"]),
-            str(s["below_50"]),
-        )
-    console.print(table)
-    console.print(f"frame sizes: {report.frame_sizes}")
-    console.print(f"frame rates: {report.frame_rates}")
-    if report.frame_counts:
-        console.print(
-            f"frames per video: {report.frame_counts}; FileList NumberOfFrames differs from the decoded count "
-            f"for {report.frame_count_mismatches} video(s)"
-        )
-    console.print(f"VolumeTracings.csv: {'present' if report.has_tracings else 'absent'}")
-    for name in report.missing:
-        console.print(f"[red]missing[/red] {name}")
-    if report.colours:
-        console.print(f"colour: {report.colours} (tinted loops are read as luminance; see data.colour)")
-    for name, reason in report.unreadable.items():
-        console.print(f"[red]unreadable[/red] {name}: {reason}", highlight=False)
-    for name, reason in report.flagged.items():
-        console.print(f"[red]flagged[/red] {name}: {reason}", highlight=False)
+    _print_report(report, data)
     if json_out:
         json_out.write_text(json.dumps(asdict(report), indent=2))
     if plot:
@@ -291,6 +261,32 @@ def inspect(
         if decode
         else "[green]all listed videos present[/green] (not decoded)"
     )
+
+
+def _print_report(report, data: Path) -> None:
+    """An `InspectionReport` for a person: the EF table per split, sizes, rates, colours, every problem."""
+    table = Table(title=f"{data}: {report.n_videos} videos")
+    for column in ("split", "videos", "EF mean", "EF sd", "EF min", "EF max", "EF<40", "EF<50"):
+        table.add_column(column)
+    for split, s in report.ef_summary.items():
+        cells = [str(s["n"]), *(f"{s[k]:.1f}" for k in ("mean", "sd", "min", "max")), str(s["below_40"])]
+        table.add_row(split, *cells, str(s["below_50"]))
+    console.print(table)
+    console.print(f"frame sizes: {report.frame_sizes}")
+    console.print(f"frame rates: {report.frame_rates}")
+    if report.frame_counts:
+        console.print(
+            f"frames per video: {report.frame_counts}; FileList NumberOfFrames differs from the decoded count "
+            f"for {report.frame_count_mismatches} video(s)"
+        )
+    console.print(f"VolumeTracings.csv: {'present' if report.has_tracings else 'absent'}")
+    if report.colours:
+        console.print(f"colour: {report.colours} (tinted loops are read as luminance; see data.colour)")
+    for name in report.missing:
+        console.print(f"[red]missing[/red] {name}")
+    for kind, problems in (("unreadable", report.unreadable), ("flagged", report.flagged)):
+        for name, reason in problems.items():
+            console.print(f"[red]{kind}[/red] {name}: {reason}", highlight=False)
 
 
 def _inspect_files(data: Path, csv_out: Path | None, crop: str) -> None:
