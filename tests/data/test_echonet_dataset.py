@@ -137,3 +137,26 @@ def test_later_accesses_decode_only_clip_frames_and_can_skip_pixels(synthetic_ro
         blind = dataset[0]
         black = blind["video"].amax(dim=(-2, -1)) == blind["video"].amin(dim=(-2, -1))  # every plane constant
         assert torch.equal(blind["starts"], first[0]["starts"]) and bool(black.all())
+
+
+def test_a_video_that_fails_after_its_probe_costs_one_access_not_the_run(synthetic_root, tmp_path, caplog):
+    import shutil
+
+    from cardiacclip.model.inference import predict_dataset
+    from helpers import tiny_model
+
+    root = tmp_path / "copy"
+    shutil.copytree(synthetic_root, root)
+    sampler = ClipSampler(length=4, period=8)
+    training = EchoNetDataset(root, "test", sampler, train=True)
+    evaluation = EchoNetDataset(root, "test", sampler, train=False, clips=2)
+    name = training.file_names[0]
+    frames = read_video(training.video_path(0)).frames
+    write_video(training.video_path(0), frames[:5], fps=50.0)  # the file changed after its probe: frames lost
+    torch.manual_seed(0)
+    item = training[0]
+    assert item["file_name"] == training.file_names[1] and "training on the next video" in caplog.text
+    assert "error" in evaluation[0] and "could not be decoded" in evaluation[0]["error"]
+    table, _ = predict_dataset(tiny_model(), evaluation, torch.device("cpu"), progress=False)
+    assert name not in set(table["FileName"]) and len(table) == len(evaluation) - 1
+    assert list(table.attrs["failed"]) == [name]
