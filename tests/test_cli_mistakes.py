@@ -98,6 +98,7 @@ def test_unusable_videos_stop_training_before_the_first_epoch_or_are_left_out(sy
     bad = unusable_dataset(synthetic_root, tmp_path / "data")
     args = ["train", "--data", str(tmp_path / "data"), "--backbone", "tiny", "--shots", "0"]
     args += ["--set", "train.epochs=1", "--set", "train.max_train_steps=2", "--set", "data.length=4"]
+    args += ["--set", "train.trunk_cache=false", "--set", "data.val_size=null"]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "run")])
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     text = " ".join(result.output.split())
