@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# torch/torchvision pair that installs on this kind of machine (see DEVELOPERS.md); override for others.
+# torch/torchvision pair that installs on this kind of machine (see the README); override for others.
 TORCH_PIP ?= torch==2.14.1 torchvision==0.29.1
 DEMO_OUT ?= demo_out
 
@@ -20,9 +20,11 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/cardiacclip demo --out $(DEMO_OUT)
 
-# Lint (ruff) and the layer contracts (import-linter) run before the tests, in CI too.
+# Lint (ruff, complexity at most 10), function length (at most 60 lines) and the layer contracts
+# (import-linter) run before the tests, in CI too.
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(PY) scripts/check_function_length.py src --max 60
 	$(VENV)/bin/lint-imports
 
 test: lint

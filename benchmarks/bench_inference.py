@@ -35,7 +35,7 @@ import torch
 
 from cardiacclip.data.filelist import read_filelist, select_split
 from cardiacclip.data.video_io import read_video
-from cardiacclip.jobs.predict import predict_files
+from cardiacclip.jobs.predict import PredictOptions, predict_files
 from cardiacclip.model.predictor import Predictor, load
 from cardiacclip.runtime import cpu_has_native_bf16, resolve_precision
 
@@ -67,7 +67,7 @@ def sequential(predictor: Predictor, files: list[Path], clips) -> tuple[np.ndarr
 def batched(predictor: Predictor, files: list[Path], clips, workers: int, folder: Path) -> tuple[np.ndarray, float]:
     out = folder / f"{predictor.precision}_{clips}_{time.monotonic_ns()}.csv"
     start = time.perf_counter()
-    predict_files(predictor, files, out, clips=clips, progress=False, workers=workers)
+    predict_files(predictor, files, out, PredictOptions(clips=clips, workers=workers), progress=False)
     seconds = time.perf_counter() - start
     return pd.read_csv(out)["EF_pred"].to_numpy(), seconds
 

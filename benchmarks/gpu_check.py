@@ -37,7 +37,7 @@ def main() -> None:
     from cardiacclip.data.echonet import dataset_from_config
     from cardiacclip.jobs.train import train
     from cardiacclip.model.backbone import save_backbone_weights
-    from cardiacclip.model.checkpoint import load_model
+    from cardiacclip.model.factory import open_model
     from cardiacclip.model.inference import predict_dataset
     from cardiacclip.runtime import resolve_precision
     from cardiacclip.synthetic.echoes import generate_dataset
@@ -69,7 +69,8 @@ def main() -> None:
         f"peak GPU memory {train_memory:.1f} GiB, precision {resolve_precision('auto', device)}"
     )
 
-    model, run_config, _ = load_model(work / "run" / "checkpoints" / "last.pt", device)
+    opened = open_model(work / "run" / "checkpoints" / "last.pt", device)
+    model, run_config = opened.model, opened.config
     test = dataset_from_config(
         run_config.data,
         "test",

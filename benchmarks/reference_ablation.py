@@ -25,7 +25,7 @@ from cardiacclip.config import RunConfig
 from cardiacclip.data.echonet import dataset_from_config
 from cardiacclip.evaluate.metrics import regression_metrics
 from cardiacclip.jobs.train import train
-from cardiacclip.model.checkpoint import load_model
+from cardiacclip.model.factory import open_model
 from cardiacclip.model.inference import predict_dataset
 from cardiacclip.synthetic.echoes import ensure_synthetic_data
 
@@ -74,7 +74,7 @@ def main() -> None:
             config.data.split_seed, config.train.seed = seed, base.train.seed + seed
             run_dir = args.out / "runs" / f"seed{seed}" / name.split(" (")[0].replace(" ", "_").replace(",", "")
             train(config, run_dir, progress=False)
-            model, _, _ = load_model(run_dir, "cpu")
+            model = open_model(run_dir, "cpu").model
             test_data = dataclasses.replace(config.data, eval_random_clip=False)
             test = dataset_from_config(
                 test_data, "test", run_dir / "split.csv", clips=base.data.test_clips, mean=model.mean, std=model.std

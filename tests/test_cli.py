@@ -83,7 +83,7 @@ def test_usage_errors_exit_2_with_one_line(synthetic_root, tmp_path):
     base = ["train", "--data", str(synthetic_root), "--out", str(tmp_path / "r"), "--backbone", "tiny"]
     for extra, message in [
         (["--set", "data.lenght=3"], "no field 'lenght'"),
-        (["--precision", "bf17"], "train.precision"),
+        (["--precision", "bf17"], "bf17"),
         (["--config", "nope"], "no config 'nope'"),
         (["stray"], "unexpected arguments"),
     ]:

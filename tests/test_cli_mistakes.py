@@ -55,7 +55,7 @@ MISTAKES = [  # (what the user did, command line, what the line must say)
     ("unknown benchmark method", "benchmark --out {tmp}/bench --methods nosuch --quick", "choose from"),
     ("missing data folder", "train --data {tmp}/nosuch --out {tmp}/run1 --backbone tiny", "pass --data a folder"),
     ("missing data folder (evaluate)", "evaluate {run} --data {tmp}/nosuch --out {tmp}/ev1", "pass --data a folder"),
-    ("bad --crop value", "predict {run} {video} --crop middle", "auto, regions, sector, none"),
+    ("bad --crop value", "predict {run} {video} --crop middle", "'middle' is not one of 'auto', 'regions', 'sector'"),
     (
         "resuming a run with another config",
         "train --data {data} --out {run} --backbone tiny --set train.seed=99",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cardiacclip.about import RESEARCH_NOTICE, __version__
+from cardiacclip.choices import ColourMode, CropMethod, DemoStyle, GroupBy, Precision, PretrainViews, SyntheticStyle
 from cardiacclip.logging_setup import configure_logging
 
 if TYPE_CHECKING:
@@ -41,11 +41,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click output: a usage error is one "Error: ..." line, also in log files
 )
 console = Console(soft_wrap=True)  # results for a person (stdout); long lines are not broken
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("cardiacclip")
 
+# Options that several commands take, declared once; their allowed values come from `cardiacclip.choices`.
 Device = Annotated[str, typer.Option("--device", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, ...")]
 ConfigName = Annotated[
     str | None, typer.Option("--config", help="YAML file or packaged name (paper, reference, synthetic).")
@@ -56,8 +58,8 @@ SetOption = Annotated[
         "--set", help="Override any config field: --set data.length=16 --set model.scales=[1] (values are YAML)."
     ),
 ]
-Precision = Annotated[
-    str | None,
+PrecisionOption = Annotated[
+    Precision | None,
     typer.Option(
         "--precision",
         help="auto (bf16 on GPUs and on CPUs with native bf16, fp32 elsewhere), fp32, bf16, fp16. "
@@ -71,7 +73,6 @@ Clips = Annotated[
     str | None,
     typer.Option("--clips", help="Clips per video: all, or N evenly spaced (default: the run's test_clips)."),
 ]
-
 SkipUnreadable = Annotated[
     bool,
     typer.Option(
@@ -81,15 +82,21 @@ SkipUnreadable = Annotated[
         "left_out.csv) instead of refusing to start.",
     ),
 ]
-
 CropOption = Annotated[
-    str | None,
+    CropMethod | None,
     typer.Option(
         "--crop",
         help="Ultrasound region: auto (DICOM region tags, else the scan sector found in the pixels; "
         "small square videos as they are), regions, sector, none. Default: auto (train/evaluate: the run's).",
     ),
 ]
+DataFolder = Annotated[Path, typer.Option("--data", help="EchoNet-Dynamic-format folder.")]
+BackboneOption = Annotated[
+    str | None,
+    typer.Option("--backbone", help="hf-hub:mkaichristensen/echo-clip, a weights file or folder, synthetic, tiny."),
+]
+ModelPath = Annotated[Path, typer.Argument(help="A run folder, checkpoint or `cardiacclip export` package.")]
+Epochs = Annotated[int | None, typer.Option("--epochs", help="Override the config's epochs.")]
 
 
 @app.callback()
@@ -144,6 +151,15 @@ def reject_extras(ctx: typer.Context) -> None:
         raise typer.BadParameter(f"unexpected arguments {unexpected}")
 
 
+def comma_list(text: str, hint: str, kind: type = str) -> list:
+    """`a,b,c` -> [a, b, c], each converted by `kind`; a value that does not convert is a usage error."""
+    try:
+        return [kind(item.strip()) for item in text.split(",") if item.strip()]
+    except ValueError:
+        message = f"{text!r} is not a comma-separated list of {kind.__name__} values"
+        raise typer.BadParameter(message, param_hint=hint) from None
+
+
 def parse_clips(clips: str | None):
     from cardiacclip.data.clips import parse_clip_count
 
@@ -151,12 +167,6 @@ def parse_clips(clips: str | None):
         return parse_clip_count(clips)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--clips") from None
-
-
-def check_crop(crop: str | None) -> str | None:
-    if crop not in (None, "auto", "regions", "sector", "none"):
-        raise typer.BadParameter("one of auto, regions, sector, none", param_hint="--crop")
-    return crop
 
 
 @app.command()
@@ -174,7 +184,7 @@ def synth(
     fps: Annotated[float, typer.Option("--fps", help="Frame rate.")] = 50.0,
     workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: all cores, at most 8).")] = None,
     style: Annotated[
-        str,
+        SyntheticStyle,
         typer.Option(
             "--style",
             help="Drawing style: echonet (the demo's), mixed (a random look per video, the toy backbone's "
@@ -199,10 +209,6 @@ def synth(
         console.print(f"wrote a synthetic PACS export of {n} loops to {export}, labels in {out / 'labels.csv'}")
         return
 
-    from cardiacclip.synthetic.styles import STYLE_NAMES
-
-    if style not in STYLE_NAMES:
-        raise typer.BadParameter(f"{style!r} is not one of {', '.join(STYLE_NAMES)}", param_hint="--style")
     table = generate_dataset(out, n=n, seed=seed, size=size, fps=fps, workers=workers, style=style)
     counts = table["Split"].value_counts().to_dict()
     console.print(
@@ -236,10 +242,10 @@ def inspect(
     from dataclasses import asdict
 
     from cardiacclip.data.filelist import read_filelist
-    from cardiacclip.jobs.inspect import inspect_dataset, plot_ef_histogram
+    from cardiacclip.jobs.inspection import inspect_dataset, plot_ef_histogram
 
     if not (data / "FileList.csv").is_file():
-        _inspect_files(data, csv_out, check_crop(crop) or "auto")
+        _inspect_files(data, csv_out, crop or "auto")
         return
 
     with usage_errors():
@@ -291,7 +297,7 @@ def _print_report(report, data: Path) -> None:
 
 def _inspect_files(data: Path, csv_out: Path | None, crop: str) -> None:
     from cardiacclip.data.video_io import find_videos
-    from cardiacclip.jobs.inspect import inspect_files
+    from cardiacclip.jobs.inspection import inspect_files
 
     if not data.exists():
         raise typer.BadParameter(f"{data} does not exist", param_hint="DATA")
@@ -318,115 +324,111 @@ def _inspect_files(data: Path, csv_out: Path | None, crop: str) -> None:
         raise typer.Exit(1)
 
 
-@app.command()
+ReportColumn = Annotated[
+    str | None,
+    typer.Option("--report-column", help="FileList column with report text (default: reports written from EF)."),
+]
+DrawStyle = Annotated[
+    SyntheticStyle | None,
+    typer.Option(
+        "--draw",
+        help="Instead of --data: draw a new synthetic subject in this style (e.g. mixed) for every sample, "
+        "rendered at end-diastole and end-systole (key_frames views).",
+    ),
+]
+Views = Annotated[
+    PretrainViews,
+    typer.Option(
+        "--views", help="clips: consecutive frames; key_frames: the traced ED and ES frames (needs VolumeTracings.csv)."
+    ),
+]
+Arch = Annotated[
+    str, typer.Option("--arch", help="Packaged open_clip config to start from (random init), or a backbone spec.")
+]
+PretrainLr = Annotated[
+    float, typer.Option("--lr", help="Peak learning rate (1e-3 and above collapse the small model here).")
+]
+Cache = Annotated[
+    bool, typer.Option("--cache/--no-cache", help="Decode every video once and keep the frames in memory.")
+]
+
+
+@app.command(epilog=EXIT_STATUS)
 def pretrain(
     out: Annotated[Path, typer.Option("--out", help="Folder for open_clip_config.json + open_clip_model.safetensors.")],
-    data: Annotated[
-        Path | None, typer.Option("--data", help="EchoNet-Dynamic-format archive (all splits are used).")
-    ] = None,
-    arch: Annotated[
-        str, typer.Option("--arch", help="Packaged open_clip config to start from (random init), or a backbone spec.")
-    ] = "small_echoclip",
-    report_column: Annotated[
-        str | None,
-        typer.Option("--report-column", help="FileList column with report text (default: reports written from EF)."),
-    ] = None,
-    draw: Annotated[
-        str | None,
-        typer.Option(
-            "--draw",
-            help="Instead of --data: draw a new synthetic subject in this style (e.g. mixed) for every sample, "
-            "rendered at end-diastole and end-systole (key_frames views).",
-        ),
-    ] = None,
-    views: Annotated[
-        str,
-        typer.Option(
-            "--views",
-            help="clips: consecutive frames; key_frames: the traced ED and ES frames (needs VolumeTracings.csv).",
-        ),
-    ] = "clips",
-    key_jitter: Annotated[
-        int, typer.Option("--key-jitter", help="key_frames: move ED and ES by up to this many frames.")
-    ] = 2,
+    data: Annotated[Path | None, typer.Option("--data", help="EchoNet-Dynamic-format archive (all splits).")] = None,
+    arch: Arch = "small_echoclip",
+    report_column: ReportColumn = None,
+    draw: DrawStyle = None,
+    views: Views = "clips",
+    key_jitter: Annotated[int, typer.Option("--key-jitter", help="key_frames: move ED and ES by up to N frames.")] = 2,
     steps: Annotated[int, typer.Option("--steps")] = 1000,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 32,
-    frames: Annotated[
-        int, typer.Option("--frames", help="Frames per clip (1: EchoCLIP-style frame-report pairs).")
-    ] = 8,
+    frames: Annotated[int, typer.Option("--frames", help="Frames per clip (1: frame-report pairs).")] = 8,
     period: Annotated[int, typer.Option("--period", help="Take every period-th frame.")] = 8,
-    lr: Annotated[
-        float, typer.Option("--lr", help="Peak learning rate (1e-3 and above collapse the small model here).")
-    ] = 5e-4,
+    lr: PretrainLr = 5e-4,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="Data-loading processes.")] = 1,
-    cache: Annotated[
-        bool, typer.Option("--cache/--no-cache", help="Decode every video once and keep the frames in memory.")
-    ] = False,
+    cache: Cache = False,
     device: Device = "auto",
 ) -> None:
     """EchoCLIP-style contrastive pretraining of a small open_clip model on echo clips and report text."""
     from cardiacclip.jobs.pretrain import pretrain as run_pretrain
     from cardiacclip.synthetic.pretrain import PretrainConfig
 
-    if views not in ("clips", "key_frames"):
-        raise typer.BadParameter(f"{views!r} is not clips or key_frames", param_hint="--views")
-    if (data is None) == (draw is None):
-        raise typer.BadParameter("give either --data DIR or --draw STYLE", param_hint="--data/--draw")
-    config = PretrainConfig(
-        data=str(data or ""),
-        draw_style=draw,
-        arch=arch,
-        report_column=report_column,
-        views=views,
-        key_jitter=key_jitter,
-        frames_per_sample=frames,
-        period=period,
-        batch_size=batch_size,
-        steps=steps,
-        lr=lr,
-        seed=seed,
-        device=device,
-        num_workers=workers,
-        cache=cache,
-    )
     with usage_errors():
+        config = PretrainConfig(
+            data=str(data or ""),
+            draw_style=draw,
+            arch=arch,
+            report_column=report_column,
+            views=views,
+            key_jitter=key_jitter,
+            frames_per_sample=frames,
+            period=period,
+            batch_size=batch_size,
+            steps=steps,
+            lr=lr,
+            seed=seed,
+            device=device,
+            num_workers=workers,
+            cache=cache,
+        )
         folder = run_pretrain(config, out)
     console.print(f"wrote {folder}; use it with --backbone {folder}")
+
+
+RunOut = Annotated[
+    Path,
+    typer.Option("--out", help="Run folder (config.yaml, split.csv, metrics.csv, checkpoints/); one there resumes."),
+]
+Shots = Annotated[int | None, typer.Option("--shots", help="k training videos per integer EF value (0: all of TRAIN).")]
+SplitFile = Annotated[
+    Path | None, typer.Option("--split-file", help="FileList-format CSV with a Split column, used as given.")
+]
+Prompts = Annotated[
+    str | None,
+    typer.Option("--prompts", help="Prompt YAML file or packaged prompt set (see `cardiacclip import-prompts`)."),
+]
 
 
 @app.command(context_settings=EXTRA_ARGS, epilog=EXIT_STATUS)
 def train(
     ctx: typer.Context,
-    data: Annotated[Path, typer.Option("--data", help="EchoNet-Dynamic-format folder.")],
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", help="Run folder (config.yaml, split.csv, metrics.csv, checkpoints/). An existing run resumes."
-        ),
-    ],
-    backbone: Annotated[
-        str | None,
-        typer.Option("--backbone", help="hf-hub:mkaichristensen/echo-clip, a weights file or folder, synthetic, tiny."),
-    ] = None,
-    shots: Annotated[
-        int | None, typer.Option("--shots", help="k training videos per integer EF value (0: all of TRAIN).")
-    ] = None,
+    data: DataFolder,
+    out: RunOut,
+    backbone: BackboneOption = None,
+    shots: Shots = None,
     config: ConfigName = None,
-    split_file: Annotated[
-        Path | None, typer.Option("--split-file", help="FileList-format CSV with a Split column, used as given.")
-    ] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs")] = None,
+    split_file: SplitFile = None,
+    epochs: Epochs = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Training seed.")] = None,
     split_seed: Annotated[int | None, typer.Option("--split-seed", help="Seed of the k-shot sample.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="auto (default), cuda, mps, cpu, cuda:1, ...")] = None,
-    precision: Annotated[str | None, typer.Option("--precision", help="auto, fp32, bf16, fp16.")] = None,
+    precision: PrecisionOption = None,
     skip_unreadable: SkipUnreadable = False,
-    prompts: Annotated[
-        str | None,
-        typer.Option("--prompts", help="Prompt YAML file or packaged prompt set (see `cardiacclip import-prompts`)."),
-    ] = None,
+    prompts: Prompts = None,
     crop: CropOption = None,
     set_: SetOption = None,
 ) -> None:
@@ -434,13 +436,16 @@ def train(
 
     Without --config, the toy backbones (synthetic, tiny) get the synthetic config's sizes and any
     other backbone the paper's protocol. Options and --set override the config; the result is
-    checked like a config file and saved as config.yaml in the run folder.
+    checked like a config file and saved as config.yaml in the run folder. Under torchrun every process
+    runs this command and rank 0 reports.
     """
+    from cardiacclip.jobs.train import train as run_training
+
     reject_extras(ctx)
     options = {
         "data.root": str(data),
         "data.split_file": str(split_file) if split_file else None,
-        "data.shots": shots or None,
+        "data.shots": shots,
         "train.epochs": epochs,
         "train.batch_size": batch_size,
         "train.seed": seed,
@@ -448,43 +453,33 @@ def train(
         "train.device": device,
         "train.precision": precision,
         "data.skip_unreadable": True if skip_unreadable else None,
-        "model.prompts": str(Path(prompts).resolve()) if prompts and Path(prompts).is_file() else prompts,
-        "data.crop": check_crop(crop),
+        "model.prompts": prompts,
+        "data.crop": crop,
     }
     with usage_errors():
-        cfg = run_config(ctx, config, backbone, options, set_)
-        if shots == 0:
-            cfg.data.shots = None
-        from cardiacclip.jobs.train import train as run_training
-
-        result = run_training(cfg, out)
-    if os.environ.get("RANK", "0") != "0":  # under torchrun rank 0 reports the run
-        return
-    console.print(
-        f"best validation MAE {result.best_val_mae:.2f} at epoch {result.best_epoch}; "
-        f"checkpoints in {out / 'checkpoints'}. {RESEARCH_NOTICE}"
-    )
+        result = run_training(run_config(ctx, config, backbone, options, set_), out)
+    if result.main:
+        console.print(
+            f"best validation MAE {result.best_val_mae:.2f} at epoch {result.best_epoch}; "
+            f"checkpoints in {result.run_dir / 'checkpoints'}. {RESEARCH_NOTICE}"
+        )
 
 
 @app.command(epilog=EXIT_STATUS)
 def evaluate(
-    checkpoint: Annotated[
-        Path, typer.Argument(help="A run folder or a checkpoint written by `cardiacclip train` (best.pt).")
-    ],
-    data: Annotated[Path, typer.Option("--data", help="EchoNet-Dynamic-format folder.")],
+    checkpoint: ModelPath,
+    data: DataFolder,
     split: Annotated[str, typer.Option("--split", help="train, val, test or all.")] = "test",
     out: Annotated[Path, typer.Option("--out", help="Folder for predictions.csv, metrics.json and plots.")] = Path(
         "evaluation"
     ),
     clips: Clips = None,
-    split_file: Annotated[
-        Path | None, typer.Option("--split-file", help="Use this FileList-format split instead of FileList.csv.")
-    ] = None,
+    split_file: SplitFile = None,
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for the 95% intervals.")] = 1000,
     device: Device = "auto",
     skip_unreadable: SkipUnreadable = False,
     crop: CropOption = None,
-    precision: Precision = None,
+    precision: PrecisionOption = None,
     workers: Workers = 0,
 ) -> None:
     """MAE, RMSE, R2 (bootstrap 95% CI), AUROC for EF<50 and EF<40, category accuracy; tables and plots."""
@@ -502,7 +497,7 @@ def evaluate(
             device=device,
             n_bootstrap=bootstrap,
             skip_unreadable=skip_unreadable,
-            crop=check_crop(crop),
+            crop=crop,
             precision=precision,
             workers=workers,
         )
@@ -532,7 +527,7 @@ def convert(
         bool, typer.Option("--keep-flagged", help="Also convert flagged loops (not ultrasound, Doppler, blank, ...).")
     ] = False,
     colour: Annotated[
-        str,
+        ColourMode,
         typer.Option("--colour", help="Tinted B-mode loops: luminance (written grey, the default) or rgb (as stored)."),
     ] = "luminance",
 ) -> None:
@@ -544,12 +539,10 @@ def convert(
     """
     from cardiacclip.jobs.convert import ConvertSettings, convert_archive
 
-    if colour not in ("luminance", "rgb"):
-        raise typer.BadParameter("luminance or rgb", param_hint="--colour")
-    settings = ConvertSettings(size=size, crop=check_crop(crop) or "auto", colour=colour, keep_flagged=keep_flagged)
     if not src.exists():
         raise typer.BadParameter(f"{src} does not exist", param_hint="SRC")
     with usage_errors():
+        settings = ConvertSettings(size=size, crop=crop or "auto", colour=colour, keep_flagged=keep_flagged)
         summary = convert_archive(src, out, labels=labels, workers=workers, settings=settings, private=private)
     console.print(
         f"converted {summary.converted}, already done {summary.skipped}, failed {summary.failed}; "
@@ -560,23 +553,29 @@ def convert(
         raise typer.Exit(1)
 
 
+PredictOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="CSV or JSON Lines (.jsonl) file, a row per input written as it is done; default: JSON Lines on stdout.",
+    ),
+]
+GroupByOption = Annotated[
+    GroupBy,
+    typer.Option(
+        "--by",
+        help="video, or study: also write OUT.studies.csv, a row per study (median EF of its unflagged videos); "
+        "DICOMs grouped by StudyInstanceUID (hashed), other videos by --studies.",
+    ),
+]
+
+
 @app.command(epilog=EXIT_STATUS)
 def predict(
-    checkpoint: Annotated[Path, typer.Argument(help="A run folder or a checkpoint written by `cardiacclip train`.")],
-    paths: Annotated[
-        list[Path], typer.Argument(help="AVI, MP4 or DICOM files, or folders of them (searched recursively).")
-    ],
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            help="CSV or JSON Lines (.jsonl) file, a row per input written as it is done; "
-            "default: JSON Lines on stdout.",
-        ),
-    ] = None,
-    resume: Annotated[
-        bool, typer.Option("--resume", help="Skip inputs that already have a row in --out and append the rest.")
-    ] = False,
+    checkpoint: ModelPath,
+    paths: Annotated[list[Path], typer.Argument(help="AVI, MP4 or DICOM files, or folders of them (recursive).")],
+    out: PredictOut = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip inputs that already have a row in --out.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
     attention_plot: Annotated[
         Path | None, typer.Option("--attention-plot", help="Folder for per-video MFL frame-weight plots.")
@@ -584,85 +583,50 @@ def predict(
     clips: Clips = None,
     crop: CropOption = None,
     save_crops: Annotated[
-        Path | None,
-        typer.Option("--save-crops", help="Folder for a preview per file: first frame, crop box, sector outline."),
+        Path | None, typer.Option("--save-crops", help="Folder for a preview per file: first frame, crop, sector.")
     ] = None,
     strict: Annotated[
-        bool,
-        typer.Option("--strict", help="Refuse flagged inputs (not ultrasound, Doppler, too short, blank, no sector)."),
+        bool, typer.Option("--strict", help="Refuse flagged inputs (not ultrasound, Doppler, too short, blank, ...).")
     ] = False,
-    by: Annotated[
-        str,
-        typer.Option(
-            "--by",
-            help="video, or study: also write OUT.studies.csv, a row per study (median EF of its "
-            "unflagged videos); DICOMs grouped by StudyInstanceUID (hashed), other videos by --studies.",
-        ),
-    ] = "video",
+    by: GroupByOption = "video",
     studies_csv: Annotated[
         Path | None, typer.Option("--studies", help="CSV with columns file, study for videos without a study UID.")
     ] = None,
     device: Device = "auto",
-    precision: Precision = None,
+    precision: PrecisionOption = None,
     workers: Workers = 0,
 ) -> None:
     """EF (percent), category and category probabilities per video.
 
     A file that cannot be read or predicted gets a row with status=error and the reason; the
     batch goes on, and the exit status is then 1. Rows are flushed as they are written, so
-    Ctrl-C keeps the finished ones; rerun with --resume to do the rest.
+    Ctrl-C keeps the finished ones; rerun with --resume to do the rest. Under torchrun each process
+    predicts its share of the inputs and rank 0 merges the rows.
     """
-    from cardiacclip import distributed
-    from cardiacclip.data.video_io import find_videos
-    from cardiacclip.jobs.predict import check_output, predict_files, read_study_map, study_table
-    from cardiacclip.model.predictor import load
-    from cardiacclip.runtime import resolve_device
+    from cardiacclip.jobs.predict import PredictOptions, read_study_map, run_predict
 
     clip_count = parse_clips(clips)
-    crop = check_crop(crop)
-    if by not in ("video", "study"):
-        raise typer.BadParameter("video or study", param_hint="--by")
-    if by == "study" and out is None:
-        raise typer.BadParameter(
-            "--by study needs --out FILE (the study table is written beside it)", param_hint="--by"
-        )
-    files = find_videos(paths)
-    if not files:
-        err.print("[red]error:[/red] no video or DICOM files found")
-        raise typer.Exit(2)
     with usage_errors():
-        check_output(out, overwrite, resume)  # a bad output path fails before the model loads
-        rank, torch_device = distributed.setup(resolve_device(device))  # under torchrun: shard the inputs
-        predictor = load(checkpoint, torch_device, precision)
-        summary = predict_files(
-            predictor,
-            files,
-            out,
+        options = PredictOptions(
             clips=clip_count,
-            attention_dir=attention_plot,
-            overwrite=overwrite,
-            resume=resume,
             crop=crop,
-            crops_dir=save_crops,
             strict=strict,
+            attention_dir=attention_plot,
+            crops_dir=save_crops,
             studies=read_study_map(studies_csv) if studies_csv else None,
             workers=workers,
-            rank=rank,
+            overwrite=overwrite,
+            resume=resume,
+            by=by,
         )
-        distributed.teardown()
-        if not rank.main:
-            return
-        if by == "study":
-            log.info("per-study rows: %s", study_table(out))
+        summary = run_predict(checkpoint, paths, out, options, device, precision)
+    if summary is None:  # a rank other than 0 under torchrun
+        return
+    if summary.studies is not None:
+        log.info("per-study rows: %s", summary.studies)
     where = out if out is not None else "stdout"
-    log.info(
-        "%d row(s) written to %s (%d failed, %d already there). %s",
-        summary.done,
-        where,
-        summary.failed,
-        summary.skipped,
-        RESEARCH_NOTICE,
-    )
+    counts = (summary.done, where, summary.failed, summary.skipped)
+    log.info("%d row(s) written to %s (%d failed, %d already there). %s", *counts, RESEARCH_NOTICE)
     if summary.failed:
         log.warning("%d of %d input(s) could not be predicted: see their rows", summary.failed, summary.done)
         raise typer.Exit(1)
@@ -699,7 +663,7 @@ def export(
 
 @app.command(epilog=EXIT_STATUS)
 def serve(
-    model: Annotated[Path, typer.Argument(help="A run folder, checkpoint or `cardiacclip export` package.")],
+    model: ModelPath,
     host: Annotated[
         str, typer.Option("--host", help="Address to bind; other than loopback needs --token.")
     ] = "127.0.0.1",
@@ -715,16 +679,11 @@ def serve(
     device: Device = "auto",
 ) -> None:
     """A REST API and a web page for one model: POST /v1/predict, GET /v1/model, GET /healthz, GET / (page), /docs."""
-    from cardiacclip.jobs.serve import ServeSettings, check_bind
+    from cardiacclip.jobs.serve import ServeSettings
     from cardiacclip.jobs.serve import serve as run_server
 
-    try:
-        check_bind(host, token)
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-    settings = ServeSettings(token=token, max_upload_bytes=max_upload_mb * (1 << 20), queue_size=queue)
     with usage_errors():
+        settings = ServeSettings(token=token, max_upload_bytes=max_upload_mb * (1 << 20), queue_size=queue)
         run_server(model, host, port, settings, device)
 
 
@@ -762,12 +721,12 @@ def demo(
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the synthetic videos (the toy backbone was pretrained on seed 1000).")
     ] = 1,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Override the synthetic config's epochs.")] = None,
+    epochs: Epochs = None,
     config: Annotated[
         str | None, typer.Option("--config", help="Run config (default: the packaged synthetic config).")
     ] = None,
     style: Annotated[
-        str,
+        DemoStyle,
         typer.Option(
             "--style",
             help="Drawing style of the synthetic echoes: echonet (default) or second (a held-out look the toy "
@@ -780,12 +739,6 @@ def demo(
     from cardiacclip.jobs.demo import run_demo
 
     reject_extras(ctx)
-    if seed == 1000:
-        raise typer.BadParameter(
-            "seed 1000 is the toy backbone's pretraining archive; pick another", param_hint="--seed"
-        )
-    if style not in ("echonet", "second"):
-        raise typer.BadParameter(f"{style!r} is not echonet or second", param_hint="--style")
     with usage_errors():
         cfg = run_config(ctx, config or "synthetic", None, {"train.epochs": epochs}, set_)
         summary = run_demo(out, n_videos=n, data_seed=seed, config=cfg, style=style)
@@ -800,6 +753,19 @@ def demo(
     )
 
 
+Methods = Annotated[
+    str | None,
+    typer.Option(
+        "--methods",
+        help="Comma-separated subset of: train_mean, zero_shot, linear_probe, clip_ft, mfl, echozoom, cardiacclip, "
+        "r2plus1d (the default table), echozoom_fine, echozoom_prompts (on request: the last step split in two).",
+    ),
+]
+R2plus1dWeights = Annotated[
+    str | None, typer.Option("--r2plus1d-weights", help="kinetics (torchvision cache), a state-dict file, or none.")
+]
+
+
 @app.command(context_settings=EXTRA_ARGS)
 def benchmark(
     ctx: typer.Context,
@@ -810,35 +776,19 @@ def benchmark(
         Path | None,
         typer.Option("--data", help="EchoNet-Dynamic-format folder (default: synthetic echoes made in OUT/data)."),
     ] = None,
-    backbone: Annotated[
-        str | None, typer.Option("--backbone", help="Backbone of every CLIP-based method (default: the config's).")
-    ] = None,
-    shots: Annotated[list[int] | None, typer.Option("--shots", help="k values: --shots 1 2 4 8 (default 1 2).")] = None,
+    backbone: BackboneOption = None,
+    shots: Annotated[str, typer.Option("--shots", help="k values, comma-separated: --shots 1,2,4,8.")] = "1,2",
     seeds: Annotated[
         int,
         typer.Option("--seeds", help="Seeds per k (0..N-1): k-shot sample and training seed; N>1 gives mean +- sd."),
     ] = 1,
-    methods: Annotated[
-        str | None,
-        typer.Option(
-            "--methods",
-            help="Comma-separated subset of: train_mean, zero_shot, linear_probe, clip_ft, mfl, echozoom, cardiacclip, "
-            "r2plus1d (the default table), echozoom_fine, echozoom_prompts (on request: the last step split in two).",
-        ),
-    ] = None,
+    methods: Methods = None,
     config: Annotated[
-        str | None,
-        typer.Option("--config", help="Run config for the trained methods (default: synthetic, or paper with --data)."),
+        str | None, typer.Option("--config", help="Run config of the trained methods (default: synthetic, or paper).")
     ] = None,
-    r2plus1d_weights: Annotated[
-        str | None, typer.Option("--r2plus1d-weights", help="kinetics (torchvision cache), a state-dict file, or none.")
-    ] = "kinetics",
-    quick: Annotated[
-        bool, typer.Option("--quick", help="A smoke run for CI: 1 epoch of a few steps, small val/test; not a result.")
-    ] = False,
-    n: Annotated[
-        int | None, typer.Option("--n", help="Synthetic videos when --data is not given (default 600).")
-    ] = None,
+    r2plus1d_weights: R2plus1dWeights = "kinetics",
+    quick: Annotated[bool, typer.Option("--quick", help="A smoke run for CI: a few steps, small val/test.")] = False,
+    n: Annotated[int | None, typer.Option("--n", help="Synthetic videos without --data (default 600).")] = None,
     skip_unreadable: SkipUnreadable = False,
     set_: SetOption = None,
 ) -> None:
@@ -848,13 +798,9 @@ def benchmark(
     """
     from cardiacclip.jobs.benchmark import benchmark_config, check_methods, run_benchmark, synthetic_benchmark_data
 
-    extra_shots = [
-        int(a) for a in ctx.args if a.isdigit()
-    ]  # `--shots 1 2 4 8`: values after the first arrive as extras
-    bad = [a for a in ctx.args if "=" not in a and not a.isdigit()]
-    if bad:
-        raise typer.BadParameter(f"unexpected arguments {bad}", param_hint="--shots")
-    method_list = [m.strip() for m in methods.split(",")] if methods else None
+    reject_extras(ctx)
+    shot_list = [int(k) for k in comma_list(shots, "--shots", int)]
+    method_list = comma_list(methods, "--methods") if methods else None
     with usage_errors():
         check_methods(method_list)  # before any data is made
         root = data if data is not None else synthetic_benchmark_data(out, n)
@@ -862,7 +808,7 @@ def benchmark(
         cfg = run_config(ctx, config or ("synthetic" if data is None else "paper"), backbone, options, set_)
         bench = benchmark_config(
             cfg,
-            list(shots or [1, 2]) + extra_shots,
+            shot_list,
             seeds,
             method_list,
             synthetic_default=data is None and config is None,

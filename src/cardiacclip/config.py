@@ -21,14 +21,16 @@ reproduces the CardiacCLIP reference run, and each deliberate difference is a sw
 | train.radam_early_steps     | sgd (torch's RAdam)           | skip (no update while rho <= 5)|
 | train.precision             | auto (bf16 on GPUs)           | fp16                           |
 
-Every value is checked against its field's type when a config is built from YAML or from
-`--set key=value` overrides (`apply_overrides`), so a typo or a wrong type is an error that
-names the field, never a silent default.
+Every value is checked against its field's type when a config is built, from YAML, from
+`--set key=value` overrides (`apply_overrides`) or in code, so a typo or a wrong type is an error
+that names the field, never a silent default. Every settings dataclass of the package (pretraining,
+benchmark, serve, convert, predict) is a `Validated` dataclass and is checked the same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -36,18 +38,46 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
+from cardiacclip.choices import ColourMode, CropMethod, Precision
 from cardiacclip.resources import packaged_file, packaged_names
 
 SMALL_BACKBONES = ("synthetic", "tiny")  # toy backbones: the synthetic config's sizes apply by default
 
 
+class ConfigError(ValueError):
+    """A config file or override that does not fit the config's fields; the message names the field."""
+
+
+class Validated:
+    """Base of the settings dataclasses: when one is built, every field is checked against its type hint
+    (`Literal` choices, numbers, lists, nested dataclasses) and `validate` runs the cross-field checks;
+    a bad value is a `ConfigError` naming the field."""
+
+    def __post_init__(self) -> None:
+        hints = get_type_hints(type(self))
+        name = type(self).__name__
+        for f in fields(self):  # type: ignore[arg-type]
+            object.__setattr__(self, f.name, _check(hints[f.name], getattr(self, f.name), f"{name}.{f.name}"))
+        self.validate()
+
+    def validate(self) -> None:
+        """Checks beyond each field's type (ranges, fields that must agree); none by default."""
+
+
+def _at_least(settings: object, minimum: float, *names: str) -> None:
+    for name in names:
+        value = getattr(settings, name)
+        if value is not None and value < minimum:
+            raise ConfigError(f"{type(settings).__name__}.{name} must be at least {minimum}, got {value!r}")
+
+
 @dataclass
-class DataConfig:
+class DataConfig(Validated):
     """Which videos and how they become clips (see `cardiacclip.data.echonet.EchoNetDataset`)."""
 
     root: str | None = None
     split_file: str | None = None  # FileList-format CSV with a Split column, used as given
-    shots: int | None = 1  # k videos per integer EF value; None: the whole TRAIN split
+    shots: int | None = 1  # k videos per integer EF value; None (or 0): the whole TRAIN split
     val_size: int | None = 600
     split_seed: int = 0
     length: int = 48
@@ -63,9 +93,9 @@ class DataConfig:
     # colour channel (see ClipSampler.to_tensor)
     frame_layout: Literal["frames", "reference"] = "frames"
     # ultrasound region kept (cardiacclip.data.region): auto leaves EchoNet's small square crops as they are
-    crop: Literal["auto", "regions", "sector", "none"] = "auto"
+    crop: CropMethod = "auto"
     # tinted B-mode loops (a colour map over the grey scale): read as luminance, or as stored (data/colour.py)
-    colour: Literal["luminance", "rgb"] = "luminance"
+    colour: ColourMode = "luminance"
     val_clips: int = 1
     test_clips: int | Literal["all"] = 4
     eval_random_clip: bool = False
@@ -74,9 +104,15 @@ class DataConfig:
     skip_unreadable: bool = False
     num_workers: int = 0
 
+    def validate(self) -> None:
+        if self.shots == 0:
+            self.shots = None  # `--shots 0`: the whole TRAIN split
+        _at_least(self, 1, "shots", "length", "period", "image_size", "val_clips", "max_length")
+        _at_least(self, 0, "pad", "num_workers", "val_size")
+
 
 @dataclass
-class ModelConfig:
+class ModelConfig(Validated):
     """CardiacCLIP architecture (paper Sec. 2) and its ablation switches."""
 
     backbone: str = "hf-hub:mkaichristensen/echo-clip"
@@ -97,16 +133,20 @@ class ModelConfig:
     freeze_text: bool = False
     grad_checkpointing: bool = False
 
+    def validate(self) -> None:
+        if Path(self.prompts).is_file():  # a prompt file: its absolute path, so config.yaml finds it from anywhere
+            self.prompts = str(Path(self.prompts).resolve())
+
 
 @dataclass
-class LossWeights:
+class LossWeights(Validated):
     ce: float = 1.0
     kl: float = 1.0
     l1: float = 1.0
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Validated):
     """Optimization (reference: RAdam, lr 5e-5 everywhere, cosine over 100 epochs, batch 2, seed 114513)."""
 
     epochs: int = 100
@@ -127,12 +167,17 @@ class TrainConfig:
     radam_early_steps: Literal["sgd", "skip"] = "sgd"
     warmup_epochs: float = 0.0
     loss: LossWeights = field(default_factory=LossWeights)
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    precision: Precision = "auto"
     device: str = "auto"
     seed: int = 114513
     max_train_steps: int | None = None  # stop early (smoke tests); None: run all epochs
     interval_coverage: float = 0.9  # split-conformal EF intervals calibrated on the validation split after training
     interval_method: Literal["absolute", "scaled"] = "absolute"  # scaled: by the spread of the clip predictions
+
+    def validate(self) -> None:
+        _at_least(self, 1, "epochs", "batch_size", "grad_accum", "max_train_steps")
+        if not 0 < self.interval_coverage < 1:
+            raise ConfigError(f"TrainConfig.interval_coverage must be between 0 and 1, got {self.interval_coverage}")
     tensorboard: bool = False
     # with model.freeze_trunk: each frame's trunk features computed once and reused by later epochs and
     # validation (needs data.pad 0 and the plain frame layout; see cardiacclip.model.feature_cache)
@@ -140,7 +185,7 @@ class TrainConfig:
 
 
 @dataclass
-class RunConfig:
+class RunConfig(Validated):
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -192,10 +237,6 @@ class RunConfig:
         return config
 
 
-class ConfigError(ValueError):
-    """A config file or override that does not fit the config's fields; the message names the field."""
-
-
 def apply_overrides(config: RunConfig, overrides: list[str]) -> RunConfig:
     """A new config with dotted `key=value` overrides applied, e.g. ``["data.length=16", "model.scales=[1]"]``.
 
@@ -240,18 +281,15 @@ def _check(kind: Any, value: Any, where: str) -> Any:
     """`value` as a `kind` (the field's type hint), or a ConfigError naming the field."""
     origin = get_origin(kind)
     if dataclasses.is_dataclass(kind):
+        if isinstance(value, kind):  # built (and checked) already
+            return value
         return _build(kind, value if value is not None else {}, where)
     if origin is Literal:
         if value not in get_args(kind):
             raise ConfigError(f"{where} must be one of {get_args(kind)}, got {value!r}")
         return value
     if origin in (Union, types.UnionType):
-        for member in get_args(kind):
-            try:
-                return _check(member, value, where)
-            except ConfigError:
-                continue
-        raise ConfigError(f"{where} must be {_describe(kind)}, got {value!r}")
+        return _check_union(kind, value, where)
     if origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"{where} must be a list, got {value!r}")
@@ -263,6 +301,16 @@ def _check(kind: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where} must be {description}, got {value!r}")
         return convert(value)
     return value
+
+
+def _check_union(kind: Any, value: Any, where: str) -> Any:
+    """`value` as the first member of a union type it fits."""
+    for member in get_args(kind):
+        try:
+            return _check(member, value, where)
+        except ConfigError:
+            continue
+    raise ConfigError(f"{where} must be {_describe(kind)}, got {value!r}")
 
 
 def _is_number(value: Any) -> bool:
@@ -281,7 +329,7 @@ _SCALARS: dict[Any, tuple[Any, Any, str]] = {
     bool: (lambda v: isinstance(v, bool), lambda v: v, "true or false"),
     int: (lambda v: isinstance(v, int) and not isinstance(v, bool), lambda v: v, "an integer"),
     float: (_is_number, float, "a number"),
-    str: (lambda v: isinstance(v, str), lambda v: v, "a string"),
+    str: (lambda v: isinstance(v, (str, os.PathLike)), str, "a string"),  # a path given in code becomes its text
 }
 
 

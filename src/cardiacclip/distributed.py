@@ -4,6 +4,8 @@
 WORLD_SIZE in their environment (torchrun also sets them across nodes, e.g. under Slurm). Without
 those variables everything here is a no-op for a single process, so the jobs call these functions
 unconditionally. Backend: NCCL on CUDA, gloo on CPU.
+
+Tested by tests/jobs/test_train_ddp.py and tests/jobs/predict/test_shards.py (two CPU processes, gloo).
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """One place that configures logging for the command line (library code only creates loggers).
 
 Logs go to standard error, so JSON written to standard output stays valid.
+
+Tested by every command-line test (tests/test_cli.py) and tests/test_progress.py (log lines off a terminal).
 """
 
 from __future__ import annotations
@@ -11,6 +13,21 @@ import sys
 
 from rich.console import Console
 from rich.logging import RichHandler
+
+
+class CurrentStderr(logging.StreamHandler):
+    """A handler that writes to whatever `sys.stderr` is when a record is emitted (not the stream of the moment it
+    was made), so a caller that swaps stderr for a while (a test runner, a notebook) never leaves it writing to a
+    closed stream."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # logging.StreamHandler assigns it; the current stderr is always used
+        pass
+
 
 NOISY = ("matplotlib", "PIL", "urllib3", "httpx", "huggingface_hub", "timm", "filelock", "fsspec")
 
@@ -25,7 +42,7 @@ def configure_logging(verbose: bool = False) -> None:
         handler: logging.Handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False)
         handler.setFormatter(logging.Formatter("%(message)s", datefmt="[%X]"))
     else:  # a log file or a pipe: one plain line per record, never wrapped
-        handler = logging.StreamHandler(sys.stderr)
+        handler = CurrentStderr()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("cardiacclip").setLevel(level)

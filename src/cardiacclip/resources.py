@@ -1,4 +1,7 @@
-"""Files shipped inside the package (configs, prompt sets, the toy backbone), found by kind and name."""
+"""Files shipped inside the package (configs, prompt sets, the toy backbone), found by kind and name.
+
+Tested by tests/test_config.py (packaged configs) and tests/model/test_backbone.py (the packaged toy backbone).
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cardiacclip.data.quality import sanity_flags
+from cardiacclip.data.quality import quality_flags
 from cardiacclip.data.region import box_iou, crop_to_region, locate_region, tissue_region_box
 from cardiacclip.synthetic.dicoms import screen_capture
 
@@ -66,9 +66,9 @@ def test_small_square_videos_are_left_alone_and_blank_loops_flagged():
     assert locate_region(small, "auto").method == "none"
     blank = np.zeros((30, 300, 400, 3), dtype=np.uint8)
     assert locate_region(blank, "auto").flags == ["no_sector"]
-    assert "blank" in sanity_flags(blank, 30.0)
+    assert "blank" in quality_flags(blank, 30.0)
     frozen = np.repeat(small[:1], 30, axis=0)
-    assert "near_constant" in sanity_flags(frozen, 30.0) and "too_short" in sanity_flags(small[:10], 50.0)
-    assert sanity_flags(small, 30.0, "CT") == ["not_ultrasound"]
+    assert "near_constant" in quality_flags(frozen, 30.0) and "too_short" in quality_flags(small[:10], 50.0)
+    assert quality_flags(small, 30.0, "CT") == ["not_ultrasound"]
     doppler = [{"RegionSpatialFormat": 3, "RegionDataType": 3}]
-    assert sanity_flags(small, 30.0, "US", doppler) == ["doppler_or_mmode"]
+    assert quality_flags(small, 30.0, "US", doppler) == ["doppler_or_mmode"]

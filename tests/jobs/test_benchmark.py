@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cardiacclip.jobs.benchmark import EXTRA_METHODS, METHODS, BenchmarkConfig, run_benchmark
+from cardiacclip.jobs.benchmark import METHODS, BenchmarkConfig, Method, default_methods, register, run_benchmark
 from helpers import tiny_config
 
 
 def test_every_benchmark_method_runs_one_quick_step(synthetic_root, tmp_path):
     run = tiny_config(synthetic_root)
     run.train.epochs, run.train.max_train_steps, run.train.batch_size = 1, 1, 2
-    methods = list(METHODS + EXTRA_METHODS)
+    methods = list(METHODS)
     config = BenchmarkConfig(
         run=run, shots=[1], seeds=1, methods=methods, r2plus1d_weights=None, r2plus1d_size=32, test_limit=3
     )
@@ -27,6 +27,31 @@ def test_every_benchmark_method_runs_one_quick_step(synthetic_root, tmp_path):
     assert results.loc[results["method"] == "clip_ft", "key_frame_ratio"].isna().all()
     predictions = pd.read_csv(tmp_path / "predictions" / "k1_seed0_cardiacclip.csv")
     assert len(predictions) == 3 and {"FileName", "EF", "EF_pred"} <= set(predictions.columns)
+
+
+def test_a_registered_method_is_one_entry_and_appears_in_the_table(synthetic_root, tmp_path):
+    def halfway(sample, method):  # every test video gets the middle of the EF range
+        return np.full(len(sample.test_set), 50.0), "constant", {}
+
+    register(Method("halfway", "Predict EF 50 (a test's own method)", halfway, default=False))
+    try:
+        assert "halfway" not in default_methods()
+        config = BenchmarkConfig(run=tiny_config(synthetic_root), shots=[1], seeds=1, methods=["train_mean", "halfway"])
+        results = run_benchmark(config, tmp_path, progress=False)
+    finally:
+        METHODS.pop("halfway")
+    row = results.set_index("method").loc["halfway"]
+    assert row["note"] == "constant" and row["mae"] > 0
+    assert "| Predict EF 50 (a test's own method) | 1 |" in (tmp_path / "results.md").read_text()
+
+
+def test_trained_methods_apply_their_overrides_through_the_validated_config():
+    from cardiacclip.config import RunConfig, apply_overrides
+
+    for method in METHODS.values():
+        if method.overrides:
+            apply_overrides(RunConfig(), list(method.overrides))  # a typo in an override is a ConfigError here
+    assert apply_overrides(RunConfig(), list(METHODS["clip_ft"].overrides)).model.aggregator == "mean"
 
 
 def test_benchmark_refuses_unknown_method_before_training(synthetic_root, tmp_path):

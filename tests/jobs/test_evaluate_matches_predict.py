@@ -16,7 +16,7 @@ import pytest
 import cardiacclip as cc
 from cardiacclip.data.filelist import video_file_name
 from cardiacclip.jobs.evaluate import evaluate_checkpoint
-from cardiacclip.jobs.predict import predict_files
+from cardiacclip.jobs.predict import PredictOptions, predict_files
 from cardiacclip.jobs.train import train
 from cardiacclip.synthetic.dicoms import screen_capture, write_ultrasound_dicom
 from cardiacclip.synthetic.echoes import generate_dataset
@@ -70,7 +70,7 @@ def check_same_ef(root: Path, tmp_path: Path, trunk_cache: bool) -> pd.DataFrame
 
     model = cc.load(run, device="cpu", precision="fp32")
     files = [root / "Videos" / video_file_name(name) for name in evaluated.index]
-    predict_files(model, files, tmp_path / "rows.csv", clips=CLIPS, progress=False, workers=1)
+    predict_files(model, files, tmp_path / "rows.csv", PredictOptions(clips=CLIPS, workers=1), progress=False)
     rows = pd.read_csv(tmp_path / "rows.csv").set_index("file")
     assert (rows["status"] == "ok").all()
     for name, path in zip(evaluated.index, files, strict=True):

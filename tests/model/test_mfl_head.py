@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from cardiacclip.model.ef_head import EFHead
-from cardiacclip.model.mfl import AttentionMIL, MeanPool
+from cardiacclip.model.mfl import MFL, MeanPool
 from cardiacclip.model.prompts import Interval, load_prompts
 
 ANCHORS, LOWS, HIGHS = [15, 37, 50, 62, 85], [0, 30, 45, 55, 70], [30, 45, 55, 70, 100]
@@ -13,7 +13,7 @@ ANCHORS, LOWS, HIGHS = [15, 37, 50, 62, 85], [0, 30, 45, 55, 70], [30, 45, 55, 7
 
 def test_attention_weights_sum_to_one_and_select_frames():
     torch.manual_seed(0)
-    mil = AttentionMIL(16, hidden=8, init="random")
+    mil = MFL(16, hidden=8, init="random")
     frames = torch.randn(3, 7, 16)
     embedding, weights = mil(frames)
     assert embedding.shape == (3, 16) and weights.shape == (3, 7)
@@ -27,7 +27,7 @@ def test_attention_weights_sum_to_one_and_select_frames():
 
 def test_identity_init_starts_as_frame_averaging():
     frames = torch.randn(2, 5, 12)
-    mil_embedding, weights = AttentionMIL(12, init="identity")(frames)
+    mil_embedding, weights = MFL(12, init="identity")(frames)
     mean_embedding, mean_weights = MeanPool()(frames)
     assert torch.allclose(weights, torch.full((2, 5), 0.2))
     assert torch.allclose(mil_embedding, mean_embedding, atol=1e-6) and torch.allclose(weights, mean_weights)

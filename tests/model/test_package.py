@@ -6,7 +6,8 @@ import torch
 import cardiacclip as cc
 from cardiacclip.data.filelist import read_filelist
 from cardiacclip.model.checkpoint import CheckpointError
-from cardiacclip.model.package import export_package, is_package
+from cardiacclip.model.layout import PackageFolder
+from cardiacclip.model.package import export_package
 
 
 def test_export_and_load_round_trip_gives_the_same_efs(tiny_run, synthetic_root, tmp_path):
@@ -21,7 +22,7 @@ def test_export_and_load_round_trip_gives_the_same_efs(tiny_run, synthetic_root,
         "calibration.json",
         "README.md",
     } <= names
-    assert not any(name.endswith((".pt", ".pkl")) for name in names) and is_package(package)
+    assert not any(name.endswith((".pt", ".pkl")) for name in names) and PackageFolder(package).exists()
     card = (package / "README.md").read_text()
     assert "not a medical device" in card and "k = 1" in card and "validation (model selection)" in card
     videos = [synthetic_root / "Videos" / f for f in read_filelist(synthetic_root / "FileList.csv")["VideoFile"][:3]]

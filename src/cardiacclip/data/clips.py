@@ -137,7 +137,7 @@ class ClipSampler:
     # ------------------------------------------------------------------ frames of one clip
     def frame_indices(self, n_frames: int, start: int) -> np.ndarray:
         """Source frame index of each clip position (indices past the end become black frames)."""
-        return start + self.period * np.arange(self.clip_length(n_frames))
+        return clip_positions(np.array([start]), self.clip_length(n_frames), self.period)[0]
 
     def source_index(
         self, starts: np.ndarray, length: int, period: int | np.ndarray | None = None
@@ -147,8 +147,7 @@ class ClipSampler:
         clip position mixes several frames."""
         if self.frame_layout != "frames":
             return None
-        period = np.asarray(self.period if period is None else period).reshape(-1, 1)
-        return np.asarray(starts).reshape(-1, 1) + period * np.arange(length)
+        return clip_positions(starts, length, self.period if period is None else period)
 
     def take(self, frames: np.ndarray, start: int) -> np.ndarray:
         """(F, H, W, C) uint8 video -> (T, S, S, C) uint8 clip, resized to `image_size`."""
@@ -196,6 +195,20 @@ class ClipSampler:
         start = self.random_start(len(frames), generator)
         clip = self.augment(self.take(frames, start), generator)
         return self.to_tensor(clip)[None], np.array([start])
+
+
+def clip_positions(starts: np.ndarray, length: int, period: int | np.ndarray) -> np.ndarray:
+    """(N, length) source frame index of every position of N clips starting at `starts` (N,), taken every
+    `period`-th frame (one period for all, or one per clip (N,)): the one formula of a clip's frames."""
+    period = np.asarray(period).reshape(-1, 1)
+    return np.asarray(starts).reshape(-1, 1) + period * np.arange(length)
+
+
+def batch_frame_ids(indices: list[np.ndarray]) -> np.ndarray:
+    """Source indices (N_i, T) of the clips of several videos batched together -> (sum N_i, T) frame ids that are
+    equal only for the same frame of the same video (video i's ids are offset past every earlier video's)."""
+    offsets = np.cumsum([0] + [int(index.max()) + 1 for index in indices[:-1]])
+    return np.concatenate([index + offset for index, offset in zip(indices, offsets, strict=True)])
 
 
 def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:

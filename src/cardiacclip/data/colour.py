@@ -11,6 +11,8 @@ converted: the flow colours are not an intensity.
 
 `assess_colour` decides from a probe's sample frames, inside the ultrasound region, so burned-in
 coloured overlays outside the sector (an ECG trace, a vendor logo) do not count.
+
+Tested by tests/data/test_source.py (tinted, grey and colour-Doppler loops through the frame source).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from typing import Literal
 
 import numpy as np
 
-ColourMode = Literal["luminance", "rgb"]  # `data.colour`: how tinted loops are read
 ColourKind = Literal["grey", "tinted", "colour_doppler"]
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, the weights of JPEG's Y
 

@@ -14,7 +14,7 @@ the median interval), else RecommendedDisplayFrameRate (0008,2144). Decimal comm
 read as decimal points; a tag that is not a number is a malformed header, naming the tag.
 
 Files: a dataset without the 128-byte preamble is read (with a warning); a NumberOfFrames larger
-than the pixel data holds keeps the frames that are there (with a warning). `DicomInfo` carries
+than the pixel data holds keeps the frames that are there (with a warning). `LoopInfo` carries
 what later steps need and nothing about the patient: modality, ultrasound regions, study UID (for
 grouping by study), warnings.
 
@@ -50,10 +50,10 @@ REGION_KEYWORDS = (
 
 
 @dataclass
-class DicomInfo:
-    """Technical facts of a DICOM loop: no patient name, ID or date; the study and instance UIDs and the
-    accession number are kept for grouping and for joining labels, and are only ever written hashed or to
-    `convert`'s private mapping file."""
+class LoopInfo:
+    """What a loop's file says about itself (a DICOM's header; empty for AVI/MP4 and arrays): technical
+    facts, no patient name, ID or date; the study and instance UIDs and the accession number are kept for
+    grouping and for joining labels, and are only ever written hashed or to `convert`'s private mapping file."""
 
     modality: str | None = None
     regions: list[dict] = field(default_factory=list)
@@ -104,7 +104,7 @@ def _open(path: Path, warnings: list[str]) -> pydicom.Dataset:
         raise CorruptVideoError(path, f"DICOM header cannot be parsed: {exc}") from exc
     try:
         ds = pydicom.dcmread(path, force=True)
-    except Exception as exc:
+    except Exception as exc:  # pydicom's plain exceptions on a file that is not DICOM: this file's reason
         raise NotAVideoError(path, f"not a readable DICOM file: {exc}") from exc
     if "PixelData" not in ds and len(ds) == 0:
         raise NotAVideoError(path, "not a DICOM file")
@@ -127,7 +127,7 @@ class DicomLoop:
     dataset: pydicom.Dataset
     n_frames: int
     fps: float | None
-    info: DicomInfo
+    info: LoopInfo
 
     def frames(self, indices: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """(index, (H, W, 3) uint8 RGB frame) for each requested frame index (all when None; past the end left
@@ -146,7 +146,7 @@ def open_dicom(path: str | Path) -> DicomLoop:
     """Read a DICOM header (the pixel data stays encoded). Raises a `VideoReadError` subclass naming the
     file and the reason: not DICOM, no pixel data, malformed timing tags, a still image."""
     path = Path(path)
-    info = DicomInfo()
+    info = LoopInfo()
     ds = _open(path, info.warnings)
     if "PixelData" not in ds:
         raise NotAVideoError(path, "DICOM file has no pixel data")
@@ -214,7 +214,7 @@ def _rgb_frames(ds: pydicom.Dataset, path: Path, indices: list[int] | None) -> I
         ) from exc
     except UnsupportedEncodingError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # the decoders' plain exceptions on damaged pixel data: this file's reason
         raise CorruptVideoError(path, f"pixel data cannot be decoded: {exc}") from exc
 
 

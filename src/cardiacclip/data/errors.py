@@ -2,6 +2,8 @@
 
 Every error names the file (or the FileList row) and the reason, so that a user with a
 10,000-video archive can find and fix the one broken input without reading a traceback.
+
+Tested by tests/data/test_dicom.py, tests/data/test_video_io.py and tests/data/test_echonet.py.
 """
 
 from __future__ import annotations

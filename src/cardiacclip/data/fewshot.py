@@ -96,7 +96,7 @@ def write_split_file(split: FewShotSplit, table: pd.DataFrame, path: str | Path)
     return write_filelist(split.to_filelist(table), path)
 
 
-def prepare_split(data: DataConfig, path: str | Path, shots: int | None = None, seed: int | None = None) -> Path:
+def write_split(data: DataConfig, path: str | Path, shots: int | None = None, seed: int | None = None) -> Path:
     """Write the split a run uses to `path`: `data.split_file` copied as given, else a k-shot sample
     of `data.root`/FileList.csv (`shots`/`seed` default to `data.shots`/`data.split_seed`)."""
     if data.split_file:

@@ -1,6 +1,9 @@
 """A sanity gate for inputs that should not get an EF: not ultrasound, Doppler or M-mode, too short,
 blank or frozen loops, no scan sector. Flagged inputs still get a prediction row with their flags;
-`--strict` refuses them."""
+`--strict` refuses them.
+
+Tested by tests/data/test_region.py (the flags of each kind of bad input).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ SPECTRAL_OR_MMODE = (2, 3)  # RegionSpatialFormat: 2 M-mode, 3 spectral (Doppler
 MIN_SECONDS = 0.5  # shorter than one cardiac cycle at 120 beats per minute
 
 
-def sanity_flags(
+def quality_flags(
     frames: np.ndarray,
     fps: float | None,
     modality: str | None = None,

@@ -19,12 +19,12 @@ sector otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import cv2
 import numpy as np
 
-CropMethod = Literal["auto", "regions", "sector", "none"]
+from cardiacclip.choices import CropMethod
+
 SMALL_SQUARE = 160  # videos at most this size and square are already crops (EchoNet-Dynamic: 112)
 
 

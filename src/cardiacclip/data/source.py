@@ -37,12 +37,14 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from cardiacclip.choices import ColourMode, CropMethod
+from cardiacclip.config import Validated
 from cardiacclip.data.clips import resize_frames
-from cardiacclip.data.colour import ColourKind, ColourMode, assess_colour, to_luminance
-from cardiacclip.data.dicom import DicomInfo, DicomLoop
+from cardiacclip.data.colour import ColourKind, assess_colour, to_luminance
+from cardiacclip.data.dicom import DicomLoop, LoopInfo
 from cardiacclip.data.errors import CorruptVideoError, NoFramesError, VideoReadError
-from cardiacclip.data.quality import sanity_flags
-from cardiacclip.data.region import CropMethod, Region, crop_to_region, locate_region
+from cardiacclip.data.quality import quality_flags
+from cardiacclip.data.region import Region, crop_to_region, locate_region
 from cardiacclip.data.video_io import ArrayLoop, Loop, open_loop
 from cardiacclip.progress import progress_bar
 
@@ -57,9 +59,9 @@ Transform = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
-class Reading:
+class Reading(Validated):
     """How a loop becomes model frames: the ultrasound region kept (`crop`) and how tinted loops are read
-    (`colour`: "luminance" or "rgb"). The same for every job of a run (`from_config`)."""
+    (`colour`: "luminance" or "rgb"). The same for every job of a run (`from_config`); checked when built."""
 
     crop: CropMethod = "auto"
     colour: ColourMode = "luminance"
@@ -95,7 +97,7 @@ class FrameSource:
     luminance_gain: float | None
     flags: list[str]
     warnings: list[str]
-    info: DicomInfo
+    info: LoopInfo
     array: np.ndarray | None = field(default=None, repr=False)  # the frames of an array source
 
     def read(self, indices: Iterable[int], transform: Transform | None = None) -> dict[int, np.ndarray]:
@@ -132,7 +134,7 @@ def probe(
     reading: Reading = DEFAULT_READING,
     *,
     fps: float | None = None,
-    info: DicomInfo | None = None,
+    info: LoopInfo | None = None,
 ) -> FrameSource:
     """Probe a file or a (F, H, W, 3) uint8 RGB frame array at `fps` frames/s (see the module docstring).
     Raises a `VideoReadError` subclass naming the file and the reason it cannot be read."""
@@ -148,7 +150,7 @@ def probe(
     # trace and logo are coloured too)
     image = region if reading.crop == "auto" else locate_region(sample, "auto", loop.info.regions)
     colour = assess_colour(sample, image.mask, image.box)
-    flags = sanity_flags(sample, loop.fps, loop.info.modality, loop.info.regions, loop.n_frames) + region.flags
+    flags = quality_flags(sample, loop.fps, loop.info.modality, loop.info.regions, loop.n_frames) + region.flags
     if colour.kind == "colour_doppler":
         flags.append("colour_doppler")
     gain = colour.gain if colour.kind == "tinted" and reading.colour == "luminance" else None

@@ -21,7 +21,7 @@ from typing import NamedTuple, Protocol
 import av
 import numpy as np
 
-from cardiacclip.data.dicom import DicomInfo, open_dicom
+from cardiacclip.data.dicom import LoopInfo, open_dicom
 from cardiacclip.data.errors import (
     CorruptVideoError,
     EmptyFileError,
@@ -83,11 +83,11 @@ def read_video(path: str | Path) -> VideoData:
     return read_video_info(path)[0]
 
 
-def read_video_info(path: str | Path) -> tuple[VideoData, DicomInfo]:
+def read_video_info(path: str | Path) -> tuple[VideoData, LoopInfo]:
     """Read a whole video into memory as uint8 RGB frames.
 
     Returns the frames (F, H, W, 3) uint8 RGB with the frame rate, and what the file says about
-    itself (`DicomInfo`: modality, ultrasound regions, study UID, reading warnings; empty for
+    itself (`LoopInfo`: modality, ultrasound regions, study UID, reading warnings; empty for
     AVI/MP4). Raises a subclass of `VideoReadError` naming the file and the reason: missing file,
     zero bytes, not a video, corrupt stream, or zero decodable frames. DICOM stills (one frame)
     are refused: LVEF needs the motion over the cardiac cycle. Models read through
@@ -107,7 +107,7 @@ class Loop(Protocol):
     path: Path
     n_frames: int  # what the container says; `cardiacclip.data.source.probe` checks it against the decoder
     fps: float | None
-    info: DicomInfo
+    info: LoopInfo
 
     def frames(self, indices: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """(index, (H, W, 3) uint8 RGB frame) for the requested indices (all when None), ascending; indices past
@@ -129,8 +129,8 @@ def open_loop(path: str | Path) -> Loop:
 class ArrayLoop:
     """Frames (F, H, W, 3) uint8 RGB already in memory, at `fps` frames/s, as a `Loop`."""
 
-    def __init__(self, frames: np.ndarray, fps: float | None, info: DicomInfo | None = None):
-        self.path, self.array, self.fps, self.info = Path("array"), frames, fps, info or DicomInfo()
+    def __init__(self, frames: np.ndarray, fps: float | None, info: LoopInfo | None = None):
+        self.path, self.array, self.fps, self.info = Path("array"), frames, fps, info or LoopInfo()
         self.n_frames = len(frames)
 
     def frames(self, indices: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
@@ -148,7 +148,7 @@ class PyAVLoop:
     decoding everything in between, and identifies frames by their timestamps."""
 
     def __init__(self, path: Path):
-        self.path, self.info = path, DicomInfo()
+        self.path, self.info = path, LoopInfo()
         with self._open() as container:
             stream = container.streams.video[0]
             self.fps = float(stream.average_rate) if stream.average_rate else None

@@ -31,6 +31,7 @@ import copy
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -43,9 +44,9 @@ from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.baselines.linear_probe import LinearProbe, clip_features
 from cardiacclip.baselines.video_regressor import KINETICS_MEAN, KINETICS_STD, VideoRegressor
 from cardiacclip.baselines.zeroshot import ZeroShotEF
-from cardiacclip.config import ConfigError, RunConfig
+from cardiacclip.config import SMALL_BACKBONES, ConfigError, RunConfig, Validated, apply_overrides
 from cardiacclip.data.echonet import LEFT_OUT_FILE, EchoNetDataset, check_videos, dataset_from_config, write_left_out
-from cardiacclip.data.fewshot import prepare_split
+from cardiacclip.data.fewshot import write_split
 from cardiacclip.data.source import ProbeResult, Reading, problem
 from cardiacclip.evaluate.metrics import regression_metrics
 from cardiacclip.evaluate.plots import plot_mae_vs_shots
@@ -53,39 +54,13 @@ from cardiacclip.jobs.evaluate import key_frame_summary
 from cardiacclip.jobs.output import output_folder
 from cardiacclip.jobs.train import train
 from cardiacclip.model.backbone import Backbone, load_backbone
-from cardiacclip.model.checkpoint import load_model
 from cardiacclip.model.inference import predict_dataset
+from cardiacclip.model.predictor import load
 from cardiacclip.runtime import resolve_device, resolve_precision, seed_everything
 from cardiacclip.synthetic.echoes import ensure_synthetic_data
 
 log = logging.getLogger(__name__)
 
-ABLATIONS: dict[str, dict] = {
-    "clip_ft": {"scales": [1], "aggregator": "mean", "head": "coarse", "prompts": "lvef_categories_plain"},
-    "mfl": {"scales": [1], "aggregator": "mfl", "head": "coarse", "prompts": "lvef_categories_plain"},
-    "echozoom": {"scales": [1, 2], "aggregator": "mfl", "head": "coarse", "prompts": "lvef_categories_plain"},
-    "cardiacclip": {"scales": [1, 2], "aggregator": "mfl", "head": "fine", "prompts": "lvef_categories"},
-}
-LAST_STEP_SPLIT: dict[str, dict] = {  # the last ablation step in two halves; run only on request
-    "echozoom_fine": {**ABLATIONS["echozoom"], "head": "fine"},
-    "echozoom_prompts": {**ABLATIONS["echozoom"], "prompts": "lvef_categories"},
-}
-TRAINED = {**ABLATIONS, **LAST_STEP_SPLIT}
-METHODS = ("train_mean", "zero_shot", "linear_probe", *ABLATIONS, "r2plus1d")  # the default table
-EXTRA_METHODS = tuple(LAST_STEP_SPLIT)
-ABLATION_STEPS = ("clip_ft", "mfl", "echozoom", "cardiacclip")  # each adds one component to the one before
-LABELS = {
-    "train_mean": "Predict the training mean",
-    "zero_shot": "Zero-shot (EchoCLIP procedure)",
-    "linear_probe": "Linear probe (ridge, frame-mean features)",
-    "clip_ft": "CLIP fine-tuning, frame averaging",
-    "mfl": "+ MFL",
-    "echozoom": "+ EchoZoom",
-    "cardiacclip": "CardiacCLIP (+ prompts + fine stage)",
-    "echozoom_fine": "+ EchoZoom + fine stage (plain prompts)",
-    "echozoom_prompts": "+ EchoZoom + descriptive prompts (coarse head)",
-    "r2plus1d": "r2plus1d_18 regressor (EchoNet-style)",
-}
 QUOTED_REFERENCE_MAE = {
     1: 7.15,
     2: 7.08,
@@ -95,15 +70,22 @@ QUOTED_REFERENCE_MAE = {
 
 
 @dataclass
-class BenchmarkConfig:
+class BenchmarkConfig(Validated):
+    """What a benchmark runs; checked when built (`config.Validated`; method names are checked by
+    `run_benchmark`, so that a method registered later can still be named)."""
+
     run: RunConfig  # data root, clip settings, training settings shared by the trained methods
     shots: list[int] = field(default_factory=lambda: [1, 2])
     seeds: int = 2
-    methods: list[str] = field(default_factory=lambda: list(METHODS))
+    methods: list[str] = field(default_factory=lambda: default_methods())
     r2plus1d_weights: str | None = "kinetics"
     r2plus1d_size: int | None = None  # resize frames for the video regressor (None: the data's size)
     r2plus1d_epochs: int | None = None  # None: the run's epochs
     test_limit: int | None = None  # only for --quick smoke runs
+
+    def validate(self) -> None:
+        if not self.shots or min(self.shots) < 1 or self.seeds < 1:
+            raise ConfigError(f"a benchmark needs shots >= 1 and seeds >= 1, not {self.shots} and {self.seeds}")
 
 
 # The default synthetic benchmark: the synthetic config's own recipe (frozen, cached trunk: its epochs
@@ -138,9 +120,9 @@ def benchmark_config(
         run=run,
         shots=list(shots),
         seeds=seeds,
-        methods=list(methods or METHODS),
+        methods=list(methods or default_methods()),
         r2plus1d_weights=r2plus1d_weights,
-        r2plus1d_size=56 if run.model.backbone in ("synthetic", "tiny") else None,
+        r2plus1d_size=56 if run.model.backbone in SMALL_BACKBONES else None,
         r2plus1d_epochs=r2plus1d_epochs,
         test_limit=test_limit,
     )
@@ -203,19 +185,19 @@ class Sample:
 MethodResult = tuple[np.ndarray, str, dict]
 
 
-def _train_mean(sample: Sample, method: str) -> MethodResult:
+def _train_mean(sample: Sample, method: Method) -> MethodResult:
     train_ef = sample.dataset("train").ef
     return np.full(len(sample.test_set), float(np.mean(train_ef))), f"mean {np.mean(train_ef):.1f}", {}
 
 
-def _zero_shot(sample: Sample, method: str) -> MethodResult:
+def _zero_shot(sample: Sample, method: Method) -> MethodResult:
     zero_shot = ZeroShotEF(sample.backbone, sample.device)
     test = sample.dataset("test", baseline_input=sample.clip_input)
     pred = np.array([np.mean([zero_shot.predict(clip) for clip in test[i]["video"]]) for i in range(len(test))])
     return pred, "", {}
 
 
-def _linear_probe(sample: Sample, method: str) -> MethodResult:
+def _linear_probe(sample: Sample, method: Method) -> MethodResult:
     features = {
         split: clip_features(
             sample.backbone, sample.dataset(split, baseline_input=sample.clip_input), sample.device, sample.progress
@@ -226,17 +208,16 @@ def _linear_probe(sample: Sample, method: str) -> MethodResult:
     return probe.predict(features["test"][0]), f"alpha={probe.alpha:.3g}", {}
 
 
-def _trained(sample: Sample, method: str) -> MethodResult:
-    run = copy.deepcopy(sample.run)
-    for key, value in TRAINED[method].items():
-        setattr(run.model, key, value)
-    run_dir = sample.out / "runs" / f"k{sample.shots}_seed{sample.seed}" / method
+def _trained(sample: Sample, method: Method) -> MethodResult:
+    """Train the run config with the method's overrides (validated like `--set`), test the best checkpoint."""
+    run = apply_overrides(sample.run, list(method.overrides))
+    run_dir = sample.out / "runs" / f"k{sample.shots}_seed{sample.seed}" / method.name
     result = train(
         run, run_dir, backbone=copy.deepcopy(sample.backbone), progress=sample.progress, probed=sample.probed
     )
-    model, _, _ = load_model(run_dir / "checkpoints" / "best.pt", sample.device)
+    best = load(run_dir, sample.device, sample.precision)
     predictions, attention = predict_dataset(
-        model, sample.test_set, sample.device, sample.precision, progress=sample.progress
+        best.model, sample.test_set, sample.device, sample.precision, progress=sample.progress
     )
     extra = {}
     key_frames = key_frame_summary(sample.test_set, predictions, attention) if run.model.aggregator == "mfl" else None
@@ -245,7 +226,7 @@ def _trained(sample: Sample, method: str) -> MethodResult:
     return predictions["EF_pred"].to_numpy(), f"best epoch {result.best_epoch}", extra
 
 
-def _r2plus1d(sample: Sample, method: str) -> MethodResult:
+def _r2plus1d(sample: Sample, method: Method) -> MethodResult:
     config, run = sample.config, sample.run
     kinetics = {"baseline_input": (KINETICS_MEAN, KINETICS_STD)}
     regressor = VideoRegressor(
@@ -268,15 +249,66 @@ def _r2plus1d(sample: Sample, method: str) -> MethodResult:
     return pred, note, {}
 
 
-def _method_runner(method: str):
-    if method in TRAINED:
-        return _trained
-    return {
-        "train_mean": _train_mean,
-        "zero_shot": _zero_shot,
-        "linear_probe": _linear_probe,
-        "r2plus1d": _r2plus1d,
-    }[method]
+@dataclass(frozen=True)
+class Method:
+    """One benchmark method: one registered entry (`register`) is all it takes to add one to the table.
+
+    Args:
+        name: the name `--methods` takes and results.csv shows.
+        label: the row's label in results.md.
+        runner: (sample, method) -> (test predictions in EF percent, a note for the table, extra results.csv columns).
+        overrides: run-config overrides (`key=value`, applied through `config.apply_overrides` like `--set`) for
+            the methods trained by `_trained`.
+        default: in the default table (else run only when named in `--methods`).
+        ablation_step: one step of the ablation chain whose paired MAE differences results.md shows, in
+            registration order (each adds one component to the step before).
+    """
+
+    name: str
+    label: str
+    runner: Callable[[Sample, Method], MethodResult]
+    overrides: tuple[str, ...] = ()
+    default: bool = True
+    ablation_step: bool = False
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register(method: Method) -> Method:
+    """Add a method to the benchmark (a method of the same name is replaced)."""
+    METHODS[method.name] = method
+    return method
+
+
+def default_methods() -> list[str]:
+    """The methods of the default table, in registration order."""
+    return [name for name, method in METHODS.items() if method.default]
+
+
+PLAIN = ("model.prompts=lvef_categories_plain", "model.head=coarse")
+ONE_SCALE, TWO_SCALES = ("model.scales=[1]",), ("model.scales=[1, 2]",)
+for _method in (
+    Method("train_mean", "Predict the training mean", _train_mean),
+    Method("zero_shot", "Zero-shot (EchoCLIP procedure)", _zero_shot),
+    Method("linear_probe", "Linear probe (ridge, frame-mean features)", _linear_probe),
+    Method("clip_ft", "CLIP fine-tuning, frame averaging", _trained, (*ONE_SCALE, "model.aggregator=mean", *PLAIN),
+           ablation_step=True),
+    Method("mfl", "+ MFL", _trained, (*ONE_SCALE, "model.aggregator=mfl", *PLAIN), ablation_step=True),
+    Method("echozoom", "+ EchoZoom", _trained, (*TWO_SCALES, "model.aggregator=mfl", *PLAIN), ablation_step=True),
+    Method("cardiacclip", "CardiacCLIP (+ prompts + fine stage)", _trained,
+           (*TWO_SCALES, "model.aggregator=mfl", "model.prompts=lvef_categories", "model.head=fine"),
+           ablation_step=True),
+    Method("r2plus1d", "r2plus1d_18 regressor (EchoNet-style)", _r2plus1d),
+    # the last ablation step split in two halves, to tell which of its changes helps or hurts; on request
+    Method("echozoom_fine", "+ EchoZoom + fine stage (plain prompts)", _trained,
+           (*TWO_SCALES, "model.aggregator=mfl", "model.prompts=lvef_categories_plain", "model.head=fine"),
+           default=False),
+    Method("echozoom_prompts", "+ EchoZoom + descriptive prompts (coarse head)", _trained,
+           (*TWO_SCALES, "model.aggregator=mfl", "model.prompts=lvef_categories", "model.head=coarse"),
+           default=False),
+):  # fmt: skip
+    register(_method)
 
 
 def _metrics_row(
@@ -297,11 +329,9 @@ def _metrics_row(
 
 def check_methods(methods: list[str] | None) -> None:
     """Refuse unknown method names (ConfigError naming the known ones) before any data is made or trained on."""
-    unknown = [m for m in methods or [] if m not in METHODS + EXTRA_METHODS]
+    unknown = [m for m in methods or [] if m not in METHODS]
     if unknown:
-        raise ConfigError(
-            f"unknown benchmark method(s) {', '.join(unknown)}; choose from {', '.join(METHODS + EXTRA_METHODS)}"
-        )
+        raise ConfigError(f"unknown benchmark method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
 
 
 def run_benchmark(config: BenchmarkConfig, out: str | Path, progress: bool = True) -> pd.DataFrame:
@@ -325,13 +355,13 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, progress: bool = Tru
         for seed in range(config.seeds):
             run = copy.deepcopy(base)
             sampled = dataclasses.replace(base.data, split_file=None)  # every sample is drawn from FileList.csv
-            run.data.split_file = str(prepare_split(sampled, out / "splits" / f"k{shots}_seed{seed}.csv", shots, seed))
+            run.data.split_file = str(write_split(sampled, out / "splits" / f"k{shots}_seed{seed}.csv", shots, seed))
             run.data.shots, run.data.split_seed, run.train.seed = shots, seed, base.train.seed + seed
             sample = Sample(shots, seed, run, backbone, config, out, device, precision, progress, probed)
             y_test, n_train = sample.test_set.ef, len(sample.dataset("train"))
             for method in config.methods:
                 started = time.time()
-                pred, note, extra = _method_runner(method)(sample, method)
+                pred, note, extra = METHODS[method].runner(sample, METHODS[method])
                 rows.append(_metrics_row(method, sample, n_train, y_test, pred, time.time() - started, note, extra))
                 pd.DataFrame({"FileName": sample.test_set.file_names, "EF": y_test, "EF_pred": pred}).to_csv(
                     out / "predictions" / f"k{shots}_seed{seed}_{method}.csv", index=False
@@ -362,11 +392,11 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired_differences(results: pd.DataFrame) -> pd.DataFrame:
-    """For each ablation step present (`ABLATION_STEPS`: the method against the one before it), the MAE
+    """For each ablation step present (`Method.ablation_step`: the method against the one before it), the MAE
     difference on the same k-shot samples (method minus previous; negative = the step helps): mean, sd,
     and on how many of the samples the step lowered the MAE."""
     rows = []
-    present = [m for m in ABLATION_STEPS if m in set(results["method"])]
+    present = [name for name, m in METHODS.items() if m.ablation_step and name in set(results["method"])]
     for before, after in zip(present, present[1:], strict=False):
         for shots, group in results.groupby("shots", sort=False):
             a = group[group["method"] == before].set_index("seed")["mae"]
@@ -385,6 +415,31 @@ def paired_differences(results: pd.DataFrame) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _paired_lines(paired: pd.DataFrame) -> list[str]:
+    """results.md's table of paired MAE differences of the ablation steps (none when no step ran)."""
+    if not len(paired):
+        return []
+    lines = [
+        "",
+        "Paired MAE differences of each ablation step on the same k-shot samples "
+        "(step minus the method before it; negative: the step lowers the MAE):",
+        "",
+        "| step | k | samples | ΔMAE mean | ΔMAE sd | lower on |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, row in paired.iterrows():
+        sd = f"{row['mae_diff_sd']:.2f}" if np.isfinite(row["mae_diff_sd"]) else "–"
+        lines.append(
+            f"| {row['step']} | {row['shots']} | {row['samples']} | {row['mae_diff_mean']:+.2f} | {sd} "
+            f"| {row['helped']}/{row['samples']} |"
+        )
+    return lines
+
+
+def _label(name: str) -> str:
+    return METHODS[name].label if name in METHODS else name
 
 
 def write_results_markdown(results: pd.DataFrame, path: Path, run: RunConfig, config: BenchmarkConfig) -> Path:
@@ -413,25 +468,10 @@ def write_results_markdown(results: pd.DataFrame, path: Path, run: RunConfig, co
     for _, row in summary.iterrows():
         key = cell(row, "key_frame_ratio") if np.isfinite(row.get("key_frame_ratio_mean", np.nan)) else "–"
         lines.append(
-            f"| {LABELS.get(row['method'], row['method'])} | {row['shots']} | {row['n_train']} | {cell(row, 'mae')} | "
+            f"| {_label(row['method'])} | {row['shots']} | {row['n_train']} | {cell(row, 'mae')} | "
             f"{cell(row, 'rmse')} | {cell(row, 'r2', 3)} | {key} | {row['seeds']} | {row['note']} |"
         )
-    paired = paired_differences(results)
-    if len(paired):
-        lines += [
-            "",
-            "Paired MAE differences of each ablation step on the same k-shot samples "
-            "(step minus the method before it; negative: the step lowers the MAE):",
-            "",
-            "| step | k | samples | ΔMAE mean | ΔMAE sd | lower on |",
-            "|---|---|---|---|---|---|",
-        ]
-        for _, row in paired.iterrows():
-            sd = f"{row['mae_diff_sd']:.2f}" if np.isfinite(row["mae_diff_sd"]) else "–"
-            lines.append(
-                f"| {row['step']} | {row['shots']} | {row['samples']} | {row['mae_diff_mean']:+.2f} | {sd} "
-                f"| {row['helped']}/{row['samples']} |"
-            )
+    lines += _paired_lines(paired_differences(results))
     lines += [
         "",
         "Key frames: the share of MFL attention within one sampled frame of the traced end-diastolic and "

@@ -33,13 +33,14 @@ import numpy as np
 import pandas as pd
 
 from cardiacclip.about import RESEARCH_NOTICE
-from cardiacclip.data.colour import ColourMode
+from cardiacclip.choices import ColourMode, CropMethod
+from cardiacclip.config import ConfigError, Validated
 from cardiacclip.data.errors import DatasetError
-from cardiacclip.data.region import CropMethod, preview
+from cardiacclip.data.region import preview
 from cardiacclip.data.source import Reading, probe
 from cardiacclip.data.video_io import find_videos, write_video
 from cardiacclip.jobs.output import OutputError, output_folder
-from cardiacclip.jobs.predict import RowWriter
+from cardiacclip.jobs.predict.rows import RowWriter
 from cardiacclip.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ ASSUMED_FPS = 50.0  # EchoNet-Dynamic's rate, written for loops that state none 
 
 
 @dataclass(frozen=True)
-class ConvertSettings:
+class ConvertSettings(Validated):
     """How loops are converted: the region kept (`crop`), how tinted loops are read (`colour`: as luminance, or
     as stored), the output side in pixels (`size`), and whether flagged inputs (not ultrasound, Doppler, blank,
     no sector, colour Doppler...; `cardiacclip.data.quality`) are kept."""
@@ -76,6 +77,10 @@ class ConvertSettings:
     colour: ColourMode = "luminance"
     keep_flagged: bool = False
     previews: bool = True
+
+    def validate(self) -> None:
+        if self.size < 16:
+            raise ConfigError(f"ConvertSettings.size must be at least 16 pixels, got {self.size}")
 
 
 @dataclass

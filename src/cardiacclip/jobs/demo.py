@@ -27,42 +27,36 @@ import pandas as pd
 import torch
 
 from cardiacclip.about import RESEARCH_NOTICE
-from cardiacclip.config import RunConfig
-from cardiacclip.data.clips import ClipSampler
-from cardiacclip.data.echonet import dataset_from_config
+from cardiacclip.config import ConfigError, RunConfig
 from cardiacclip.data.filelist import read_filelist, read_volume_tracings
 from cardiacclip.data.prepare import frames_array
-from cardiacclip.data.source import Reading, probe
 from cardiacclip.evaluate.metrics import regression_metrics
 from cardiacclip.evaluate.plots import plot_attention_strip
-from cardiacclip.jobs.evaluate import evaluate_model
+from cardiacclip.jobs.evaluate import evaluate_checkpoint
 from cardiacclip.jobs.output import output_folder
 from cardiacclip.jobs.train import train
-from cardiacclip.model.cardiacclip import CardiacCLIP
-from cardiacclip.model.checkpoint import load_model
-from cardiacclip.model.package import find_calibration
-from cardiacclip.runtime import resolve_device, resolve_precision
+from cardiacclip.model.layout import RunFolder
+from cardiacclip.model.predictor import Predictor, load
 from cardiacclip.synthetic.echoes import ensure_synthetic_data
 from cardiacclip.synthetic.pretrain import TOY_NOTICE
 
 log = logging.getLogger(__name__)
 
 DEMO_SPLIT_FRACTIONS = (0.6, 0.15, 0.25)
+PRETRAINING_SEED = 1000  # the synthetic archive the toy backbone was pretrained on
 
 
 @torch.no_grad()
-def attention_strips(model: CardiacCLIP, config: RunConfig, root: Path, names: list[str], out: Path) -> list[Path]:
+def attention_strips(predictor: Predictor, root: Path, names: list[str], out: Path) -> list[Path]:
     """For each video: a clip that starts shortly before its traced beat, its frames and MFL weights,
     ED and ES marked."""
     tracings = read_volume_tracings(root / "VolumeTracings.csv") if (root / "VolumeTracings.csv").is_file() else {}
-    base = ClipSampler.from_config(config.data, model.mean, model.std)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    model.eval()
-    device = next(model.parameters()).device
+    model, device = predictor.model, predictor.device
     for name in names:
-        video = probe(root / "Videos" / f"{name}.avi", Reading.from_config(config.data))
-        sampler = base.for_video(video.fps)
+        video = predictor.probe(root / "Videos" / f"{name}.avi")
+        sampler = predictor.sampler.for_video(video.fps)
         n = video.n_frames
         traced = list(tracings.get(f"{name}.avi", {}))
         es, ed = (traced[0], traced[-1]) if len(traced) >= 2 else (None, None)
@@ -87,36 +81,9 @@ def attention_strips(model: CardiacCLIP, config: RunConfig, root: Path, names: l
 def write_report(
     out: Path, summary: dict, metrics: dict, run_metrics: pd.DataFrame, attention: list[Path], seconds: float
 ) -> Path:
-    model, baseline = summary["model"], summary["mean_baseline"]
-
-    def ci(key: str) -> str:
-        entry = metrics[key]
-        return (
-            f"{entry['value']:.3f} [{entry['ci95'][0]:.3f}, {entry['ci95'][1]:.3f}]"
-            if entry.get("ci95")
-            else f"{entry['value']}"
-        )
-
+    """report.md: the results, the figures, the learning curves and the attention strips."""
     lines = [
-        "# CardiacCLIP demo on synthetic echoes",
-        "",
-        f"> {RESEARCH_NOTICE} The backbone is {TOY_NOTICE[0].lower() + TOY_NOTICE[1:]} The videos are synthetic.",
-        "",
-        f"1-shot training on {summary['n_train']} synthetic videos (k=1 per integer EF value), model selection on "
-        f"{summary['n_val']} validation videos, test on {summary['n_test']} videos "
-        f"with {summary['test_clips']} fixed clips each. "
-        f"Total time {seconds / 60:.1f} min.",
-        "",
-        "| | MAE | RMSE | R² |",
-        "|---|---|---|---|",
-        f"| CardiacCLIP (1-shot) | {model['mae']:.2f} | {model['rmse']:.2f} | {model['r2']:.3f} |",
-        f"| predict the training mean EF ({summary['train_mean_ef']:.1f}) | {baseline['mae']:.2f} "
-        f"| {baseline['rmse']:.2f} | {baseline['r2']:.3f} |",
-        "",
-        f"95% bootstrap intervals: MAE {ci('mae')}, RMSE {ci('rmse')}, R² {ci('r2')}. "
-        f"AUROC EF<50: {ci('auroc_ef_below_50')}; EF<40: {ci('auroc_ef_below_40')}. "
-        f"Category accuracy {metrics['category_accuracy']:.3f}. "
-        f"One clip per video: MAE {metrics['one_clip']['mae']:.2f}.",
+        *_results(summary, metrics, seconds),
         "",
         _interval_line(metrics.get("interval")),
         "",
@@ -146,6 +113,41 @@ def write_report(
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _results(summary: dict, metrics: dict, seconds: float) -> list[str]:
+    """The report's title, notice and results: the model against the training mean, with intervals."""
+    model, baseline = summary["model"], summary["mean_baseline"]
+
+    def ci(key: str) -> str:
+        entry = metrics[key]
+        return (
+            f"{entry['value']:.3f} [{entry['ci95'][0]:.3f}, {entry['ci95'][1]:.3f}]"
+            if entry.get("ci95")
+            else f"{entry['value']}"
+        )
+
+    return [
+        "# CardiacCLIP demo on synthetic echoes",
+        "",
+        f"> {RESEARCH_NOTICE} The backbone is {TOY_NOTICE[0].lower() + TOY_NOTICE[1:]} The videos are synthetic.",
+        "",
+        f"1-shot training on {summary['n_train']} synthetic videos (k=1 per integer EF value), model selection on "
+        f"{summary['n_val']} validation videos, test on {summary['n_test']} videos "
+        f"with {summary['test_clips']} fixed clips each. "
+        f"Total time {seconds / 60:.1f} min.",
+        "",
+        "| | MAE | RMSE | R² |",
+        "|---|---|---|---|",
+        f"| CardiacCLIP (1-shot) | {model['mae']:.2f} | {model['rmse']:.2f} | {model['r2']:.3f} |",
+        f"| predict the training mean EF ({summary['train_mean_ef']:.1f}) | {baseline['mae']:.2f} "
+        f"| {baseline['rmse']:.2f} | {baseline['r2']:.3f} |",
+        "",
+        f"95% bootstrap intervals: MAE {ci('mae')}, RMSE {ci('rmse')}, R² {ci('r2')}. "
+        f"AUROC EF<50: {ci('auroc_ef_below_50')}; EF<40: {ci('auroc_ef_below_40')}. "
+        f"Category accuracy {metrics['category_accuracy']:.3f}. "
+        f"One clip per video: MAE {metrics['one_clip']['mae']:.2f}.",
+    ]
 
 
 def _key_frame_line(key_frames: dict | None) -> str:
@@ -197,57 +199,55 @@ def run_demo(
     `style` is the synthetic echoes' drawing style (`cardiacclip.synthetic.styles`); the data's frame rate
     becomes the config's `data.fps`.
     """
+    if data_seed == PRETRAINING_SEED:
+        raise ConfigError(f"seed {PRETRAINING_SEED} is the toy backbone's pretraining archive; pick another")
     started = time.time()
     out = output_folder(out)
     data_root = ensure_synthetic_data(out / "data", n_videos, data_seed, DEMO_SPLIT_FRACTIONS, workers, style)
     config = config or RunConfig.load("synthetic")
     config.data.fps = float(read_filelist(data_root / "FileList.csv")["FPS"].median())
     config.data.root = str(data_root)
-    run_dir = out / "run"
-    if run_dir.exists():
-        shutil.rmtree(run_dir)  # a demo always trains afresh
-    result = train(config, run_dir, progress=progress)
-    device = resolve_device(config.train.device)
-    model, _, _ = load_model(run_dir / "checkpoints" / "best.pt", device)
-    split_file = run_dir / "split.csv"
-    test_set = dataset_from_config(
-        config.data, "test", split_file, train=False, clips=config.data.test_clips, mean=model.mean, std=model.std
-    )
-    metrics = evaluate_model(
-        model,
-        test_set,
-        out / "evaluation",
-        device,
-        resolve_precision(config.train.precision, device),
-        progress=progress,
-        calibration=find_calibration(run_dir),
+    run = RunFolder(out / "run")
+    if run.root.exists():
+        shutil.rmtree(run.root)  # a demo always trains afresh
+    result = train(config, run.root, progress=progress)
+    metrics = evaluate_checkpoint(
+        run.root, data_root, out / "evaluation", split_file=run.split, device=config.train.device, progress=progress
     )
     predictions = pd.read_csv(out / "evaluation" / "predictions.csv")
-    train_ef = read_filelist(split_file).query("Split == 'TRAIN'")["EF"].to_numpy()
+    summary = _summary(predictions, run, metrics, config, style, result.best_epoch)
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+    for name in ("predictions.csv", "scatter.png", "bland_altman.png"):
+        shutil.copy(out / "evaluation" / name, out / name)
+    shutil.copy(run.learning_curves, out / "learning_curves.png")
+    # a few test videos across the EF range
+    order = predictions.sort_values("EF")["FileName"].tolist()
+    picks = [order[int(i)] for i in np.linspace(0, len(order) - 1, min(3, len(order))).round()]
+    strips = attention_strips(load(run.root, config.train.device), data_root, picks, out / "attention")
+    report = write_report(out, summary, metrics, pd.read_csv(run.metrics), strips, time.time() - started)
+    summary["report"] = str(report)
+    summary["seconds"] = time.time() - started
+    return summary
+
+
+def _summary(
+    predictions: pd.DataFrame, run: RunFolder, metrics: dict, config: RunConfig, style: str, best_epoch: int
+) -> dict:
+    """The demo's metrics.json: the model against predicting the training mean, sizes, intervals, key frames."""
+    split = read_filelist(run.split)
+    train_ef = split.query("Split == 'TRAIN'")["EF"].to_numpy()
     y, p = predictions["EF"].to_numpy(), predictions["EF_pred"].to_numpy()
-    summary = {
+    return {
         "model": regression_metrics(y, p),
         "mean_baseline": regression_metrics(y, np.full_like(y, train_ef.mean())),
         "n_train": int(len(train_ef)),
-        "n_val": int((read_filelist(split_file)["Split"] == "VAL").sum()),
+        "n_val": int((split["Split"] == "VAL").sum()),
         "n_test": int(len(y)),
         "test_clips": config.data.test_clips,
         "style": style,
         "train_mean_ef": float(train_ef.mean()),
-        "best_epoch": result.best_epoch,
+        "best_epoch": best_epoch,
         "interval": metrics.get("interval"),
         "key_frames": metrics.get("key_frames"),
         "notice": RESEARCH_NOTICE,
     }
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2))
-    for name in ("predictions.csv", "scatter.png", "bland_altman.png"):
-        shutil.copy(out / "evaluation" / name, out / name)
-    shutil.copy(run_dir / "learning_curves.png", out / "learning_curves.png")
-    # a few test videos across the EF range
-    order = predictions.sort_values("EF")["FileName"].tolist()
-    picks = [order[int(i)] for i in np.linspace(0, len(order) - 1, min(3, len(order))).round()]
-    strips = attention_strips(model, config, data_root, picks, out / "attention")
-    report = write_report(out, summary, metrics, pd.read_csv(run_dir / "metrics.csv"), strips, time.time() - started)
-    summary["report"] = str(report)
-    summary["seconds"] = time.time() - started
-    return summary

@@ -8,7 +8,6 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.data.clips import ClipCount
@@ -23,32 +22,31 @@ from cardiacclip.data.filelist import read_volume_tracings, video_file_name
 from cardiacclip.evaluate.metrics import evaluation_summary, key_frame_mass, regression_metrics
 from cardiacclip.evaluate.plots import plot_bland_altman, plot_scatter
 from cardiacclip.jobs.output import output_folder
-from cardiacclip.model.cardiacclip import CardiacCLIP
-from cardiacclip.model.conformal import Calibration, empirical_coverage
+from cardiacclip.model.conformal import empirical_coverage
 from cardiacclip.model.inference import predict_dataset
-from cardiacclip.model.package import load_any
-from cardiacclip.runtime import resolve_device, resolve_precision
+from cardiacclip.model.predictor import Predictor, load
 
 log = logging.getLogger(__name__)
 
 
 def evaluate_model(
-    model: CardiacCLIP,
+    predictor: Predictor,
     dataset: EchoNetDataset,
     out: str | Path,
-    device: torch.device,
-    precision: str = "fp32",
     n_bootstrap: int = 1000,
     progress: bool = True,
-    calibration: Calibration | None = None,
     workers: int = 0,
 ) -> dict:
     """Predict every video, then write predictions.csv, metrics.json, scatter.png and bland_altman.png into `out`.
 
-    With a `calibration`, predictions get EF_low/EF_high and metrics the empirical coverage and mean width.
+    When the model has a calibration, predictions get EF_low/EF_high and metrics the empirical coverage and
+    mean width.
     """
     out = output_folder(out)
-    table, attention = predict_dataset(model, dataset, device, precision, progress=progress, workers=workers)
+    model, calibration = predictor.model, predictor.calibration
+    table, attention = predict_dataset(
+        model, dataset, predictor.device, predictor.precision, progress=progress, workers=workers
+    )
     y, p = table["EF"].to_numpy(), table["EF_pred"].to_numpy()
     names = list(model.prompts.names)
     true_class = np.array([names.index(c) for c in table["category"]])
@@ -101,7 +99,7 @@ def key_frame_summary(dataset: EchoNetDataset, table, attention: dict[str, np.nd
             continue
         key = [traced[0], traced[-1]]  # ES is listed first, ED last
         for clip, start in enumerate(int(s) for s in str(starts).split()):
-            index = start + int(period) * np.arange(sampler.length)
+            index = sampler.source_index(np.array([start]), sampler.length, int(period))[0]
             if min(key) >= index[0] and max(key) <= index[-1]:
                 mass, uniform = key_frame_mass(attention[name][clip], index, key, int(period))
                 masses.append(mass)
@@ -139,8 +137,8 @@ def evaluate_checkpoint(
     (then listed in `out/left_out.csv` and metrics.json)."""
     check_data_folder(data)
     output_folder(out)
-    torch_device = resolve_device(device)
-    model, config, calibration = load_any(checkpoint, torch_device)
+    predictor = load(checkpoint, device, precision)
+    model, config = predictor.model, predictor.config
     d = dataclasses.replace(config.data, root=str(data), skip_unreadable=skip_unreadable, crop=crop or config.data.crop)
     dataset = dataset_from_config(
         d,
@@ -152,10 +150,7 @@ def evaluate_checkpoint(
         std=model.std,
         show_progress=progress,
     )
-    precision = resolve_precision(precision or config.train.precision, torch_device)
-    return evaluate_model(
-        model, dataset, out, torch_device, precision, n_bootstrap, progress, calibration=calibration, workers=workers
-    )
+    return evaluate_model(predictor, dataset, out, n_bootstrap, progress, workers=workers)
 
 
 def format_metrics(metrics: dict) -> str:

@@ -1,4 +1,7 @@
-"""Output paths of the jobs: checked before any work starts, so a mistake is one line, not a traceback later."""
+"""Output paths of the jobs: checked before any work starts, so a mistake is one line, not a traceback later.
+
+Tested by tests/test_cli_mistakes.py (unwritable outputs).
+"""
 
 from __future__ import annotations
 

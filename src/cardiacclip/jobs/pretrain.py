@@ -3,6 +3,8 @@
 Output folder: open_clip_config.json + open_clip_model.safetensors (fp16; token-embedding rows
 of words never seen in pretraining are zero and not stored), pretrain_config.yaml,
 pretrain_log.csv. `--backbone <folder>` loads it in every command.
+
+Tested by tests/synthetic/test_pretrain.py.
 """
 
 from __future__ import annotations

@@ -33,26 +33,36 @@ from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, Upload
 from fastapi.responses import HTMLResponse
 
 from cardiacclip.about import RESEARCH_NOTICE, __version__
+from cardiacclip.choices import CropMethod, values
+from cardiacclip.config import ConfigError, Validated
 from cardiacclip.data.clips import parse_clip_count
 from cardiacclip.data.errors import VideoReadError
 from cardiacclip.data.region import preview
-from cardiacclip.model.package import run_folder
+from cardiacclip.model.layout import RunFolder
 from cardiacclip.model.predictor import Predictor
 
 log = logging.getLogger(__name__)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CHUNK = 1 << 20
-CROP_METHODS = ("auto", "regions", "sector", "none")
+CROP_METHODS = values(CropMethod)
 
 
 @dataclass
-class ServeSettings:
+class ServeSettings(Validated):
+    """The server's limits and token; checked when built (`config.Validated`)."""
+
     token: str | None = None
     max_upload_bytes: int = 200 * 1024 * 1024
     queue_size: int = 8
     thumbnails: int = 16  # frames of the first clip returned for the page
     thumbnail_size: int = 96
+
+    def validate(self) -> None:
+        for name in ("max_upload_bytes", "queue_size", "thumbnails", "thumbnail_size"):
+            least = 0 if name == "queue_size" else 1  # a queue of 0: a request waits for none, busy means 503
+            if getattr(self, name) < least:
+                raise ConfigError(f"ServeSettings.{name} must be at least {least}, got {getattr(self, name)!r}")
 
 
 class ModelQueue:
@@ -81,7 +91,7 @@ def model_info(model_path: str | Path, predictor: Predictor) -> dict[str, Any]:
     """What GET /v1/model answers: plain data about the model, none of it about patients."""
     import pandas as pd
 
-    folder = run_folder(model_path)
+    run = RunFolder.of(model_path)
     info: dict[str, Any] = {
         "backbone": predictor.config.model.backbone,
         "config": predictor.config.to_dict(),
@@ -91,10 +101,10 @@ def model_info(model_path: str | Path, predictor: Predictor) -> dict[str, Any]:
         "notice": RESEARCH_NOTICE,
     }
     info["config"]["data"]["root"] = None  # a server does not tell where the training data lives
-    if (folder / "split.csv").is_file():
-        info["training_videos"] = pd.read_csv(folder / "split.csv")["Split"].value_counts().to_dict()
-    if (folder / "metrics.csv").is_file():
-        history = pd.read_csv(folder / "metrics.csv")
+    if run.split.is_file():
+        info["training_videos"] = pd.read_csv(run.split)["Split"].value_counts().to_dict()
+    if run.metrics.is_file():
+        history = pd.read_csv(run.metrics)
         best = history.loc[history["val_mae"].idxmin()]
         info["validation"] = {k: float(best[k]) for k in ("epoch", "val_mae", "val_rmse", "val_r2")}
     return info
@@ -135,15 +145,7 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
             None, description="ultrasound region: auto, regions, sector or none (default: the model's)"
         ),
     ) -> dict[str, Any]:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
-            raise HTTPException(413, f"upload larger than the limit of {settings.max_upload_bytes // (1 << 20)} MB")
-        try:
-            clip_count = parse_clip_count(clips or None)
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
-        if crop is not None and crop not in CROP_METHODS:
-            raise HTTPException(422, f"crop must be one of {CROP_METHODS}, got {crop!r}")
+        clip_count = _check_request(request, clips, crop, settings)
         folder = Path(tempfile.mkdtemp(prefix="cardiacclip-upload-"))  # mode 0700: private to this process
         try:
             path = folder / "upload"
@@ -159,6 +161,21 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
             shutil.rmtree(folder, ignore_errors=True)
 
     return app
+
+
+def _check_request(request: Request, clips: str | None, crop: str | None, settings: ServeSettings):
+    """The clip count a request asks for, after refusing an announced oversize upload (413) or a bad clips or crop
+    field (422), before any byte is stored."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
+        raise HTTPException(413, f"upload larger than the limit of {settings.max_upload_bytes // (1 << 20)} MB")
+    try:
+        clip_count = parse_clip_count(clips or None)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    if crop is not None and crop not in CROP_METHODS:
+        raise HTTPException(422, f"crop must be one of {CROP_METHODS}, got {crop!r}")
+    return clip_count
 
 
 async def _save_upload(file: UploadFile, path: Path, limit: int) -> None:
@@ -211,7 +228,7 @@ def _jpeg(frame: np.ndarray, size: int) -> str:
 def check_bind(host: str, token: str | None) -> None:
     """A server reachable from other machines must have a token."""
     if host not in LOOPBACK and not token:
-        raise ValueError(f"--host {host} is reachable from other machines: pass --token (or set CARDIACCLIP_TOKEN)")
+        raise ConfigError(f"--host {host} is reachable from other machines: pass --token (or set CARDIACCLIP_TOKEN)")
 
 
 def serve(

@@ -1,13 +1,4 @@
-"""`cardiacclip train`: a run folder around `train.loop.fit`.
-
-Writes into the run folder:
-    config.yaml          the full run config
-    split.csv            the FileList-format split that was used (k-shot train, val, test)
-    left_out.csv         with data.skip_unreadable: the videos left out (missing, unreadable, flagged) and why
-    metrics.csv          one row per epoch (losses, train MAE, val MAE/RMSE/R2, lr, seconds)
-    checkpoints/last.pt  model + optimizer state, for resuming after an interruption
-    checkpoints/best.pt  the model with the best validation MAE
-    learning_curves.png
+"""`cardiacclip train`: a run folder (`cardiacclip.model.layout.RunFolder`) around `train.loop.fit`.
 
 Before the first epoch every training and validation video is probed (`data.echonet.check_videos`): a
 missing, unreadable or flagged video stops the run before any training, with one message naming them
@@ -37,22 +28,18 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from cardiacclip import distributed
 from cardiacclip.config import ConfigError, RunConfig, TrainConfig
-from cardiacclip.data.echonet import (
-    LEFT_OUT_FILE,
-    check_data_folder,
-    check_videos,
-    dataset_from_config,
-    write_left_out,
-)
-from cardiacclip.data.fewshot import prepare_split
+from cardiacclip.data.echonet import check_data_folder, check_videos, dataset_from_config, write_left_out
+from cardiacclip.data.fewshot import write_split
 from cardiacclip.data.source import ProbeResult, Reading
 from cardiacclip.evaluate.plots import plot_learning_curves
 from cardiacclip.jobs.output import output_folder
 from cardiacclip.model.backbone import Backbone, load_backbone
-from cardiacclip.model.checkpoint import build_model, load_model, read_checkpoint, save_checkpoint
-from cardiacclip.model.conformal import CALIBRATION_FILE, Calibration, calibrate
+from cardiacclip.model.checkpoint import build_model, read_checkpoint, save_checkpoint
+from cardiacclip.model.conformal import Calibration, calibrate
 from cardiacclip.model.feature_cache import TrunkFeatureCache
 from cardiacclip.model.inference import predict_dataset
+from cardiacclip.model.layout import RunFolder
+from cardiacclip.model.predictor import load
 from cardiacclip.model.prompts import load_prompts
 from cardiacclip.runtime import resolve_device, resolve_precision, seed_everything
 from cardiacclip.train.loop import Optimization, fit, steps_per_epoch
@@ -67,18 +54,18 @@ class TrainResult:
     best_epoch: int
     epochs_run: int
     seconds: float
+    main: bool = True  # this process is rank 0 (under torchrun the others return too, and report nothing)
 
 
 RUN_LENGTH = ("epochs", "max_train_steps")  # may change when a run is resumed (to extend it)
 
 
-def _resume_state(run_dir: Path, config: RunConfig) -> dict[str, Any] | None:
-    """The last checkpoint of an interrupted run in `run_dir`, if any; another config there is an error
+def _resume_state(run: RunFolder, config: RunConfig) -> dict[str, Any] | None:
+    """The last checkpoint of an interrupted run in `run`, if any; another config there is an error
     (except for the run length, `train.epochs` and `train.max_train_steps`)."""
-    last = run_dir / "checkpoints" / "last.pt"
-    if not last.is_file():
+    if not run.last.is_file():
         return None
-    payload = read_checkpoint(last)
+    payload = read_checkpoint(run.last)
     saved, wanted = RunConfig.from_dict(payload["config"]).to_dict(), config.to_dict()
     for key in RUN_LENGTH:
         saved["train"].pop(key), wanted["train"].pop(key)
@@ -90,7 +77,7 @@ def _resume_state(run_dir: Path, config: RunConfig) -> dict[str, Any] | None:
             if saved.get(section, {}).get(key) != wanted[section][key]
         )
         raise ConfigError(
-            f"{run_dir} holds a run with another config (differs in {', '.join(changed)}): "
+            f"{run.root} holds a run with another config (differs in {', '.join(changed)}): "
             "use a new --out folder, or the same config to resume it"
         )
     return payload
@@ -104,113 +91,115 @@ def train(
     probed: Mapping[str, ProbeResult] | None = None,
 ) -> TrainResult:
     """Train (or resume) a run in `run_dir`; `backbone` may be passed to avoid loading it again, `probed` (what
-    `check_videos` found for these videos) to avoid probing them again."""
-    run_dir = Path(run_dir)
-    checkpoints = run_dir / "checkpoints"
-    tc = config.train
+    `check_videos` found for these videos) to avoid probing them again. Under torchrun every rank calls it
+    (`distributed.setup` reads the environment) and only rank 0's result has `main` set."""
+    run, tc = RunFolder(Path(run_dir)), config.train
     check_data_folder(config.data.root)
     rank, device = distributed.setup(resolve_device(tc.device))
     progress = progress and rank.main
-    resume = _resume_state(run_dir, config)
-    split_file, split_hash = _run_folder(run_dir, config, rank, resume is not None)
+    resume = _resume_state(run, config)
+    split_file, split_hash = _run_folder(run, config, rank, resume is not None)
     # each rank draws its own random clips; DDP copies rank 0's initial weights to all ranks
     generator = seed_everything(tc.seed + rank.rank)
     precision = resolve_precision(tc.precision, device, training=True)
-
     backbone = backbone or load_backbone(config.model.backbone)
-    description = backbone.describe()
     model = build_model(config, backbone, load_prompts(config.model.prompts)).to(device)
-    train_set, val_set = _datasets(config, split_file, backbone, run_dir if rank.main else None, progress, probed)
+    train_set, val_set = _datasets(config, split_file, backbone, run if rank.main else None, progress, probed)
     loader = _train_loader(train_set, tc, rank, generator, config.data.num_workers)
     opt = Optimization.create(model, tc, steps_per_epoch(loader, tc.grad_accum), device, precision)
     if rank.main:
         log.info(
             "training on %d videos, validating on %d; device %s, precision %s; %d process(es), effective batch %d; "
             "all ranks use split sha256 %s",
-            len(train_set),
-            len(val_set),
-            device,
-            precision,
-            rank.world,
-            tc.batch_size * rank.world * tc.grad_accum,
-            split_hash[:16],
+            *(len(train_set), len(val_set), device, precision, rank.world),
+            *(tc.batch_size * rank.world * tc.grad_accum, split_hash[:16]),
         )
+    epochs = _Epochs(run, model, config, backbone.describe(), opt, generator)
+    start_epoch = epochs.restore(resume, rank) if resume is not None else 0
+    network = DistributedDataParallel(model, find_unused_parameters=True) if rank.distributed else model
+    cache = trunk_cache(config, model) if tc.trunk_cache else None
+    fit(network, loader, val_set, opt, tc, device, precision, epochs.end, start_epoch, progress, rank.main, cache)
+    epochs.close()
+    if rank.main:
+        _finish(run, epochs.history, val_set, device, precision, progress, cache)
+    distributed.barrier()
+    distributed.teardown()
+    best = epochs.best
+    return TrainResult(run.root, best["mae"], best["epoch"], len(epochs.history), epochs.seconds, rank.main)
 
-    best = {"mae": float("inf"), "epoch": -1}
-    history: list[dict] = []
-    start_epoch = 0
-    if resume is not None:
+
+class _Epochs:
+    """What rank 0 does at the end of every epoch: the metrics.csv row, the best and last checkpoints,
+    tensorboard scalars, the log line; and what a resumed run restores of it."""
+
+    def __init__(self, run: RunFolder, model, config: RunConfig, description: dict, opt: Optimization, generator):
+        self.run, self.model, self.config, self.description = run, model, config, description
+        self.opt, self.generator = opt, generator
+        self.best = {"mae": float("inf"), "epoch": -1}
+        self.history: list[dict] = []
+        self.started = time.time()
+        self.writer = _tensorboard(run) if config.train.tensorboard else None
+
+    @property
+    def seconds(self) -> float:
+        return time.time() - self.started
+
+    def restore(self, resume: dict[str, Any], rank: distributed.Rank) -> int:
+        """Load an interrupted run's weights, optimizer, best score and history; returns the epoch to start at."""
         state = resume["training_state"]
-        model.load_state_dict(resume["state_dict"])
-        opt.load_state_dict(state)
+        self.model.load_state_dict(resume["state_dict"])
+        self.opt.load_state_dict(state)
         if rank.main:  # other ranks keep their own seeds: their random clips differ from rank 0's
-            generator.set_state(state["generator"])
+            self.generator.set_state(state["generator"])
             torch.set_rng_state(state["torch_rng"])
-        start_epoch, best = state["epoch"] + 1, {"mae": state["best_mae"], "epoch": state["best_epoch"]}
-        if (run_dir / "metrics.csv").is_file():
-            history = pd.read_csv(run_dir / "metrics.csv").to_dict("records")
-        log.info("resuming %s after epoch %d (best val MAE %.2f)", run_dir, start_epoch, best["mae"])
+        self.best = {"mae": state["best_mae"], "epoch": state["best_epoch"]}
+        if self.run.metrics.is_file():
+            self.history = pd.read_csv(self.run.metrics).to_dict("records")
+        log.info("resuming %s after epoch %d (best val MAE %.2f)", self.run.root, state["epoch"] + 1, self.best["mae"])
+        return state["epoch"] + 1
 
-    started = time.time()
-    writer = _tensorboard(run_dir) if tc.tensorboard else None
-
-    def on_epoch_end(row: dict[str, float]) -> None:  # rank 0 only
-        row["seconds"] = time.time() - started
-        history.append(row)
-        pd.DataFrame(history).to_csv(run_dir / "metrics.csv", index=False)
-        improved = row["val_mae"] < best["mae"]
+    def end(self, row: dict[str, float]) -> None:
+        """`fit`'s end-of-epoch callback (rank 0 only)."""
+        row["seconds"] = self.seconds
+        self.history.append(row)
+        pd.DataFrame(self.history).to_csv(self.run.metrics, index=False)
+        improved = row["val_mae"] < self.best["mae"]
         if improved:
-            best.update(mae=row["val_mae"], epoch=int(row["epoch"]))
-            save_checkpoint(checkpoints / "best.pt", model, config, description)
-        save_checkpoint(
-            checkpoints / "last.pt",
-            model,
-            config,
-            description,
-            training_state={
-                **opt.state_dict(),
-                "epoch": int(row["epoch"]) - 1,
-                "best_mae": best["mae"],
-                "best_epoch": best["epoch"],
-                "generator": generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
-            },
-        )
-        if writer is not None:
+            self.best.update(mae=row["val_mae"], epoch=int(row["epoch"]))
+            save_checkpoint(self.run.best, self.model, self.config, self.description)
+        state = {
+            **self.opt.state_dict(),
+            "epoch": int(row["epoch"]) - 1,
+            "best_mae": self.best["mae"],
+            "best_epoch": self.best["epoch"],
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        }
+        save_checkpoint(self.run.last, self.model, self.config, self.description, training_state=state)
+        if self.writer is not None:
             for key, value in row.items():
-                writer.add_scalar(key, value, int(row["epoch"]))
+                self.writer.add_scalar(key, value, int(row["epoch"]))
         log.info(
             "epoch %d/%d: train loss %.3f, train MAE %.2f, val MAE %.2f%s",
-            row["epoch"],
-            tc.epochs,
-            row["train_loss"],
-            row["train_mae"],
-            row["val_mae"],
+            *(row["epoch"], self.config.train.epochs, row["train_loss"], row["train_mae"], row["val_mae"]),
             " (best)" if improved else "",
         )
 
-    network = DistributedDataParallel(model, find_unused_parameters=True) if rank.distributed else model
-    cache = trunk_cache(config, model) if tc.trunk_cache else None
-    fit(network, loader, val_set, opt, tc, device, precision, on_epoch_end, start_epoch, progress, rank.main, cache)
-    if writer is not None:
-        writer.close()
-    if rank.main:
-        _finish(run_dir, history, val_set, device, precision, progress, cache)
-    distributed.barrier()
-    distributed.teardown()
-    return TrainResult(run_dir, best["mae"], best["epoch"], len(history), time.time() - started)
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _datasets(
     config: RunConfig,
     split_file: Path,
     backbone: Backbone,
-    run_dir: Path | None,
+    run: RunFolder | None,
     progress: bool,
     probed: Mapping[str, ProbeResult] | None,
 ):
     """The training and validation datasets, after one check of all their videos (`check_videos`, unless the
-    caller `probed` them); the videos left out (with data.skip_unreadable) are listed in run_dir/left_out.csv."""
+    caller `probed` them); the videos left out (with data.skip_unreadable) are listed in the run's left_out.csv."""
     data, mean, std = config.data, backbone.mean, backbone.std
     if probed is None:
         reading = Reading.from_config(data)
@@ -220,8 +209,8 @@ def _datasets(
         data, "val", split_file, train=data.eval_random_clip, clips=data.val_clips, mean=mean, std=std, probed=probed
     )
     left_out = {**train_set.skipped, **val_set.skipped}
-    if left_out and run_dir is not None:
-        write_left_out(left_out, run_dir / LEFT_OUT_FILE)
+    if left_out and run is not None:
+        write_left_out(left_out, run.left_out)
     return train_set, val_set
 
 
@@ -241,15 +230,15 @@ def trunk_cache(config: RunConfig, model) -> TrunkFeatureCache:
     return TrunkFeatureCache()
 
 
-def _run_folder(run_dir: Path, config: RunConfig, rank: distributed.Rank, resuming: bool) -> tuple[Path, str]:
+def _run_folder(run: RunFolder, config: RunConfig, rank: distributed.Rank, resuming: bool) -> tuple[Path, str]:
     """Rank 0 writes config.yaml and (for a new run) the k-shot split; every rank checks it reads the same
     split. Returns the split file and its SHA-256."""
-    split_file = run_dir / "split.csv"
+    split_file = run.split
     if rank.main:
-        output_folder(run_dir / "checkpoints")
-        config.to_yaml(run_dir / "config.yaml")
+        output_folder(run.checkpoints)
+        config.to_yaml(run.config)
         if not resuming or not split_file.is_file():
-            prepare_split(config.data, split_file)
+            write_split(config.data, split_file)
     distributed.barrier()
     return split_file, distributed.same_file_on_all_ranks(split_file)
 
@@ -276,12 +265,12 @@ def _train_loader(
     )
 
 
-def _finish(run_dir: Path, history: list[dict], val_set, device, precision: str, progress: bool, cache) -> None:
+def _finish(run: RunFolder, history: list[dict], val_set, device, precision: str, progress: bool, cache) -> None:
     """Rank 0, after the last epoch: learning curves, the calibration of the best checkpoint, cache figures."""
     if history:
-        plot_learning_curves(pd.DataFrame(history), run_dir / "learning_curves.png")
-    if (run_dir / "checkpoints" / "best.pt").is_file():
-        calibrate_run(run_dir, val_set, device, precision, progress)
+        plot_learning_curves(pd.DataFrame(history), run.learning_curves)
+    if run.best.is_file():
+        calibrate_run(run.root, val_set, device, precision, progress)
     if cache is not None:
         log.info("trunk-feature cache: %d frames, %d hits, %d misses", len(cache), cache.hits, cache.misses)
 
@@ -290,9 +279,10 @@ def calibrate_run(run_dir: Path, val_set, device: torch.device, precision: str, 
     """Split-conformal EF intervals for the run's best checkpoint, calibrated on the validation split
     (the same videos that chose the checkpoint, so the intervals can be slightly optimistic); written
     to run_dir/calibration.json, where `cc.load`, `predict`, `evaluate` and `export` find it."""
-    model, config, _ = load_model(run_dir / "checkpoints" / "best.pt", device)
-    table, _ = predict_dataset(model, val_set, device, precision, progress=progress, desc="calibrating")
-    tc = config.train
+    run = RunFolder(run_dir)
+    best = load(run.best, device, precision)
+    table, _ = predict_dataset(best.model, val_set, device, precision, progress=progress, desc="calibrating")
+    tc = best.config.train
     calibration = calibrate(
         table["EF"].to_numpy(),
         table["EF_pred"].to_numpy(),
@@ -301,7 +291,7 @@ def calibrate_run(run_dir: Path, val_set, device: torch.device, precision: str, 
         method=tc.interval_method,
         source=f"validation split, {len(table)} videos",
     )
-    calibration.save(run_dir / CALIBRATION_FILE)
+    calibration.save(run.calibration)
     log.info(
         "EF intervals: ±%.2f points for %.0f%% coverage (%s)",
         calibration.quantile,
@@ -311,10 +301,10 @@ def calibrate_run(run_dir: Path, val_set, device: torch.device, precision: str, 
     return calibration
 
 
-def _tensorboard(run_dir: Path):
+def _tensorboard(run: RunFolder):
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         log.warning("tensorboard is not installed (pip install cardiacclip[tensorboard]); logging to CSV only")
         return None
-    return SummaryWriter(run_dir / "tensorboard")
+    return SummaryWriter(run.tensorboard)

@@ -121,7 +121,7 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     else:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
+        except Exception as exc:  # torch.load's many error types on a foreign file: one line naming the file
             raise BackboneError(f"{path}: cannot be read as a weights-only PyTorch checkpoint ({exc})") from exc
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
@@ -229,9 +229,9 @@ def _from_hub(repo_id: str, offline: bool) -> tuple[Path, Path]:
         config = Path(hf_hub_download(repo_id, "open_clip_config.json", local_files_only=offline))
         try:
             weights = Path(hf_hub_download(repo_id, "open_clip_model.safetensors", local_files_only=offline))
-        except Exception:
+        except Exception:  # no safetensors file in the repository (the hub's error type varies): the .bin
             weights = Path(hf_hub_download(repo_id, "open_clip_pytorch_model.bin", local_files_only=offline))
-    except Exception as exc:
+    except Exception as exc:  # network, credentials, offline cache miss (types vary by hub version): one message
         raise BackboneError(
             f"cannot get hf-hub:{repo_id} from the Hugging Face Hub or its local cache ({type(exc).__name__}). "
             f"On a machine with internet access download the repository's folder "

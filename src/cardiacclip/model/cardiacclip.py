@@ -21,7 +21,7 @@ from cardiacclip.config import ModelConfig
 from cardiacclip.model.backbone import Backbone
 from cardiacclip.model.echozoom import EchoZoom
 from cardiacclip.model.ef_head import EFHead
-from cardiacclip.model.mfl import AttentionMIL, MeanPool
+from cardiacclip.model.mfl import MFL, MeanPool
 from cardiacclip.model.prompts import PromptSet
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class CardiacCLIP(nn.Module):
         clip.logit_scale.requires_grad_(False)
         dim = backbone.embed_dim
         self.aggregator = (
-            AttentionMIL(dim, config.mfl_hidden, config.mfl_init) if config.aggregator == "mfl" else MeanPool()
+            MFL(dim, config.mfl_hidden, config.mfl_init) if config.aggregator == "mfl" else MeanPool()
         )
         self.head = EFHead(
             prompts.anchors,

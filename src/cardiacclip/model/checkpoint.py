@@ -1,7 +1,7 @@
 """Self-contained CardiacCLIP checkpoints.
 
 A checkpoint holds the run config, the backbone's architecture (open_clip config, mean/std),
-the prompt set and every weight, so `load_model` rebuilds the model with no network and
+the prompt set and every weight, so `cardiacclip.model.factory.open_model` rebuilds the model with no network and
 without the original backbone file. Files contain only tensors and plain data and load
 with `torch.load(weights_only=True)`.
 
@@ -18,13 +18,13 @@ from typing import Any
 import torch
 
 from cardiacclip.about import __version__
-from cardiacclip.config import ConfigError, RunConfig
-from cardiacclip.model.backbone import Backbone, backbone_from_description
+from cardiacclip.config import RunConfig
+from cardiacclip.model.backbone import Backbone
 from cardiacclip.model.cardiacclip import CardiacCLIP
+from cardiacclip.model.layout import BEST
 from cardiacclip.model.prompts import PromptSet
 
 FORMAT = "cardiacclip-checkpoint/1"
-CHECKPOINT_NAMES = ("best.pt", "last.pt")
 
 
 class CheckpointError(ValueError):
@@ -32,6 +32,7 @@ class CheckpointError(ValueError):
 
 
 def build_model(config: RunConfig, backbone: Backbone, prompts: PromptSet) -> CardiacCLIP:
+    """The network a run config describes, on a backbone and a prompt set (untrained heads: see `CardiacCLIP`)."""
     return CardiacCLIP(backbone, config.model, prompts, tile_size=config.data.image_size)
 
 
@@ -61,20 +62,6 @@ def save_checkpoint(
     return path
 
 
-def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint file as given, or a run folder's checkpoints/best.pt (else last.pt)."""
-    path = Path(path)
-    if path.is_dir():
-        for folder in (path / "checkpoints", path):
-            for name in CHECKPOINT_NAMES:
-                if (folder / name).is_file():
-                    return folder / name
-        raise CheckpointError(f"{path}: folder holds no checkpoints/best.pt or checkpoints/last.pt")
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such checkpoint file or run folder")
-    return path
-
-
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The payload of a cardiacclip checkpoint file, loaded with `weights_only=True` (no pickled code runs).
 
@@ -95,7 +82,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
                 "only its own weights-only checkpoints"
             ) from None
         raise CheckpointError(
-            f"{path}: not a checkpoint (not a readable PyTorch file); pass a run folder or its checkpoints/best.pt"
+            f"{path}: not a checkpoint (not a readable PyTorch file); pass a run folder or its checkpoints/{BEST}"
         ) from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
@@ -103,18 +90,3 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a cardiacclip checkpoint (write one with `cardiacclip train`)")
     return payload
-
-
-def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[CardiacCLIP, RunConfig, dict[str, Any]]:
-    """Rebuild a trained model from a checkpoint file or run folder: (model in eval mode, config, raw payload)."""
-    path = resolve_checkpoint(path)
-    payload = read_checkpoint(path)
-    try:
-        config = RunConfig.from_dict(payload["config"])
-        backbone = backbone_from_description(payload["backbone"])
-        model = build_model(config, backbone, PromptSet.from_dict(payload["prompts"]))
-        model.load_state_dict(payload["state_dict"])
-    except (KeyError, ConfigError, RuntimeError, TypeError) as exc:
-        reason = str(exc).splitlines()[0][:200]
-        raise CheckpointError(f"{path}: checkpoint does not match this version of cardiacclip ({reason})") from None
-    return model.to(device).eval(), config, payload

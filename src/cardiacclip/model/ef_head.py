@@ -7,6 +7,8 @@ Fine (default): each category also predicts where inside its own EF interval the
 sigma_k = (1 + tanh(MLP(logits)_k)) / 2, and EF = sum_k p_k (low_k + width_k sigma_k). The
 intervals tile 0-100, so every EF is reachable. The MLP starts with zero output weights and
 biases that put each sigma_k at its anchor, so the fine head starts equal to the coarse one.
+
+Tested by tests/model/test_mfl_head.py (with the MFL module).
 """
 
 from __future__ import annotations

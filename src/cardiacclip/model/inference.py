@@ -78,8 +78,13 @@ def _unique_frame_features(
     return torch.cat(encoded)[torch.from_numpy(inverse).to(device)].view(n, t, -1)
 
 
-def summarize_video(per_clip: dict[str, np.ndarray]) -> dict:
-    """Average over clips (EchoNet-Dynamic's test-time augmentation); keep the first clip's figure too."""
+def reduce_clips(per_clip: dict[str, np.ndarray]) -> dict:
+    """One video's result from its clips' outputs (`predict_clips`): the mean over clips (EchoNet-Dynamic's
+    test-time augmentation) of EF and category probabilities, with the first clip's EF and the clips' spread.
+
+    Returns EF_pred, EF_pred_first_clip, EF_pred_coarse, EF_clip_sd (EF points), category_pred (index of the
+    most probable category), probs (K,), n_clips. `evaluate` and `predict` (`Predictor`) both reduce with it.
+    """
     probs = per_clip["probs"].mean(axis=0)
     return {
         "EF_pred": float(per_clip["ef"].mean()),
@@ -113,7 +118,7 @@ def predict_dataset(
     was_training = model.training
     model.eval()
     rows, attention = [], {}
-    names = model.prompts.names
+    names, columns = model.prompts.names, model.prompts.probability_columns
     items: Iterable = (
         DataLoader(dataset, batch_size=None, num_workers=workers, persistent_workers=False)
         if workers > 0
@@ -134,11 +139,11 @@ def predict_dataset(
             per_clip = predict_clips(model, features, device, precision, chunk, pooled=True)
         else:
             per_clip = predict_clips(model, item["video"], device, precision, chunk, source_index)
-        summary = summarize_video(per_clip)
+        summary = reduce_clips(per_clip)
         row = {"FileName": item["file_name"], "EF": float(item["ef"])}
         row.update({k: v for k, v in summary.items() if k != "probs"})
         row["category_pred"] = names[summary["category_pred"]]
-        row.update({f"p_{name.replace(' ', '_')}": float(p) for name, p in zip(names, summary["probs"], strict=True)})
+        row.update(zip(columns, map(float, summary["probs"]), strict=True))
         row["clip_starts"] = " ".join(str(int(s)) for s in item["starts"])
         row["period"] = int(item["period"])
         rows.append(row)

@@ -7,6 +7,8 @@ L2-normalizes v. The weights are returned so a user can see which frames the mod
 With `init="identity"` W3 starts at zero (uniform weights) and W4 at the identity, so MFL
 begins as frame averaging in the pretrained joint space and learns to depart from it;
 `init="random"` is PyTorch's default initialization, as in the reference code.
+
+Tested by tests/model/test_mfl_head.py (with the EF head).
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ import torch.nn.functional as F
 from torch import nn
 
 
-class AttentionMIL(nn.Module):
+class MFL(nn.Module):
+    """Multi-Frame Learning (paper Sec. 2.2): gated attention over frames, (B, T, D) -> (B, D) and weights (B, T).
+
+    Formerly `AttentionMIL` (the gated-MIL pooling it is built like); MFL is the one name now.
+    """
+
     def __init__(self, dim: int, hidden: int = 64, init: Literal["identity", "random"] = "identity"):
         super().__init__()
         self.score = nn.Sequential(

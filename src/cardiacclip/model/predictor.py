@@ -25,16 +25,17 @@ import numpy as np
 import torch
 
 from cardiacclip.about import RESEARCH_NOTICE
+from cardiacclip.choices import CropMethod
 from cardiacclip.config import RunConfig
-from cardiacclip.data.clips import ClipCount, ClipSampler
-from cardiacclip.data.dicom import DicomInfo
+from cardiacclip.data.clips import ClipCount, ClipSampler, batch_frame_ids
+from cardiacclip.data.dicom import LoopInfo
 from cardiacclip.data.prepare import PreparedVideo, prepare_video
-from cardiacclip.data.region import CropMethod, Region
+from cardiacclip.data.region import Region
 from cardiacclip.data.source import FrameSource, Reading, probe
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.conformal import Calibration
-from cardiacclip.model.inference import predict_clips
-from cardiacclip.model.package import load_any
+from cardiacclip.model.factory import open_model
+from cardiacclip.model.inference import predict_clips, reduce_clips
 from cardiacclip.runtime import resolve_device, resolve_precision
 
 Input = str | Path | np.ndarray | torch.Tensor
@@ -59,7 +60,7 @@ class Prediction:
     n_frames: int | None = None  # decoded frames of the input video (None for tensor input)
     source: str = ""  # the file, or "array" / "tensor"
     crop: dict | None = None  # {"method": "none"|"regions"|"sector", "box": [x0, y0, x1, y1]} of the input kept
-    flags: list[str] = field(default_factory=list)  # sanity gate: not_ultrasound, doppler_or_mmode, too_short, ...
+    flags: list[str] = field(default_factory=list)  # quality flags: not_ultrasound, doppler_or_mmode, too_short, ...
     colour: str | None = None  # grey, tinted (read as luminance unless the run says rgb) or colour_doppler
     warnings: list[str] = field(default_factory=list)
     notice: str = RESEARCH_NOTICE
@@ -144,7 +145,7 @@ class Predictor:
         for x in inputs:
             try:
                 results.append(self.predict(x, fps=fps, clips=clips, crop=crop))
-            except Exception as exc:
+            except Exception as exc:  # with errors="return" one input's failure must not end the batch
                 if errors == "raise":
                     raise
                 results.append(exc)
@@ -157,7 +158,7 @@ class Predictor:
         clips: ClipCount | None = None,
         source: str = "array",
         crop: CropMethod | None = None,
-        dicom: DicomInfo | None = None,
+        dicom: LoopInfo | None = None,
     ) -> Prediction:
         """EF for decoded frames (F, H, W, 3) uint8 RGB at `fps` frames/s (see `predict`); `dicom` is what
         the file said about itself (modality, ultrasound regions, reading warnings)."""
@@ -194,9 +195,7 @@ class Predictor:
         clips = torch.cat([v.clips for v in videos]) if len(videos) > 1 else videos[0].clips
         shared = None
         if self.share_frames and all(v.source_index is not None for v in videos):
-            # distinct frame ids across the batch: video i's frames are offset past every earlier video's
-            offsets = np.cumsum([0] + [int(v.source_index.max()) + 1 for v in videos[:-1]])
-            shared = np.concatenate([v.source_index + o for v, o in zip(videos, offsets, strict=True)])
+            shared = batch_frame_ids([v.source_index for v in videos])
         out = predict_clips(self.model, clips, self.device, self.precision, source_index=shared)
         predictions, start = [], 0
         for v in videos:
@@ -226,22 +225,21 @@ class Predictor:
     def _from_outputs(
         self, out: dict, starts: np.ndarray, fps: float | None, period: int, source: str, warnings: list[str]
     ) -> Prediction:
-        probs = out["probs"].mean(axis=0)
-        names = self.categories
-        ef, clip_sd = float(out["ef"].mean()), float(out["ef"].std())
+        video = reduce_clips(out)
+        names, ef = self.categories, video["EF_pred"]
         low = high = None
         if self.calibration is not None:
-            low, high = (float(v) for v in self.calibration.interval(ef, clip_sd))
+            low, high = (float(v) for v in self.calibration.interval(ef, video["EF_clip_sd"]))
         return Prediction(
             ef=ef,
-            category=names[int(np.argmax(probs))],
-            probabilities={n: float(p) for n, p in zip(names, probs, strict=True)},
+            category=names[video["category_pred"]],
+            probabilities={n: float(p) for n, p in zip(names, video["probs"], strict=True)},
             attention=[float(a) for a in out["attention"][0]],
             clip_starts=[int(s) for s in starts],
             clip_efs=[float(e) for e in out["ef"]],
             fps=fps,
             period=int(period),
-            ef_coarse=float(out["ef_coarse"].mean()),
+            ef_coarse=video["EF_pred_coarse"],
             ef_low=low,
             ef_high=high,
             interval_coverage=self.calibration.coverage if self.calibration is not None else None,
@@ -287,11 +285,12 @@ def _check_clips(x: torch.Tensor) -> torch.Tensor:
 
 
 def load(path: str | Path, device: str | torch.device = "auto", precision: str | None = None) -> Predictor:
-    """A trained model from a checkpoint file (best.pt / last.pt), a run folder or an exported package folder.
+    """A trained model from a checkpoint file, a run folder or an exported package folder: the one way every job,
+    the server and hubconf open a model (`cardiacclip.model.factory.open_model` resolves and rebuilds it).
 
     Args:
-        path: checkpoint file, run folder (its checkpoints/best.pt is used) or `cardiacclip export` folder;
-            its calibration.json, when present, gives every prediction an EF interval.
+        path: checkpoint file, run folder (its best checkpoint, else the last) or `cardiacclip export` folder
+            (`cardiacclip.model.layout`); its calibration.json, when present, gives every prediction an EF interval.
         device: "auto" (cuda, then mps, then cpu), or any torch device.
         precision: "fp32", "bf16", "fp16" or "auto"; default: the run's setting.
 
@@ -299,9 +298,9 @@ def load(path: str | Path, device: str | torch.device = "auto", precision: str |
         CheckpointError: a missing, truncated or foreign file, with one line saying which.
     """
     torch_device = device if isinstance(device, torch.device) else resolve_device(device)
-    model, config, calibration = load_any(path, torch_device)
-    precision = resolve_precision(precision or config.train.precision, torch_device)
-    return Predictor(model, config, torch_device, precision, calibration)
+    loaded = open_model(path, torch_device)
+    precision = resolve_precision(precision or loaded.config.train.precision, torch_device)
+    return Predictor(loaded.model, loaded.config, torch_device, precision, loaded.calibration)
 
 
 __all__: Sequence[str] = ("Prediction", "Predictor", "load")

@@ -2,6 +2,8 @@
 
 The prompts live in YAML (`prompts/lvef_categories.yaml` by default); a user can pass a path
 to their own file with the same fields.
+
+Tested by tests/model/test_cardiacclip.py, tests/model/test_mfl_head.py and tests/test_reference_harness.py.
 """
 
 from __future__ import annotations
@@ -59,6 +61,12 @@ class PromptSet:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @property
+    def probability_columns(self) -> list[str]:
+        """The table column of each category's probability, in order: p_<name> with spaces as underscores
+        (the one spelling of these columns in predictions.csv, predict's rows and the API)."""
+        return [f"p_{name.replace(' ', '_')}" for name in self.names]
 
     def classify(self, ef: np.ndarray | torch.Tensor, bins: LabelBins = "prompt") -> np.ndarray | torch.Tensor:
         """Category index of each EF value.

@@ -35,7 +35,6 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -43,6 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from cardiacclip.choices import Precision, PretrainViews
+from cardiacclip.config import ConfigError, Validated
 from cardiacclip.data.clips import ClipSampler
 from cardiacclip.data.filelist import read_filelist, read_volume_tracings, volume_from_tracing
 from cardiacclip.data.source import probe
@@ -60,12 +61,14 @@ TOY_NOTICE = "A toy echo-CLIP pretrained on synthetic echoes, for demonstrations
 
 
 @dataclass
-class PretrainConfig:
+class PretrainConfig(Validated):
+    """Contrastive pretraining settings (see the module docstring); checked when built (`config.Validated`)."""
+
     data: str = ""  # EchoNet-format archive; unused with draw_style
     draw_style: str | None = None  # draw fresh synthetic ED/ES pairs in this style instead of reading `data`
     arch: str = "small_echoclip"  # packaged open_clip config (random init) or a backbone spec to start from
     report_column: str | None = None  # FileList column with report text; None: write reports from EF/EDV
-    views: Literal["clips", "key_frames"] = "clips"  # see the module docstring
+    views: PretrainViews = "clips"  # see the module docstring
     key_jitter: int = 2  # key_frames: ED and ES each moved by up to this many frames
     frames_per_sample: int = 8
     period: int = 8
@@ -77,9 +80,16 @@ class PretrainConfig:
     warmup_steps: int = 40
     seed: int = 0
     device: str = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    precision: Precision = "auto"
     num_workers: int = 1
     cache: bool = False  # decode every video once and keep its frames in memory
+
+    def validate(self) -> None:
+        if bool(self.data) == bool(self.draw_style):
+            raise ConfigError("pretraining needs --data DIR or --draw STYLE (PretrainConfig.data, .draw_style), one")
+        for name in ("frames_per_sample", "period", "image_size", "batch_size", "steps", "num_workers"):
+            if getattr(self, name) < (0 if name == "num_workers" else 1):
+                raise ConfigError(f"PretrainConfig.{name} must be positive, got {getattr(self, name)!r}")
 
 
 class ReportClips(Dataset):
@@ -230,7 +240,6 @@ def pretrain_model(config: PretrainConfig, progress: bool = True) -> PretrainRes
     precision = resolve_precision(config.precision, device, training=True)
     backbone = load_backbone(config.arch)
     model = backbone.model.to(device).train()
-
     sampler = ClipSampler(
         length=config.frames_per_sample,
         period=config.period,
@@ -238,19 +247,8 @@ def pretrain_model(config: PretrainConfig, progress: bool = True) -> PretrainRes
         mean=tuple(backbone.mean),
         std=tuple(backbone.std),
     )
-    dataset: Dataset
-    if config.draw_style:
-        dataset = DrawnKeyFramePairs(config.steps * config.batch_size, config.seed, config.draw_style, sampler)
-    else:
-        table = read_filelist(Path(config.data) / "FileList.csv")
-        reports = archive_reports(table, config.report_column, config.seed)
-        dataset = (
-            KeyFramePairs(config.data, reports, table, sampler, config.key_jitter, progress)
-            if config.views == "key_frames"
-            else ReportClips(config.data, reports, table, sampler, cache=config.cache, progress=progress)
-        )
     loader = DataLoader(
-        dataset,
+        _pairs(config, sampler, progress),
         batch_size=config.batch_size,
         shuffle=True,
         drop_last=True,
@@ -258,27 +256,18 @@ def pretrain_model(config: PretrainConfig, progress: bool = True) -> PretrainRes
         num_workers=config.num_workers,
         persistent_workers=config.num_workers > 0,
     )
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.lr,
-    )
+    optimizer = _optimizer(model, config)
     schedule = warmup_cosine(optimizer, config.steps, config.warmup_steps)
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     seen_tokens: set[int] = set()
-    rows, step, started = [], 0, time.time()
+    rows, started = [], time.time()
     bar = progress_bar(total=config.steps, desc="pretraining", unit="step", disable=not progress)
-    while step < config.steps:
+    while len(rows) < config.steps:
         for clips, texts in loader:
             tokens = backbone.tokenizer(list(texts))
             seen_tokens.update(torch.unique(tokens).tolist())
-            b, t = clips.shape[:2]
             with autocast(device, precision):
-                frames = F.normalize(model.encode_image(clips.flatten(0, 1).to(device)), dim=-1)
-                video = F.normalize(frames.view(b, t, -1).mean(dim=1), dim=-1)
-                text = model.encode_text(tokens.to(device), normalize=True)
-                loss = clip_loss(video.float(), text.float(), model.logit_scale)
+                loss = _pair_loss(model, clips.to(device), tokens.to(device))
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -286,23 +275,50 @@ def pretrain_model(config: PretrainConfig, progress: bool = True) -> PretrainRes
             schedule.step()
             with torch.no_grad():
                 model.logit_scale.clamp_(0, math.log(100))
-            step += 1
-            rows.append(
-                {
-                    "step": step,
-                    "loss": loss.item(),
-                    "logit_scale": model.logit_scale.exp().item(),
-                    "seconds": time.time() - started,
-                }
-            )
+            scale, seconds = model.logit_scale.exp().item(), time.time() - started
+            rows.append({"step": len(rows) + 1, "loss": loss.item(), "logit_scale": scale, "seconds": seconds})
             bar.update()
             bar.set_postfix(loss=f"{rows[-1]['loss']:.3f}")
-            if step >= config.steps:
+            if len(rows) >= config.steps:
                 break
     bar.close()
-    with torch.no_grad():
-        unseen = torch.ones(model.token_embedding.weight.shape[0], dtype=torch.bool)
-        unseen[list(seen_tokens)] = False
-        model.token_embedding.weight[unseen.to(model.token_embedding.weight.device)] = 0
+    _zero_unseen_tokens(model, seen_tokens)
     backbone.model = model.cpu().eval()
     return PretrainResult(backbone, pd.DataFrame(rows))
+
+
+def _pairs(config: PretrainConfig, sampler: ClipSampler, progress: bool) -> Dataset:
+    """The (views, report) pairs the config asks for: drawn key frames, an archive's key frames or its clips."""
+    if config.draw_style:
+        return DrawnKeyFramePairs(config.steps * config.batch_size, config.seed, config.draw_style, sampler)
+    table = read_filelist(Path(config.data) / "FileList.csv")
+    reports = archive_reports(table, config.report_column, config.seed)
+    if config.views == "key_frames":
+        return KeyFramePairs(config.data, reports, table, sampler, config.key_jitter, progress)
+    return ReportClips(config.data, reports, table, sampler, cache=config.cache, progress=progress)
+
+
+def _optimizer(model: torch.nn.Module, config: PretrainConfig) -> torch.optim.Optimizer:
+    """AdamW with weight decay on matrices only (no decay on biases, norms, embeddings)."""
+    decayed = {n for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n}
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if n in decayed], "weight_decay": config.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if n not in decayed], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=config.lr)
+
+
+def _pair_loss(model, clips: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """CLIP loss of (B, T, 3, S, S) clips, each embedded as the mean of its frames' embeddings, and their reports."""
+    b, t = clips.shape[:2]
+    frames = F.normalize(model.encode_image(clips.flatten(0, 1)), dim=-1)
+    video = F.normalize(frames.view(b, t, -1).mean(dim=1), dim=-1)
+    text = model.encode_text(tokens, normalize=True)
+    return clip_loss(video.float(), text.float(), model.logit_scale)
+
+
+@torch.no_grad()
+def _zero_unseen_tokens(model, seen_tokens: set[int]) -> None:
+    unseen = torch.ones(model.token_embedding.weight.shape[0], dtype=torch.bool)
+    unseen[list(seen_tokens)] = False
+    model.token_embedding.weight[unseen.to(model.token_embedding.weight.device)] = 0

@@ -13,6 +13,8 @@ Three are used by the project:
   that a recipe still works on a style it was not built on; no model is selected on it.
 
 These are drawings for demonstrations and tests, not models of real scanners.
+
+Tested by tests/synthetic/test_echoes.py and tests/test_choices.py.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-STYLE_NAMES = ("echonet", "mixed", "second")
+from cardiacclip.choices import SyntheticStyle, values
+
+STYLE_NAMES = values(SyntheticStyle)
 
 
 @dataclass(frozen=True)

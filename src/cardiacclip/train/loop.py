@@ -4,6 +4,8 @@
 `fit` alternates it with validation and hands every epoch's row to a callback, which is where
 the `train` job writes metrics and checkpoints. Optimizer, schedule and gradient scaler live in
 `Optimization`, so a resumed run restores all three at once.
+
+Tested by tests/jobs/test_train.py, tests/train/test_trunk_cache.py and tests/test_reference_harness.py.
 """
 
 from __future__ import annotations

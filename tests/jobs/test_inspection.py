@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from cardiacclip.cli import app
 from cardiacclip.data.region import box_iou
 from cardiacclip.data.video_io import find_videos, write_video
-from cardiacclip.jobs.inspect import inspect_files
+from cardiacclip.jobs.inspection import inspect_files
 from cardiacclip.synthetic.dicoms import screen_capture, write_dicomdir_tree, write_ultrasound_dicom
 
 runner = CliRunner()

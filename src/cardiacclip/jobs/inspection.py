@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cardiacclip.choices import CropMethod
 from cardiacclip.data.errors import VideoReadError
 from cardiacclip.data.filelist import read_filelist
-from cardiacclip.data.region import CropMethod
 from cardiacclip.data.source import Reading, probe, probe_all, problem
 from cardiacclip.data.video_io import read_video
 from cardiacclip.progress import progress_bar

@@ -7,7 +7,7 @@ import torch
 
 from cardiacclip.config import RunConfig
 from cardiacclip.jobs import train as train_job
-from cardiacclip.model.checkpoint import load_model
+from cardiacclip.model.factory import open_model
 from cardiacclip.train import loop
 from helpers import small_split_file, tiny_config
 
@@ -67,7 +67,8 @@ def test_reference_switches_and_gradient_checkpointing_run(synthetic_root, tmp_p
     config.model.backbone, config.model.grad_checkpointing = "tiny", True
     config.train.epochs, config.train.max_train_steps, config.train.device = 1, 2, "cpu"
     result = train_job.train(config, tmp_path / "run", progress=False)
-    model, loaded, _ = load_model(tmp_path / "run" / "checkpoints" / "best.pt")
+    opened = open_model(tmp_path / "run" / "checkpoints" / "best.pt")
+    model, loaded = opened.model, opened.config
     assert loaded.model.head == "coarse" and loaded.model.label_bins == "reference" and np.isfinite(result.best_val_mae)
     with torch.no_grad():
         ef = model(torch.rand(1, 4, 3, 112, 112) * 255)["ef"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import torch
 from typer.testing import CliRunner
 
 from cardiacclip.cli import app
@@ -11,17 +10,17 @@ from cardiacclip.data.clips import ClipSampler
 from cardiacclip.data.echonet import EchoNetDataset
 from cardiacclip.data.filelist import read_filelist
 from cardiacclip.jobs.evaluate import evaluate_model
-from cardiacclip.model.checkpoint import load_model
+from cardiacclip.model.predictor import load
 
 runner = CliRunner()
 
 
 def test_evaluation_twice_gives_identical_numbers(tiny_run, synthetic_root, tmp_path):
     run_dir, _, _ = tiny_run
-    model, config, _ = load_model(run_dir / "checkpoints" / "best.pt")
+    predictor = load(run_dir, "cpu", "fp32")
     dataset = EchoNetDataset(synthetic_root, "test", ClipSampler(length=4, period=8), train=False, clips=2)
-    a = evaluate_model(model, dataset, tmp_path / "a", torch.device("cpu"), n_bootstrap=50, progress=False)
-    b = evaluate_model(model, dataset, tmp_path / "b", torch.device("cpu"), n_bootstrap=50, progress=False)
+    a = evaluate_model(predictor, dataset, tmp_path / "a", n_bootstrap=50, progress=False)
+    b = evaluate_model(predictor, dataset, tmp_path / "b", n_bootstrap=50, progress=False)
     assert a == b
     key_frames = a["key_frames"]  # the synthetic set has VolumeTracings.csv
     assert (

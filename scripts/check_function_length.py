@@ -1,0 +1,42 @@
+"""Fail when a function in the given folders is longer than the limit (`make lint`; ruff's C901 checks complexity).
+
+    python scripts/check_function_length.py src --max 60
+
+A function's length counts every line from its `def` (decorators excluded) to its last line, docstring
+and signature included: what a reader has to hold on one screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+
+def long_functions(folder: Path, limit: int) -> list[tuple[Path, int, str, int]]:
+    """(file, line, name, length) of every function or method in `folder` longer than `limit` lines."""
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > limit:
+                    found.append((path, node.lineno, node.name, length))
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--max", type=int, default=60, help="longest allowed function, in lines")
+    args = parser.parse_args(argv)
+    found = [item for folder in args.folders for item in long_functions(folder, args.max)]
+    for path, line, name, length in found:
+        print(f"{path}:{line}: {name} is {length} lines long (at most {args.max})")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
