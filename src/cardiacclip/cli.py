@@ -516,6 +516,14 @@ def convert(
             help="CSV with EF and SOPInstanceUID, StudyInstanceUID, AccessionNumber or file (optional Split).",
         ),
     ] = None,
+    labels_from_sr: Annotated[
+        bool,
+        typer.Option(
+            "--labels-from-sr",
+            help="Labels from the echo machines' SRs found in SRC (biplane method of disks, then single plane, "
+            "then Teichholz; several values averaged; the method in FileList.csv's EF_method).",
+        ),
+    ] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Processes converting in parallel.")] = 1,
     crop: CropOption = None,
     size: Annotated[int, typer.Option("--size", min=16, help="Output frame side in pixels (EchoNet: 112).")] = 112,
@@ -543,7 +551,12 @@ def convert(
         raise typer.BadParameter(f"{src} does not exist", param_hint="SRC")
     with usage_errors():
         settings = ConvertSettings(size=size, crop=crop or "auto", colour=colour, keep_flagged=keep_flagged)
-        summary = convert_archive(src, out, labels=labels, workers=workers, settings=settings, private=private)
+        summary = convert_archive(
+            src, out, labels=labels, labels_from_sr=labels_from_sr, workers=workers, settings=settings, private=private
+        )
+    if summary.reports:
+        without = f", {summary.studies_without_ef} stud(ies) without a usable EF" if labels_from_sr else ""
+        console.print(f"{summary.reports} echo report(s) (SR) found: read for labels, not converted{without}")
     console.print(
         f"converted {summary.converted}, already done {summary.skipped}, failed {summary.failed}; "
         f"{out}/FileList.csv: {summary.labelled} labelled, FileList_unlabelled.csv: {summary.unlabelled}; "

@@ -119,3 +119,34 @@ def test_converted_loop_is_the_sector_of_the_capture(tmp_path):
 def test_private_folder_inside_the_output_is_refused(tmp_path):
     with pytest.raises(ValueError, match="must not be inside"):
         convert_archive(tmp_path, tmp_path / "out", private=tmp_path / "out" / "private", progress=False)
+
+
+def test_labels_from_the_echo_reports_of_the_archive(archive, tmp_path):
+    import shutil
+
+    from cardiacclip.synthetic.dicoms import write_study_reports
+
+    src, _ = archive
+    mixed = tmp_path / "src"
+    shutil.copytree(src, mixed)
+    # study a: biplane + single plane + Teichholz; b: two biplane values; c: single plane (no loops); d: no EF
+    reports = {"1.2.3.4.100": 35.0, "1.2.3.4.200": 61.0, "1.2.3.4.300": 50.0, "1.2.3.4.400": 50.0}
+    write_study_reports(mixed / "reports", reports)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["convert", str(mixed), str(out), "--labels-from-sr"])
+    assert result.exit_code == 1, result.output  # the broken file, as without reports
+    assert "4 echo report(s) (SR) found" in result.output and "1 stud(ies) without a usable EF" in result.output
+    table = read_filelist(out / "FileList.csv")
+    mapping = pd.read_csv(tmp_path / "out_private" / "uid_map.csv", dtype=str).set_index("FileName")
+    studies = mapping.loc[table["FileName"], "StudyInstanceUID"].tolist()
+    assert sorted(set(studies)) == ["1.2.3.4.100", "1.2.3.4.200"]
+    expected = {"1.2.3.4.100": 35.0, "1.2.3.4.200": 61.0}
+    assert table["EF"].tolist() == pytest.approx([expected[s] for s in studies])
+    assert set(table["EF_method"]) == {"biplane method of disks"}
+    assert not any(str(p).endswith(".dcm") and "SR" in p for p in mapping["source"])  # reports are not converted
+    without = pd.read_csv(tmp_path / "out_private" / "sr_without_ef.csv", dtype=str)
+    assert without["StudyInstanceUID"].tolist() == ["1.2.3.4.400"]
+    harvested = pd.read_csv(tmp_path / "out_private" / "sr_labels.csv", dtype=str).set_index("StudyInstanceUID")
+    assert float(harvested.at["1.2.3.4.300", "EF"]) == 53.0  # single plane (50 + 3) over Teichholz (50 - 5)
+    for phi in PHI:
+        assert phi not in (out / "FileList.csv").read_text()

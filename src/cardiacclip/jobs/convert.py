@@ -35,6 +35,7 @@ import pandas as pd
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.choices import ColourMode, CropMethod
 from cardiacclip.config import ConfigError, Validated
+from cardiacclip.data.echo_sr import Harvest, harvest_labels
 from cardiacclip.data.errors import DatasetError
 from cardiacclip.data.region import preview
 from cardiacclip.data.source import Reading, probe
@@ -92,6 +93,8 @@ class ConvertSummary:
     unlabelled: int  # rows of FileList_unlabelled.csv
     out: Path
     private: Path
+    reports: int = 0  # SR files found (reports, not loops: not converted)
+    studies_without_ef: int = 0  # with labels_from_sr: studies whose reports hold no usable EF
 
 
 def private_folder(out: Path) -> Path:
@@ -104,6 +107,7 @@ def convert_archive(
     out: Path,
     *,
     labels: Path | None = None,
+    labels_from_sr: bool = False,
     workers: int = 1,
     settings: ConvertSettings | None = None,
     private: Path | None = None,
@@ -111,22 +115,28 @@ def convert_archive(
 ) -> ConvertSummary:
     """Convert every video and DICOM under `src` (recursively; DICOM found by content) into `out` (see
     the module docstring). Returns counts; a file that fails is logged to `<private>/errors.csv`.
+    With `labels_from_sr` the labels come from the echo machines' SRs found under `src`
+    (`cardiacclip.data.echo_sr`: one rule, the chosen value's method in FileList.csv's EF_method column); the
+    per-study labels and the studies without a usable EF go to the private folder (they name studies). SR files
+    are reports, not loops: never converted.
     Raises DatasetError for a labels CSV that cannot be joined (no EF or no key column) and OutputError for an
     output or private folder that cannot be used, before any file is converted."""
+    if labels is not None and labels_from_sr:
+        raise DatasetError("give --labels CSV or --labels-from-sr, not both")
     settings = settings or ConvertSettings()
-    private = private or private_folder(out)
-    if private.resolve().is_relative_to(out.resolve()):
-        raise OutputError(
-            f"the private folder {private} must not be inside the output {out}: the output is shared, the "
-            f"private folder stays in the hospital; pass --private {private_folder(out)} or another folder outside it"
-        )
+    private = _check_private(private or private_folder(out), out)
     label_table = read_labels(labels) if labels is not None else None
     output_folder(out / "Videos")
     output_folder(private)
     salt = _salt(private / "salt.txt")
     map_path = private / "uid_map.csv"
     done = _finished(map_path, out / "Videos")
-    files = [f for f in find_videos([src]) if str(f) not in done]
+    found = find_videos([src])
+    harvest = harvest_labels(found)
+    if labels_from_sr:
+        label_table = _report_labels(harvest, private)
+    reports = {str(p) for p in harvest.reports}
+    files = [f for f in found if str(f) not in done and str(f) not in reports]
     skipped = len(done)
     if skipped:
         log.info("resuming: %d loop(s) already converted", skipped)
@@ -146,7 +156,34 @@ def convert_archive(
         mapping.close()
         errors.close()
     labelled, unlabelled = write_filelists(map_path, out, label_table, salt)
-    return ConvertSummary(converted, skipped, failed, labelled, unlabelled, out, private)
+    summary = ConvertSummary(converted, skipped, failed, labelled, unlabelled, out, private)
+    summary.reports, summary.studies_without_ef = len(reports), len(harvest.without_ef)
+    return summary
+
+
+def _check_private(private: Path, out: Path) -> Path:
+    if private.resolve().is_relative_to(out.resolve()):
+        raise OutputError(
+            f"the private folder {private} must not be inside the output {out}: the output is shared, the "
+            f"private folder stays in the hospital; pass --private {private_folder(out)} or another folder outside it"
+        )
+    return private
+
+
+def _report_labels(harvest: Harvest, private: Path) -> pd.DataFrame:
+    """The labels table of the harvested reports (StudyInstanceUID, EF, EF_method), also written with the studies
+    that have no usable EF to the private folder (study UIDs are identifiers)."""
+    table = pd.DataFrame(
+        [(study, label.ef, label.method, label.n_values) for study, label in harvest.labels.items()],
+        columns=["StudyInstanceUID", "EF", "EF_method", "EF_values"],
+    )
+    table.to_csv(private / "sr_labels.csv", index=False)
+    pd.DataFrame({"StudyInstanceUID": harvest.without_ef}).to_csv(private / "sr_without_ef.csv", index=False)
+    if harvest.without_ef:
+        where = private / "sr_without_ef.csv"
+        log.warning("%d stud(ies) have echo reports without a usable EF: listed in %s", len(harvest.without_ef), where)
+    log.info("labels from %d echo report(s): %d stud(ies) labelled", len(harvest.reports), len(table))
+    return table
 
 
 def _run(
@@ -254,7 +291,7 @@ def write_filelists(map_path: Path, out: Path, labels: pd.DataFrame | None, salt
     """FileList.csv (labelled loops) and FileList_unlabelled.csv from the private mapping; returns their sizes."""
     mapping = pd.read_csv(map_path, dtype=str).fillna("") if map_path.is_file() else pd.DataFrame(columns=MAP_COLUMNS)
     mapping = mapping.drop_duplicates(subset=["FileName"], keep="last").reset_index(drop=True)
-    ef, split = _join_labels(mapping, labels)
+    ef, split, method = _join_labels(mapping, labels)
     study = mapping["StudyInstanceUID"].where(mapping["StudyInstanceUID"] != "", mapping["FileName"])
     default_split = [_split_of(s, salt) for s in study]
     table = pd.DataFrame(
@@ -268,6 +305,8 @@ def write_filelists(map_path: Path, out: Path, labels: pd.DataFrame | None, salt
             "Split": [s or d for s, d in zip(split, default_split, strict=True)],
         }
     )
+    if labels is not None and "EF_method" in labels.columns:  # labels from echo reports: how each EF was measured
+        table["EF_method"] = method
     labelled = table[table["EF"].notna()]
     labelled.to_csv(out / "FileList.csv", index=False)
     table[table["EF"].isna()].to_csv(out / "FileList_unlabelled.csv", index=False)
@@ -278,28 +317,38 @@ def write_filelists(map_path: Path, out: Path, labels: pd.DataFrame | None, salt
     return len(labelled), len(table) - len(labelled)
 
 
-def _join_labels(mapping: pd.DataFrame, labels: pd.DataFrame | None) -> tuple[list[float | None], list[str]]:
-    """EF and Split per mapping row: the first key (SOP UID, study UID, accession, file name) with a label."""
+def _join_labels(
+    mapping: pd.DataFrame, labels: pd.DataFrame | None
+) -> tuple[list[float | None], list[str], list[str]]:
+    """EF, Split and EF_method per mapping row: the first key (SOP UID, study UID, accession, file name) with a
+    label."""
     n = len(mapping)
     if labels is None:
-        return [None] * n, [""] * n
+        return [None] * n, [""] * n, [""] * n
     lookups = []
     for key in LABEL_KEYS:
         if key in labels.columns:
             rows = labels.dropna(subset=[key]).drop_duplicates(subset=[key], keep="first")
-            split = rows["Split"].fillna("").str.upper() if "Split" in rows.columns else pd.Series("", index=rows.index)
-            lookups.append((key, dict(zip(rows[key].str.strip(), zip(rows["EF"], split, strict=True), strict=True))))
-    efs, splits = [], []
-    for _, row in mapping.iterrows():
-        found = None
-        for key, table in lookups:
-            value = Path(row["source"]).name if key == "file" else row[key]
-            if value and value in table:
-                found = table[value]
-                break
-        efs.append(float(found[0]) if found else None)
-        splits.append(found[1] if found else "")
-    return efs, splits
+            extra = [
+                rows[column].fillna("").astype(str) if column in rows.columns else [""] * len(rows)
+                for column in ("Split", "EF_method")
+            ]
+            values = zip(rows["EF"], [s.upper() for s in extra[0]], extra[1], strict=True)
+            lookups.append((key, dict(zip(rows[key].astype(str).str.strip(), values, strict=True))))
+    found = [_first_label(row, lookups) for _, row in mapping.iterrows()]
+    return (
+        [float(f[0]) if f else None for f in found],
+        [f[1] if f else "" for f in found],
+        [f[2] if f else "" for f in found],
+    )
+
+
+def _first_label(row: pd.Series, lookups: list[tuple[str, dict]]) -> tuple | None:
+    for key, table in lookups:
+        value = Path(row["source"]).name if key == "file" else row[key]
+        if value and value in table:
+            return table[value]
+    return None
 
 
 def _split_of(study: str, salt: str) -> str:

@@ -244,7 +244,9 @@ def write_pacs_export(folder: str | Path, n: int = 12, seed: int = 0, n_frames: 
     (600 x 800 screen captures in rotating encodings, some without region tags, extension-less names, one
     raw dataset without preamble), a DICOMDIR subtree, one AVI screen capture, and two files that must not
     get an EF (a CT object and a file that only looks like DICOM). Writes `folder/export/` and
-    `folder/labels.csv` (StudyInstanceUID, EF: each study's first loop's drawn EF). Returns the export folder."""
+    `folder/labels.csv` (StudyInstanceUID, EF: each study's first loop's drawn EF), and `folder/reports/`: each
+    study's echo measurement SR as the echo machine would store it (`write_study_reports`). Returns the export
+    folder."""
     import pandas as pd
 
     from cardiacclip.data.video_io import write_video
@@ -276,4 +278,17 @@ def write_pacs_export(folder: str | Path, n: int = 12, seed: int = 0, n_frames: 
     (export / "IM999999").write_bytes(b"\0" * 128 + b"DICM" + b"\x02\x00truncated")
     table = pd.DataFrame({"StudyInstanceUID": list(labels), "EF": list(labels.values())})
     table.to_csv(folder / "labels.csv", index=False)
+    write_study_reports(folder / "reports", labels, seed)
     return export
+
+
+def write_study_reports(folder: Path, labels: dict[str, float], seed: int = 0) -> list[Path]:
+    """The echo machine's measurement SR of each study (`synthetic.echo_reports`), in the four shapes of
+    `vendor_measurements` in turn (the last kind holds no EF): `folder/<n>.dcm`."""
+    from cardiacclip.synthetic.echo_reports import vendor_measurements, write_echo_report
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        write_echo_report(folder / f"SR{i + 1:04d}.dcm", study, vendor_measurements(ef, i), f"ACC{seed:02d}{i + 1:04d}")
+        for i, (study, ef) in enumerate(labels.items())
+    ]
