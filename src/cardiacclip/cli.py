@@ -111,12 +111,14 @@ def usage_errors() -> Iterator[None]:
     from cardiacclip.config import ConfigError
     from cardiacclip.data.errors import DatasetError
     from cardiacclip.jobs.output import OutputError
+    from cardiacclip.jobs.pacs.client import PacsError
     from cardiacclip.model.backbone import BackboneError
     from cardiacclip.model.checkpoint import CheckpointError
 
+    stops = (ConfigError, CheckpointError, BackboneError, OutputError, DatasetError, PacsError, FileNotFoundError)
     try:
         yield
-    except (ConfigError, CheckpointError, BackboneError, OutputError, DatasetError, FileNotFoundError) as exc:
+    except stops as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
@@ -583,6 +585,26 @@ GroupByOption = Annotated[
 ]
 
 
+AttentionPlot = Annotated[Path | None, typer.Option("--attention-plot", help="Folder for MFL frame-weight plots.")]
+SaveCrops = Annotated[
+    Path | None, typer.Option("--save-crops", help="Folder for a preview per file: first frame, crop, sector.")
+]
+Strict = Annotated[
+    bool, typer.Option("--strict", help="Refuse flagged inputs (not ultrasound, Doppler, too short, blank, ...).")
+]
+WriteSr = Annotated[
+    Path | None,
+    typer.Option(
+        "--write-sr",
+        help="Folder for one DICOM SR per study with the EF (TID 1500; needs --out). The SRs carry the "
+        "patients' identifiers: keep them where the source studies are allowed to be.",
+    ),
+]
+StudiesCsv = Annotated[
+    Path | None, typer.Option("--studies", help="CSV with columns file, study for videos without a study UID.")
+]
+
+
 @app.command(epilog=EXIT_STATUS)
 def predict(
     checkpoint: ModelPath,
@@ -590,21 +612,14 @@ def predict(
     out: PredictOut = None,
     resume: Annotated[bool, typer.Option("--resume", help="Skip inputs that already have a row in --out.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
-    attention_plot: Annotated[
-        Path | None, typer.Option("--attention-plot", help="Folder for per-video MFL frame-weight plots.")
-    ] = None,
+    attention_plot: AttentionPlot = None,
     clips: Clips = None,
     crop: CropOption = None,
-    save_crops: Annotated[
-        Path | None, typer.Option("--save-crops", help="Folder for a preview per file: first frame, crop, sector.")
-    ] = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Refuse flagged inputs (not ultrasound, Doppler, too short, blank, ...).")
-    ] = False,
+    save_crops: SaveCrops = None,
+    strict: Strict = False,
     by: GroupByOption = "video",
-    studies_csv: Annotated[
-        Path | None, typer.Option("--studies", help="CSV with columns file, study for videos without a study UID.")
-    ] = None,
+    write_sr: WriteSr = None,
+    studies_csv: StudiesCsv = None,
     device: Device = "auto",
     precision: PrecisionOption = None,
     workers: Workers = 0,
@@ -631,12 +646,15 @@ def predict(
             overwrite=overwrite,
             resume=resume,
             by=by,
+            write_sr=write_sr,
         )
         summary = run_predict(checkpoint, paths, out, options, device, precision)
     if summary is None:  # a rank other than 0 under torchrun
         return
     if summary.studies is not None:
         log.info("per-study rows: %s", summary.studies)
+    if summary.reports:
+        log.info("%d SR(s) written to %s (they hold patient identifiers)", len(summary.reports), write_sr)
     where = out if out is not None else "stdout"
     counts = (summary.done, where, summary.failed, summary.skipped)
     log.info("%d row(s) written to %s (%d failed, %d already there). %s", *counts, RESEARCH_NOTICE)
@@ -831,6 +849,116 @@ def benchmark(
         results = run_benchmark(bench, out)
     console.print((out / "results.md").read_text())
     console.print(f"wrote {out}/results.csv, results.md, mae_vs_shots.png ({len(results)} runs)")
+
+
+pacs_app = typer.Typer(
+    help="A PACS by DICOMweb: pull studies, push our SRs, or the whole round trip (run). Credentials come from "
+    "--user with --password-file, or a bearer token in CARDIACCLIP_PACS_TOKEN or --token-file; never from "
+    "the command line. Pulled studies and SRs hold patient data: keep them inside the hospital.",
+    no_args_is_help=True,
+)
+app.add_typer(pacs_app, name="pacs")
+PacsUrl = Annotated[str, typer.Argument(help="DICOMweb root, e.g. https://pacs.example.org/dicom-web.")]
+User = Annotated[str | None, typer.Option("--user", help="HTTP basic user name (with --password-file).")]
+PasswordFile = Annotated[Path | None, typer.Option("--password-file", help="File whose first line is the password.")]
+TokenFile = Annotated[Path | None, typer.Option("--token-file", help="File holding a bearer token.")]
+Insecure = Annotated[bool, typer.Option("--insecure", help="Skip TLS certificate checks (a test server only).")]
+Study = Annotated[list[str] | None, typer.Option("--study", help="StudyInstanceUID to pull (repeatable).")]
+Since = Annotated[str | None, typer.Option("--since", help="Studies from this date on (YYYYMMDD).")]
+
+
+def pacs_settings(url: str, user: str | None, password_file: Path | None, token_file: Path | None, insecure: bool):
+    from cardiacclip.jobs.pacs.client import PacsSettings
+
+    return PacsSettings(
+        url=url,
+        user=user,
+        password_file=str(password_file) if password_file else None,
+        token_file=str(token_file) if token_file else None,
+        insecure=insecure,
+    )
+
+
+@pacs_app.command("pull", epilog=EXIT_STATUS)
+def pacs_pull(
+    url: PacsUrl,
+    out: Annotated[Path, typer.Argument(help="Folder for the studies (OUT/<StudyInstanceUID>/...): patient data.")],
+    study: Study = None,
+    since: Since = None,
+    modality: Annotated[str, typer.Option("--modality", help="Modality in study to search for.")] = "US",
+    user: User = None,
+    password_file: PasswordFile = None,
+    token_file: TokenFile = None,
+    insecure: Insecure = False,
+) -> None:
+    """Fetch the ultrasound cine loops and echo SRs of the PACS's studies; resumable (what is there is kept)."""
+    from cardiacclip.jobs.pacs.client import connect
+    from cardiacclip.jobs.pacs.pull import pull
+
+    with usage_errors():
+        client = connect(pacs_settings(url, user, password_file, token_file, insecure))
+        summary = pull(client, out, study, since, modality)
+    console.print(
+        f"{summary.studies} stud(ies): {summary.fetched} instance(s) fetched, {summary.present} already there, "
+        f"{summary.skipped} other object(s) skipped, {len(summary.unreadable)} unreadable, "
+        f"{len(summary.failed)} stud(ies) left for the next run"
+    )
+    if summary.failed or summary.unreadable:
+        raise typer.Exit(1)
+
+
+@pacs_app.command("push", epilog=EXIT_STATUS)
+def pacs_push(
+    url: PacsUrl,
+    folder: Annotated[Path, typer.Argument(help="Folder of SRs written by --write-sr or pacs run.")],
+    user: User = None,
+    password_file: PasswordFile = None,
+    token_file: TokenFile = None,
+    insecure: Insecure = False,
+) -> None:
+    """Store our SRs in the PACS (STOW-RS); pushing twice leaves one SR per study."""
+    from cardiacclip.jobs.pacs.client import connect
+    from cardiacclip.jobs.pacs.push import push
+
+    files = sorted(folder.glob("*.dcm")) if folder.is_dir() else []
+    if not files:
+        raise typer.BadParameter(f"{folder}: no .dcm files to store", param_hint="FOLDER")
+    with usage_errors():
+        summary = push(connect(pacs_settings(url, user, password_file, token_file, insecure)), files)
+    console.print(f"{summary.stored} SR(s) stored, {len(summary.failed)} refused")
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@pacs_app.command("run", epilog=EXIT_STATUS)
+def pacs_run(
+    model: ModelPath,
+    url: PacsUrl,
+    out: Annotated[Path, typer.Argument(help="Work folder: pulled/, predictions.csv, sr/ (patient data).")],
+    study: Study = None,
+    since: Since = None,
+    store: Annotated[bool, typer.Option("--store/--no-store", help="Store the SRs in the PACS.")] = True,
+    user: User = None,
+    password_file: PasswordFile = None,
+    token_file: TokenFile = None,
+    insecure: Insecure = False,
+    device: Device = "auto",
+) -> None:
+    """Pull, predict by study, write one SR per study and store it: one resumable command."""
+    from cardiacclip.jobs.pacs.run import run_pacs
+
+    with usage_errors():
+        settings = pacs_settings(url, user, password_file, token_file, insecure)
+        result = run_pacs(model, settings, out, studies=study, since=since, store=store, device=device)
+    pulled, predicted = result.pulled, result.predicted
+    stored = f", {result.pushed.stored} stored in the PACS" if result.pushed is not None else " (not stored)"
+    console.print(
+        f"{pulled.studies} stud(ies), {pulled.fetched} instance(s) fetched ({pulled.present} already there); "
+        f"{predicted.done} loop(s) predicted ({predicted.skipped} already); {len(result.reports)} SR(s) in "
+        f"{out / 'sr'}{stored}. {RESEARCH_NOTICE}"
+    )
+    if pulled.failed or pulled.unreadable or predicted.failed or (result.pushed and result.pushed.failed):
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

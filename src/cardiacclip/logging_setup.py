@@ -29,7 +29,10 @@ class CurrentStderr(logging.StreamHandler):
         pass
 
 
-NOISY = ("matplotlib", "PIL", "urllib3", "httpx", "huggingface_hub", "timm", "filelock", "fsspec")
+NOISY = (
+    *("matplotlib", "PIL", "urllib3", "httpx", "huggingface_hub", "timm", "filelock", "fsspec"),
+    *("highdicom", "dicomweb_client"),
+)
 
 
 def configure_logging(verbose: bool = False) -> None:

@@ -40,6 +40,7 @@ from cardiacclip.jobs.predict.rows import (
 )
 from cardiacclip.jobs.predict.shards import merge_parts, part_file
 from cardiacclip.jobs.predict.studies import study_key, study_table
+from cardiacclip.jobs.sr import ModelIdentity, write_reports
 from cardiacclip.model.predictor import Prediction, Predictor, load
 from cardiacclip.progress import progress_bar
 from cardiacclip.runtime import resolve_device
@@ -62,6 +63,7 @@ class PredictOptions(Validated):
         batch_clips: consecutive videos go through the model together, about this many clips at a time.
         overwrite, resume: replace an existing output, or add the rows it lacks.
         by: "study" also writes `<out>.studies.csv` (`studies.study_table`).
+        write_sr: folder for one DICOM SR per study (`cardiacclip.jobs.sr`; needs an output file).
     """
 
     clips: ClipCount | None = None
@@ -75,6 +77,7 @@ class PredictOptions(Validated):
     overwrite: bool = False
     resume: bool = False
     by: GroupBy = "video"
+    write_sr: Path | None = None
 
 
 @dataclass
@@ -83,6 +86,7 @@ class PredictSummary:
     failed: int  # of which errors
     skipped: int  # inputs that already had a row (resume)
     studies: Path | None = None  # the per-study table (by="study")
+    reports: list[Path] | None = None  # the SRs (write_sr)
 
 
 def run_predict(
@@ -99,8 +103,8 @@ def run_predict(
 
     Raises `OutputError` (an output that cannot be used) or `DatasetError` (no input files) before any work.
     """
-    if options.by == "study" and out is None:
-        raise OutputError("--by study needs --out FILE (the study table is written beside it)")
+    if out is None and (options.by == "study" or options.write_sr is not None):
+        raise OutputError("--by study and --write-sr need --out FILE (they are made from its rows)")
     files = find_videos(paths)
     if not files:
         raise DatasetError(f"no video or DICOM files found in {', '.join(map(str, paths))}")
@@ -114,6 +118,8 @@ def run_predict(
         return None
     if options.by == "study":
         summary.studies = study_table(out)
+    if options.write_sr is not None:
+        summary.reports = write_reports(out, options.write_sr, ModelIdentity.of(model))
     return summary
 
 
