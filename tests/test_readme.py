@@ -55,7 +55,10 @@ def test_every_readme_command_parses_with_this_command_line():
     commands = readme_commands()
     assert len(commands) >= 15
     for words in commands:
-        command = group.commands[words[0]]
+        command, words = group.commands[words[0]], list(words)
+        while hasattr(command, "commands"):  # a command group (`pacs`): its subcommand
+            words = words[1:]
+            command = command.commands[words[0]]
         try:
             context = command.make_context(words[0], list(words[1:]), resilient_parsing=False)
         except typer.Exit:  # --help and the like

@@ -2,8 +2,8 @@
 
 Every command has `--help`. Exit status: 0 when every input was processed; 1 when some inputs
 failed (their rows or the list of problems are still written); 2 when the command cannot start
-(bad options, config, checkpoint, backbone, output path, or a dataset whose check before the
-first epoch finds missing, unreadable or flagged videos), with one line saying what to do; 130 on
+(bad options, config, checkpoint, backbone, output path, a PACS that cannot be used, or a dataset whose
+check before the first epoch finds missing, unreadable or flagged videos), with one line saying what to do; 130 on
 Ctrl-C. A user mistake never ends in a Python traceback (tests/test_cli_mistakes.py).
 """
 
@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
 EXIT_STATUS = (
     "Exit status: 0 every input processed; 1 some inputs failed (their rows or the list of problems are "
-    "still written); 2 the command cannot start (bad options, config, checkpoint, backbone, output path, or "
-    "missing, unreadable or flagged videos found before the first epoch); 130 interrupted."
+    "still written); 2 the command cannot start (bad options, config, checkpoint, backbone, output path, a PACS "
+    "that cannot be reached or refuses the credentials, or missing, unreadable or flagged videos found before "
+    "the first epoch); 130 interrupted."
 )
 EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": False}
 

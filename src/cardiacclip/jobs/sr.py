@@ -205,3 +205,24 @@ def read_study_ef(report: pydicom.Dataset) -> float | None:
                     return float(child.MeasuredValueSequence[0].NumericValue)
         pending.extend(children)
     return None
+
+
+def report_text(report: pydicom.Dataset, depth: int = 0) -> list[str]:
+    """An SR's content tree as indented text lines (value type, concept, value): for reading one by eye."""
+    lines = []
+    for item in report.get("ContentSequence") or []:
+        name = item.ConceptNameCodeSequence[0].CodeMeaning if item.get("ConceptNameCodeSequence") else ""
+        kind = item.get("ValueType", "")
+        value = ""
+        if kind == "NUM":
+            measured = item.MeasuredValueSequence[0]
+            value = f" = {measured.NumericValue} {measured.MeasurementUnitsCodeSequence[0].CodeValue}"
+        elif kind == "CODE":
+            value = f" = {item.ConceptCodeSequence[0].CodeMeaning}"
+        elif kind in ("TEXT", "UIDREF"):
+            value = f" = {item.get('TextValue', item.get('UID', ''))}"
+        elif kind == "IMAGE":
+            value = f" = {item.ReferencedSOPSequence[0].ReferencedSOPInstanceUID}"
+        lines.append(f"{'  ' * depth}{kind} {name}{value}")
+        lines.extend(report_text(item, depth + 1))
+    return lines

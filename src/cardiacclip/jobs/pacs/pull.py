@@ -29,6 +29,7 @@ from cardiacclip.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
+AS_STORED = (("application/dicom", "*"),)  # the stored transfer syntax: no decompression by the PACS
 LOOP_CLASSES = {"1.2.840.10008.5.1.4.1.1.3.1"}  # Ultrasound Multi-frame Image Storage
 STUDY, SERIES, SOP_CLASS, SOP = "0020000D", "0020000E", "00080016", "00080018"  # DICOM JSON tags (QIDO-RS)
 MODALITY, DESCRIPTION = "00080060", "0008103E"
@@ -81,7 +82,7 @@ def pull_study(client: DICOMwebClient, study: str, out: Path, summary: PullSumma
                 summary.present += 1
                 continue
             try:
-                dataset = client.retrieve_instance(study, series_uid, sop)
+                dataset = client.retrieve_instance(study, series_uid, sop, media_types=AS_STORED)
             except pydicom.errors.InvalidDicomError as exc:  # the PACS hands out what it was given
                 summary.unreadable[sop] = str(exc).splitlines()[0][:200]
                 log.error("instance %s of study %s: not a readable DICOM file as served", sop, study)

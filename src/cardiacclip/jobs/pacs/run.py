@@ -11,6 +11,7 @@ Tested by tests/jobs/pacs/test_pacs.py.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class RunSummary:
     predicted: PredictSummary
     reports: list[Path]
     pushed: PushSummary | None
+    seconds: dict[str, float]  # wall time of each stage: pull, predict, sr, push
 
 
 def run_pacs(
@@ -52,7 +54,9 @@ def run_pacs(
     client = connect(settings)
     predictor = load(model, device)
     identity = ModelIdentity.of(model)
+    clock = _Clock()
     pulled = pull(client, out / "pulled", studies, since, progress=progress)
+    clock.lap("pull")
     found = find_videos([out / "pulled"]) if (out / "pulled").is_dir() else []
     loops = [path for path in found if not is_structured_report(path)]
     rows = out / "predictions.csv"
@@ -60,6 +64,19 @@ def run_pacs(
     options.resume, options.by = rows.exists(), "study"
     predicted = predict_files(predictor, loops, rows, options, progress=progress)
     study_table(rows)
+    clock.lap("predict")
     reports = write_reports(rows, out / "sr", identity)
+    clock.lap("sr")
     pushed = push(client, reports, progress) if store else None
-    return RunSummary(pulled, predicted, reports, pushed)
+    clock.lap("push")
+    return RunSummary(pulled, predicted, reports, pushed, clock.seconds)
+
+
+class _Clock:
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage], self.last = now - self.last, now
