@@ -24,6 +24,8 @@ PretrainViews = Literal["clips", "key_frames"]
 SyntheticStyle = Literal["echonet", "mixed", "second"]
 # The styles the demo trains and tests on: its own, and the held-out look.
 DemoStyle = Literal["echonet", "second"]
+# External validation sets `convert --from` reads and `synth --layout` imitates.
+ExternalSet = Literal["camus", "echonet-pediatric"]
 
 
 def values(kind: object) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,16 @@ from rich.console import Console
 from rich.table import Table
 
 from cardiacclip.about import RESEARCH_NOTICE, __version__
-from cardiacclip.choices import ColourMode, CropMethod, DemoStyle, GroupBy, Precision, PretrainViews, SyntheticStyle
+from cardiacclip.choices import (
+    ColourMode,
+    CropMethod,
+    DemoStyle,
+    ExternalSet,
+    GroupBy,
+    Precision,
+    PretrainViews,
+    SyntheticStyle,
+)
 from cardiacclip.logging_setup import configure_logging
 
 if TYPE_CHECKING:
@@ -200,11 +210,21 @@ def synth(
             "--pacs", help="Instead: a synthetic PACS export (OUT/export: DICOM screen captures, ...; OUT/labels.csv)."
         ),
     ] = False,
+    layout: Annotated[
+        ExternalSet | None,
+        typer.Option("--layout", help="Instead: a small fixture in an external set's release layout (--n per view)."),
+    ] = None,
 ) -> None:
     """Write synthetic apical-4-chamber echo videos in the EchoNet-Dynamic layout (or, with --pacs, as a hospital
     export of DICOM screen captures to try `inspect`, `convert` and `predict --by study` on)."""
     from cardiacclip.synthetic.echoes import generate_dataset
 
+    if layout is not None:
+        from cardiacclip.synthetic.layouts import write_camus, write_pediatric
+
+        root = write_camus(out, n, seed) if layout == "camus" else write_pediatric(out, n, seed)
+        console.print(f"wrote a synthetic {layout} release to {root} (convert it with --from {layout})")
+        return
     if pacs:
         from cardiacclip.synthetic.dicoms import write_pacs_export
 
@@ -508,50 +528,71 @@ def evaluate(
     console.print(f"wrote {out}/predictions.csv, metrics.json, scatter.png, bland_altman.png. {RESEARCH_NOTICE}")
 
 
+LabelsCsv = Annotated[
+    Path | None,
+    typer.Option(
+        "--labels", help="CSV with EF and SOPInstanceUID, StudyInstanceUID, AccessionNumber or file (optional Split)."
+    ),
+]
+LabelsFromSr = Annotated[
+    bool,
+    typer.Option(
+        "--labels-from-sr",
+        help="Labels from the echo machines' SRs found in SRC (biplane method of disks, then single plane, "
+        "then Teichholz; several values averaged; the method in FileList.csv's EF_method).",
+    ),
+]
+PrivateFolder = Annotated[
+    Path | None,
+    typer.Option("--private", help="Folder for the UID mapping, salt, error log, previews (default: OUT_private)."),
+]
+KeepFlagged = Annotated[
+    bool, typer.Option("--keep-flagged", help="Also convert flagged loops (not ultrasound, Doppler, blank, ...).")
+]
+ColourOption = Annotated[
+    ColourMode,
+    typer.Option("--colour", help="Tinted B-mode loops: luminance (written grey, the default) or rgb (as stored)."),
+]
+FromSet = Annotated[
+    ExternalSet | None,
+    typer.Option("--from", help="SRC is a release of an external set (CAMUS, EchoNet-Pediatric), not an archive."),
+]
+View = Annotated[str | None, typer.Option("--view", help="With --from: 4CH or 2CH (CAMUS), A4C or PSAX (Pediatric).")]
+Folds = Annotated[
+    str | None,
+    typer.Option("--folds", help="With --from echonet-pediatric: folds per split (default TRAIN=0-7,VAL=8,TEST=9)."),
+]
+
+
 @app.command(epilog=EXIT_STATUS)
 def convert(
     src: Annotated[Path, typer.Argument(help="Folder of DICOMs (any tree, DICOMDIR included) and/or AVI/MP4 files.")],
     out: Annotated[Path, typer.Argument(help="Output folder in the EchoNet-Dynamic layout (FileList.csv, Videos/).")],
-    labels: Annotated[
-        Path | None,
-        typer.Option(
-            "--labels",
-            help="CSV with EF and SOPInstanceUID, StudyInstanceUID, AccessionNumber or file (optional Split).",
-        ),
-    ] = None,
-    labels_from_sr: Annotated[
-        bool,
-        typer.Option(
-            "--labels-from-sr",
-            help="Labels from the echo machines' SRs found in SRC (biplane method of disks, then single plane, "
-            "then Teichholz; several values averaged; the method in FileList.csv's EF_method).",
-        ),
-    ] = False,
+    labels: LabelsCsv = None,
+    labels_from_sr: LabelsFromSr = False,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Processes converting in parallel.")] = 1,
     crop: CropOption = None,
     size: Annotated[int, typer.Option("--size", min=16, help="Output frame side in pixels (EchoNet: 112).")] = 112,
-    private: Annotated[
-        Path | None,
-        typer.Option("--private", help="Folder for the UID mapping, salt, error log, previews (default: OUT_private)."),
-    ] = None,
-    keep_flagged: Annotated[
-        bool, typer.Option("--keep-flagged", help="Also convert flagged loops (not ultrasound, Doppler, blank, ...).")
-    ] = False,
-    colour: Annotated[
-        ColourMode,
-        typer.Option("--colour", help="Tinted B-mode loops: luminance (written grey, the default) or rgb (as stored)."),
-    ] = "luminance",
+    private: PrivateFolder = None,
+    keep_flagged: KeepFlagged = False,
+    colour: ColourOption = "luminance",
+    source: FromSet = None,
+    view: View = None,
+    folds: Folds = None,
 ) -> None:
     """Convert a DICOM/video archive to the EchoNet-Dynamic layout, de-identified, cropped to the ultrasound region.
 
     FileNames are salted hashes; the mapping back to UIDs and source paths goes to the private folder,
-    which must stay inside the hospital. Rerunning skips finished files. Exit status 1 when any file failed
-    (see the private errors.csv).
+    which must stay inside the hospital. Rerunning skips finished files. With --from, SRC is a release of
+    CAMUS or EchoNet-Pediatric (public, de-identified) instead. Exit status 1 when any file failed.
     """
     from cardiacclip.jobs.convert import ConvertSettings, convert_archive
 
     if not src.exists():
         raise typer.BadParameter(f"{src} does not exist", param_hint="SRC")
+    if source is not None:
+        _convert_external(src, out, source, view, folds, size)
+        return
     with usage_errors():
         settings = ConvertSettings(size=size, crop=crop or "auto", colour=colour, keep_flagged=keep_flagged)
         summary = convert_archive(
@@ -564,6 +605,27 @@ def convert(
         f"converted {summary.converted}, already done {summary.skipped}, failed {summary.failed}; "
         f"{out}/FileList.csv: {summary.labelled} labelled, FileList_unlabelled.csv: {summary.unlabelled}; "
         f"private mapping, error log and previews in {summary.private}. {RESEARCH_NOTICE}"
+    )
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def _convert_external(src: Path, out: Path, source: str, view: str | None, folds: str | None, size: int) -> None:
+    from cardiacclip.data.camus import camus_loops
+    from cardiacclip.data.external import parse_folds
+    from cardiacclip.data.pediatric import pediatric_loops
+    from cardiacclip.jobs.convert_external import convert_external
+
+    with usage_errors():
+        if source == "camus":
+            loops = camus_loops(src, view or "4CH")
+        else:
+            loops = pediatric_loops(src, view or "A4C", parse_folds(folds))
+        summary = convert_external(loops, out, size)
+    splits = ", ".join(f"{split} {n}" for split, n in sorted(Counter(loop.split for loop in loops).items()))
+    console.print(
+        f"{source}: {summary.converted} loop(s) converted to {out} ({splits}), {len(summary.failed)} failed; "
+        f"{summary.assumed_fps} without a stated frame rate. {RESEARCH_NOTICE}"
     )
     if summary.failed:
         raise typer.Exit(1)
@@ -821,6 +883,10 @@ def benchmark(
     r2plus1d_weights: R2plus1dWeights = "kinetics",
     quick: Annotated[bool, typer.Option("--quick", help="A smoke run for CI: a few steps, small val/test.")] = False,
     n: Annotated[int | None, typer.Option("--n", help="Synthetic videos without --data (default 600).")] = None,
+    test_data: Annotated[
+        Path | None,
+        typer.Option("--test-data", help="Also test every method on this dataset's TEST split (external validation)."),
+    ] = None,
     skip_unreadable: SkipUnreadable = False,
     set_: SetOption = None,
 ) -> None:
@@ -846,6 +912,7 @@ def benchmark(
             synthetic_default=data is None and config is None,
             quick=quick,
             r2plus1d_weights=None if r2plus1d_weights in (None, "none") else r2plus1d_weights,
+            test_data=str(test_data) if test_data else None,
         )
         results = run_benchmark(bench, out)
     console.print((out / "results.md").read_text())

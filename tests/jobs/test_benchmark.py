@@ -42,7 +42,8 @@ def test_a_registered_method_is_one_entry_and_appears_in_the_table(synthetic_roo
         METHODS.pop("halfway")
     row = results.set_index("method").loc["halfway"]
     assert row["note"] == "constant" and row["mae"] > 0
-    assert "| Predict EF 50 (a test's own method) | 1 |" in (tmp_path / "results.md").read_text()
+    text = (tmp_path / "results.md").read_text()
+    assert f"| Predict EF 50 (a test's own method) | {synthetic_root.name} | 1 |" in text
 
 
 def test_trained_methods_apply_their_overrides_through_the_validated_config():
@@ -75,3 +76,23 @@ def test_paired_differences_compare_each_step_on_the_same_samples():
     assert mfl["mae_diff_mean"] == pytest.approx(np.mean([-1.0, -1.5, -0.5]))
     assert mfl["mae_diff_sd"] == pytest.approx(np.std([-1.0, -1.5, -0.5], ddof=1))
     assert mfl["helped"] == 3 and paired.loc["echozoom vs mfl", "helped"] == 1
+
+
+def test_external_test_data_is_a_second_target_in_the_same_table(synthetic_root, tmp_path):
+    from cardiacclip.synthetic.echoes import generate_dataset
+
+    external = generate_dataset(tmp_path / "external", n=16, seed=9, workers=1, progress=False)
+    assert len(external)
+    run = tiny_config(synthetic_root)
+    run.train.epochs, run.train.max_train_steps, run.train.batch_size = 1, 1, 2
+    config = BenchmarkConfig(
+        run=run, shots=[1], seeds=1, methods=["train_mean", "mfl"], test_data=str(tmp_path / "external")
+    )
+    results = run_benchmark(config, tmp_path / "bench", progress=False)
+    assert sorted(set(results["tested_on"])) == sorted({str(synthetic_root), str(tmp_path / "external")})
+    assert len(results) == 4 and np.isfinite(results["mae"]).all()
+    own, other = (results[results["tested_on"] == root] for root in (str(synthetic_root), str(tmp_path / "external")))
+    assert (own["n_train"].to_numpy() == other["n_train"].to_numpy()).all()  # one training sample, two tests
+    text = (tmp_path / "bench" / "results.md").read_text()
+    assert "External validation" in text and "| external |" in text
+    assert (tmp_path / "bench" / "predictions" / "k1_seed0_mfl_on_external.csv").is_file()

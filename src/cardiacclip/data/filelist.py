@@ -101,6 +101,24 @@ def read_volume_tracings(path: str | Path) -> dict[str, dict[int, np.ndarray]]:
     return tracings
 
 
+def key_frames(root: str | Path) -> dict[str, tuple[int, int]]:
+    """{video file name: (end-systolic frame, end-diastolic frame)} of a dataset folder: from VolumeTracings.csv
+    (the first frame listed is ES, the last ED), else from FileList.csv's ESFrame and EDFrame columns (what
+    `convert --from camus|echonet-pediatric` writes). Videos with no pair are left out."""
+    root = Path(root)
+    if (root / "VolumeTracings.csv").is_file():
+        tracings = read_volume_tracings(root / "VolumeTracings.csv")
+        return {name: (list(frames)[0], list(frames)[-1]) for name, frames in tracings.items() if len(frames) >= 2}
+    if not (root / "FileList.csv").is_file():
+        return {}
+    table = pd.read_csv(root / "FileList.csv")
+    if not {"ESFrame", "EDFrame"} <= set(table.columns):
+        return {}
+    table = table.dropna(subset=["ESFrame", "EDFrame"])
+    names = [video_file_name(str(n)) for n in table["FileName"]]
+    return dict(zip(names, zip(table["ESFrame"].astype(int), table["EDFrame"].astype(int), strict=True), strict=True))
+
+
 def volume_from_tracing(coords: np.ndarray) -> float:
     """LV volume (cubic pixels) by the method of disks on one traced frame.
 

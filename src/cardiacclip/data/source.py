@@ -231,10 +231,11 @@ def _probe_or_error(job: tuple[Path, Reading]) -> ProbeResult:
         return CorruptVideoError(path, f"{type(exc).__name__}: {exc}")
 
 
-def problem(result: ProbeResult) -> str | None:
-    """Why a probed video cannot be used for training or evaluation (unreadable, or flagged), or None."""
+def problem(result: ProbeResult, holds_systole: bool = False) -> str | None:
+    """Why a probed video cannot be used for training or evaluation (unreadable, or flagged), or None.
+    `holds_systole`: the dataset says the loop holds its end-diastole and end-systole (an external set's half
+    sequence, short by design), so `too_short` does not count against it."""
     if isinstance(result, VideoReadError):
         return str(result).replace(f"{result.path}: ", "", 1)
-    if result.flags:
-        return f"flagged: {' '.join(result.flags)}"
-    return None
+    flags = [flag for flag in result.flags if not (holds_systole and flag == "too_short")]
+    return f"flagged: {' '.join(flags)}" if flags else None

@@ -82,6 +82,7 @@ class BenchmarkConfig(Validated):
     r2plus1d_size: int | None = None  # resize frames for the video regressor (None: the data's size)
     r2plus1d_epochs: int | None = None  # None: the run's epochs
     test_limit: int | None = None  # only for --quick smoke runs
+    test_data: str | None = None  # another dataset's TEST split as a second test target (external validation)
 
     def validate(self) -> None:
         if not self.shots or min(self.shots) < 1 or self.seeds < 1:
@@ -102,6 +103,7 @@ def benchmark_config(
     synthetic_default: bool,
     quick: bool,
     r2plus1d_weights: str | None,
+    test_data: str | None = None,
 ) -> BenchmarkConfig:
     """The benchmark's sizing policy: the r2plus1d regressor's epochs when it runs on the built-in data with its
     own config (`synthetic_default`), the smoke-run sizes with `quick`, the run config's otherwise."""
@@ -125,6 +127,7 @@ def benchmark_config(
         r2plus1d_size=56 if run.model.backbone in SMALL_BACKBONES else None,
         r2plus1d_epochs=r2plus1d_epochs,
         test_limit=test_limit,
+        test_data=test_data,
     )
 
 
@@ -150,6 +153,13 @@ class Sample:
     precision: str
     progress: bool
     probed: dict[str, ProbeResult]  # every video of the FileList, probed once per benchmark
+    test_root: str | None = None  # the test split comes from this dataset folder (None: the run's own)
+    test_probed: dict[str, ProbeResult] | None = None  # its TEST videos, probed once
+
+    @property
+    def tested_on(self) -> str:
+        """The dataset folder this sample's test split comes from."""
+        return str(self.test_root or self.run.data.root)
 
     def dataset(
         self, split: str, train: bool = False, baseline_input: tuple[tuple, tuple] | None = None
@@ -163,8 +173,11 @@ class Sample:
             d = dataclasses.replace(d, normalize="clip", frame_layout="frames")
             mean, std = baseline_input
         clips = d.val_clips if split in ("train", "val") else d.test_clips
+        probed = self.probed
+        if split == "test" and self.test_root is not None:  # external validation: another dataset's test split
+            d, probed = dataclasses.replace(d, root=self.test_root, split_file=None), self.test_probed
         dataset = dataset_from_config(
-            d, split, d.split_file, train=train, clips=clips, mean=mean, std=std, probed=self.probed
+            d, split, d.split_file, train=train, clips=clips, mean=mean, std=std, probed=probed
         )
         if split == "test" and self.config.test_limit is not None and len(dataset) > self.config.test_limit:
             dataset.table = dataset.table.iloc[: self.config.test_limit].reset_index(drop=True)
@@ -316,6 +329,7 @@ def _metrics_row(
 ) -> dict:
     return {
         "method": method,
+        "tested_on": sample.tested_on,
         "shots": sample.shots,
         "seed": sample.seed,
         "n_train": n_train,
@@ -338,15 +352,20 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, progress: bool = Tru
     """Every method on every (k, seed) sample; writes results.csv after each method, then results.md and the plot.
 
     Every video of the FileList is probed once, first (`check_videos`): unusable videos stop the benchmark
-    before anything trains, or with data.skip_unreadable are left out and listed in out/left_out.csv."""
+    before anything trains, or with data.skip_unreadable are left out and listed in out/left_out.csv. With
+    `config.test_data`, every method is also tested on that dataset's TEST split (trained and selected on the
+    run's data only): the rows say which (`tested_on`)."""
     check_methods(config.methods)
     out = Path(out)
     output_folder(out / "predictions")
-    base = config.run
-    data = base.data
-    probed = check_videos(
-        data.root, None, ("train", "val", "test"), Reading.from_config(data), data.skip_unreadable, progress
-    )
+    base, data = config.run, config.run.data
+    reading = Reading.from_config(data)
+    probed = check_videos(data.root, None, ("train", "val", "test"), reading, data.skip_unreadable, progress)
+    targets: dict[str | None, dict | None] = {None: None}
+    if config.test_data:
+        targets[config.test_data] = check_videos(
+            config.test_data, None, ("test",), reading, data.skip_unreadable, progress
+        )
     device = resolve_device(base.train.device)
     precision = resolve_precision(base.train.precision, device, training=True)
     backbone = load_backbone(base.model.backbone)
@@ -358,30 +377,39 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, progress: bool = Tru
             run.data.split_file = str(write_split(sampled, out / "splits" / f"k{shots}_seed{seed}.csv", shots, seed))
             run.data.shots, run.data.split_seed, run.train.seed = shots, seed, base.train.seed + seed
             sample = Sample(shots, seed, run, backbone, config, out, device, precision, progress, probed)
-            y_test, n_train = sample.test_set.ef, len(sample.dataset("train"))
-            for method in config.methods:
-                started = time.time()
-                pred, note, extra = METHODS[method].runner(sample, METHODS[method])
-                rows.append(_metrics_row(method, sample, n_train, y_test, pred, time.time() - started, note, extra))
-                pd.DataFrame({"FileName": sample.test_set.file_names, "EF": y_test, "EF_pred": pred}).to_csv(
-                    out / "predictions" / f"k{shots}_seed{seed}_{method}.csv", index=False
-                )
-                pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
-                log.info(
-                    "k=%d seed=%d %-12s MAE %.2f (%.0f s)", shots, seed, method, rows[-1]["mae"], rows[-1]["seconds"]
-                )
+            for root, target_probed in targets.items():
+                _run_methods(dataclasses.replace(sample, test_root=root, test_probed=target_probed), rows, out)
     results = pd.DataFrame(rows)
     left_out = {name: reason for name, result in probed.items() if (reason := problem(result))}
     if left_out:
         write_left_out(left_out, out / LEFT_OUT_FILE)
     write_results_markdown(results, out / "results.md", base, config)
-    plot_mae_vs_shots(results, out / "mae_vs_shots.png", [m for m in config.methods if m in set(results["method"])])
+    own = results[results["tested_on"] == str(data.root)]
+    plot_mae_vs_shots(own, out / "mae_vs_shots.png", [m for m in config.methods if m in set(own["method"])])
     return results
 
 
+def _run_methods(sample: Sample, rows: list[dict], out: Path) -> None:
+    """Every method of the benchmark on one sample and one test target; rows and predictions written as they come."""
+    y_test, n_train = sample.test_set.ef, len(sample.dataset("train"))
+    suffix = "" if sample.test_root is None else f"_on_{Path(sample.test_root).name}"
+    for method in sample.config.methods:
+        started = time.time()
+        pred, note, extra = METHODS[method].runner(sample, METHODS[method])
+        rows.append(_metrics_row(method, sample, n_train, y_test, pred, time.time() - started, note, extra))
+        pd.DataFrame({"FileName": sample.test_set.file_names, "EF": y_test, "EF_pred": pred}).to_csv(
+            out / "predictions" / f"k{sample.shots}_seed{sample.seed}_{method}{suffix}.csv", index=False
+        )
+        pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
+        log.info(
+            "k=%d seed=%d %-12s tested on %s: MAE %.2f (%.0f s)",
+            *(sample.shots, sample.seed, method, sample.tested_on, rows[-1]["mae"], rows[-1]["seconds"]),
+        )
+
+
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean and sd over seeds of MAE, RMSE and R2 per method and k."""
-    grouped = results.groupby(["method", "shots"], sort=False)
+    """Mean and sd over seeds of MAE, RMSE and R2 per test dataset, method and k."""
+    grouped = results.groupby(["tested_on", "method", "shots"], sort=False)
     columns = ["mae", "rmse", "r2"] + (["key_frame_ratio"] if "key_frame_ratio" in results.columns else [])
     summary = grouped[columns].agg(["mean", "std"])
     summary.columns = [f"{a}_{b}" for a, b in summary.columns]
@@ -396,9 +424,10 @@ def paired_differences(results: pd.DataFrame) -> pd.DataFrame:
     difference on the same k-shot samples (method minus previous; negative = the step helps): mean, sd,
     and on how many of the samples the step lowered the MAE."""
     rows = []
+    results = results.assign(tested_on=results["tested_on"] if "tested_on" in results.columns else "")
     present = [name for name, m in METHODS.items() if m.ablation_step and name in set(results["method"])]
     for before, after in zip(present, present[1:], strict=False):
-        for shots, group in results.groupby("shots", sort=False):
+        for (tested_on, shots), group in results.groupby(["tested_on", "shots"], sort=False):
             a = group[group["method"] == before].set_index("seed")["mae"]
             b = group[group["method"] == after].set_index("seed")["mae"]
             diff = (b - a).dropna()
@@ -406,6 +435,7 @@ def paired_differences(results: pd.DataFrame) -> pd.DataFrame:
                 continue
             rows.append(
                 {
+                    "tested_on": tested_on,
                     "step": f"{after} vs {before}",
                     "shots": shots,
                     "samples": len(diff),
@@ -432,14 +462,29 @@ def _paired_lines(paired: pd.DataFrame) -> list[str]:
     for _, row in paired.iterrows():
         sd = f"{row['mae_diff_sd']:.2f}" if np.isfinite(row["mae_diff_sd"]) else "–"
         lines.append(
-            f"| {row['step']} | {row['shots']} | {row['samples']} | {row['mae_diff_mean']:+.2f} | {sd} "
+            f"| {row['step']}{_on(row)} | {row['shots']} | {row['samples']} | {row['mae_diff_mean']:+.2f} | {sd} "
             f"| {row['helped']}/{row['samples']} |"
         )
     return lines
 
 
+def _on(row) -> str:
+    tested_on = row.get("tested_on", "")
+    return f" (on {Path(tested_on).name})" if tested_on else ""
+
+
 def _label(name: str) -> str:
     return METHODS[name].label if name in METHODS else name
+
+
+def _external_line(config: BenchmarkConfig) -> list[str]:
+    if not config.test_data:
+        return []
+    return [
+        f"External validation: every method was trained and selected on `{config.run.data.root}` and tested on its "
+        f"TEST split and on the TEST split of `{config.test_data}` (column \"tested on\").",
+        "",
+    ]
 
 
 def write_results_markdown(results: pd.DataFrame, path: Path, run: RunConfig, config: BenchmarkConfig) -> Path:
@@ -462,13 +507,15 @@ def write_results_markdown(results: pd.DataFrame, path: Path, run: RunConfig, co
             else ""
         ),
         "",
-        "| method | k | train videos | MAE | RMSE | R² | key frames (x uniform) | seeds | note |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *_external_line(config),
+        "| method | tested on | k | train videos | MAE | RMSE | R² | key frames (x uniform) | seeds | note |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, row in summary.iterrows():
         key = cell(row, "key_frame_ratio") if np.isfinite(row.get("key_frame_ratio_mean", np.nan)) else "–"
+        tested_on = Path(row["tested_on"]).name
         lines.append(
-            f"| {_label(row['method'])} | {row['shots']} | {row['n_train']} | {cell(row, 'mae')} | "
+            f"| {_label(row['method'])} | {tested_on} | {row['shots']} | {row['n_train']} | {cell(row, 'mae')} | "
             f"{cell(row, 'rmse')} | {cell(row, 'r2', 3)} | {key} | {row['seeds']} | {row['note']} |"
         )
     lines += _paired_lines(paired_differences(results))

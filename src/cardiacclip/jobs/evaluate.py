@@ -18,7 +18,7 @@ from cardiacclip.data.echonet import (
     dataset_from_config,
     write_left_out,
 )
-from cardiacclip.data.filelist import read_volume_tracings, video_file_name
+from cardiacclip.data.filelist import key_frames, video_file_name
 from cardiacclip.evaluate.metrics import evaluation_summary, key_frame_mass, regression_metrics
 from cardiacclip.evaluate.plots import plot_bland_altman, plot_scatter
 from cardiacclip.jobs.output import output_folder
@@ -84,20 +84,18 @@ def evaluate_model(
 
 def key_frame_summary(dataset: EchoNetDataset, table, attention: dict[str, np.ndarray]) -> dict | None:
     """How much MFL attention falls within one sampled frame of the traced end-diastolic and end-systolic
-    frames (VolumeTracings.csv), against what uniform weights would put there, over the videos whose ED
-    and ES lie inside one evaluation clip (sampled at each video's own period). None without tracings or for
-    the reference frame layout."""
-    path = dataset.root / "VolumeTracings.csv"
+    frames (VolumeTracings.csv, or FileList.csv's EDFrame and ESFrame: `data.filelist.key_frames`), against what
+    uniform weights would put there, over the videos whose ED and ES lie inside one evaluation clip (sampled at
+    each video's own period). None without key frames or for the reference frame layout."""
     sampler = dataset.sampler
-    if not path.is_file() or sampler.length is None or sampler.frame_layout != "frames":
+    pairs = key_frames(dataset.root)
+    if not pairs or sampler.length is None or sampler.frame_layout != "frames":
         return None
-    tracings = read_volume_tracings(path)
     masses, uniforms = [], []
     for name, starts, period in zip(table["FileName"], table["clip_starts"], table["period"], strict=True):
-        traced = list(tracings.get(video_file_name(name), {}))
-        if len(traced) < 2:
+        if video_file_name(name) not in pairs:
             continue
-        key = [traced[0], traced[-1]]  # ES is listed first, ED last
+        key = list(pairs[video_file_name(name)])  # ES, ED
         for clip, start in enumerate(int(s) for s in str(starts).split()):
             index = sampler.source_index(np.array([start]), sampler.length, int(period))[0]
             if min(key) >= index[0] and max(key) <= index[-1]:
