@@ -144,6 +144,7 @@ def predict_files(
     if rank.distributed and out is None:
         raise OutputError("under torchrun, predict needs --out FILE: the ranks' rows are merged into it")
     check_output(out, options.overwrite, options.resume)
+    barrier()  # every rank has checked the output before rank 0 writes to it
     done = _already_done(out, files, columns, rank) if options.resume and out is not None else set()
     todo = [f for f in files if str(f) not in done]
     if done and rank.main:
