@@ -330,7 +330,7 @@ def _join_labels(
         if key in labels.columns:
             rows = labels.dropna(subset=[key]).drop_duplicates(subset=[key], keep="first")
             extra = [
-                rows[column].fillna("").astype(str) if column in rows.columns else [""] * len(rows)
+                rows[column].astype(object).fillna("").astype(str) if column in rows.columns else [""] * len(rows)
                 for column in ("Split", "EF_method")
             ]
             values = zip(rows["EF"], [s.upper() for s in extra[0]], extra[1], strict=True)

@@ -82,7 +82,7 @@ def read_rows(rows: Path) -> pd.DataFrame:
 def study_results(rows: pd.DataFrame) -> dict[str, list[LoopResult]]:
     """The predicted DICOM loops of each study (StudyInstanceUID from the file's header): rows with status ok and
     no flags, as the per-study table uses them."""
-    used = rows[(rows["status"] == "ok") & (rows["flags"].fillna("").astype(str) == "")]
+    used = rows[(rows["status"] == "ok") & (rows["flags"].astype(object).fillna("").astype(str) == "")]
     studies: dict[str, list[LoopResult]] = {}
     for row in used.to_dict("records"):
         try:

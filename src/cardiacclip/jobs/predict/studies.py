@@ -32,10 +32,10 @@ def study_table(out: Path) -> Path:
     import pandas as pd
 
     rows = pd.read_csv(out) if out.suffix.lower() == ".csv" else pd.read_json(out, lines=True)
-    rows = rows[rows["study"].fillna("").astype(str) != ""]
+    rows = rows[rows["study"].astype(object).fillna("").astype(str) != ""]
     records = []
     for study, group in rows.groupby("study", sort=True):
-        used = group[(group["status"] == "ok") & (group["flags"].fillna("").astype(str) == "")]
+        used = group[(group["status"] == "ok") & (group["flags"].astype(object).fillna("").astype(str) == "")]
         records.append(
             {
                 "study": study,
