@@ -28,7 +28,7 @@ from cardiacclip.jobs.pacs.run import run_pacs
 from cardiacclip.jobs.sr import report_text
 from cardiacclip.logging_setup import configure_logging
 from cardiacclip.synthetic.dicoms import write_pacs_export
-from cardiacclip.synthetic.orthanc import LocalOrthanc
+from cardiacclip.synthetic.orthanc import LocalOrthanc, is_part10
 
 
 def main() -> None:
@@ -45,7 +45,7 @@ def main() -> None:
         reports = sorted((work / "export" / "reports").glob("*.dcm"))
         files = [p for p in find_videos([export]) if p.suffix != ".avi"] + reports
         with LocalOrthanc(work / "orthanc") as server:
-            stored = server.upload([p for p in files if p.read_bytes()[128:132] == b"DICM"])
+            stored = server.upload([p for p in files if is_part10(p)])
             settings = PacsSettings(url=server.url, user=server.user, password_file=str(server.password_file))
             print(f"# {stored} instances of {args.studies} studies in a local Orthanc; model {args.model}")
             for label in ("cold", "rerun"):

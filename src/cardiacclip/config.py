@@ -30,6 +30,7 @@ benchmark, serve, convert, predict) is a `Validated` dataclass and is checked th
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import types
 from dataclasses import dataclass, field, fields
@@ -54,7 +55,7 @@ class Validated:
     a bad value is a `ConfigError` naming the field."""
 
     def __post_init__(self) -> None:
-        hints = get_type_hints(type(self))
+        hints = _hints(type(self))
         name = type(self).__name__
         for f in fields(self):  # type: ignore[arg-type]
             object.__setattr__(self, f.name, _check(hints[f.name], getattr(self, f.name), f"{name}.{f.name}"))
@@ -62,6 +63,12 @@ class Validated:
 
     def validate(self) -> None:
         """Checks beyond each field's type (ranges, fields that must agree); none by default."""
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """A dataclass's resolved field types, once per class (settings are built often: every `Reading`, every replace)."""
+    return get_type_hints(cls)
 
 
 def _at_least(settings: object, minimum: float, *names: str) -> None:

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cardiacclip.cli import app
+from cardiacclip.data.echo_sr import walk_content
 from cardiacclip.jobs.predict.studies import study_key
 from cardiacclip.jobs.sr import LVEF, read_study_ef
 from cardiacclip.synthetic.dicoms import screen_capture, write_ultrasound_dicom
@@ -31,7 +32,7 @@ def test_predict_writes_one_sr_per_study_with_the_study_ef(tiny_run, tmp_path):
         report = hd.sr.srread(path)
         assert report.Manufacturer == "cardiacclip" and report.PatientID == "000123"
         assert read_study_ef(report) == pytest.approx(studies[study_key(study)], abs=0.005)
-        names = [item.ConceptNameCodeSequence[0].CodeValue for item in _walk(report.ContentSequence)]
+        names = [item.ConceptNameCodeSequence[0].CodeValue for item in walk_content(report.ContentSequence)]
         assert names.count(LVEF.value) == (3 if study == "1.2.3.10" else 2)  # each loop, and the study
         assert "87878005" in str(report.ContentSequence)  # finding site: left ventricle
     uids = {p.name for p in reports.values()}
@@ -42,9 +43,3 @@ def test_predict_writes_one_sr_per_study_with_the_study_ef(tiny_run, tmp_path):
 def test_write_sr_needs_an_output_file(tiny_run, tmp_path):
     result = runner.invoke(app, ["predict", str(tiny_run[0]), str(tmp_path), "--write-sr", str(tmp_path / "sr")])
     assert result.exit_code == 2 and "need --out FILE" in result.output
-
-
-def _walk(items):
-    for item in items or []:
-        yield item
-        yield from _walk(item.get("ContentSequence"))

@@ -71,10 +71,11 @@ def _code(item) -> tuple[str, str] | None:
     return str(sequence[0].CodingSchemeDesignator), str(sequence[0].CodeValue)
 
 
-def _walk(items) -> Iterator[pydicom.Dataset]:
+def walk_content(items) -> Iterator[pydicom.Dataset]:
+    """Every content item of an SR content sequence, depth first, in document order."""
     for item in items or []:
         yield item
-        yield from _walk(item.get("ContentSequence"))
+        yield from walk_content(item.get("ContentSequence"))
 
 
 def _method(item) -> str:
@@ -92,7 +93,7 @@ def _method(item) -> str:
 def ef_values(report: pydicom.Dataset) -> list[tuple[float, str]]:
     """Every LVEF (percent, method) in a report's content tree, in document order."""
     values = []
-    for item in _walk(report.get("ContentSequence")):
+    for item in walk_content(report.get("ContentSequence")):
         code = _code(item)
         if item.get("ValueType") != "NUM" or (code not in GENERIC_EF and code not in PRECOORDINATED):
             continue

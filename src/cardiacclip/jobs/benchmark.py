@@ -45,9 +45,17 @@ from cardiacclip.baselines.linear_probe import LinearProbe, clip_features
 from cardiacclip.baselines.video_regressor import KINETICS_MEAN, KINETICS_STD, VideoRegressor
 from cardiacclip.baselines.zeroshot import ZeroShotEF
 from cardiacclip.config import SMALL_BACKBONES, ConfigError, RunConfig, Validated, apply_overrides
-from cardiacclip.data.echonet import LEFT_OUT_FILE, EchoNetDataset, check_videos, dataset_from_config, write_left_out
+from cardiacclip.data.echonet import (
+    LEFT_OUT_FILE,
+    EchoNetDataset,
+    check_videos,
+    dataset_from_config,
+    unusable,
+    write_left_out,
+)
 from cardiacclip.data.fewshot import write_split
-from cardiacclip.data.source import ProbeResult, Reading, problem
+from cardiacclip.data.filelist import read_filelist
+from cardiacclip.data.source import ProbeResult, Reading
 from cardiacclip.evaluate.metrics import regression_metrics
 from cardiacclip.evaluate.plots import plot_mae_vs_shots
 from cardiacclip.jobs.evaluate import key_frame_summary
@@ -55,6 +63,7 @@ from cardiacclip.jobs.output import output_folder
 from cardiacclip.jobs.train import train
 from cardiacclip.model.backbone import Backbone, load_backbone
 from cardiacclip.model.inference import predict_dataset
+from cardiacclip.model.layout import RunFolder
 from cardiacclip.model.predictor import load
 from cardiacclip.runtime import resolve_device, resolve_precision, seed_everything
 from cardiacclip.synthetic.echoes import ensure_synthetic_data
@@ -225,9 +234,13 @@ def _trained(sample: Sample, method: Method) -> MethodResult:
     """Train the run config with the method's overrides (validated like `--set`), test the best checkpoint."""
     run = apply_overrides(sample.run, list(method.overrides))
     run_dir = sample.out / "runs" / f"k{sample.shots}_seed{sample.seed}" / method.name
-    result = train(
-        run, run_dir, backbone=copy.deepcopy(sample.backbone), progress=sample.progress, probed=sample.probed
-    )
+    folder = RunFolder(run_dir)
+    if sample.test_root is not None and folder.best.is_file():  # trained for the run's own test split already
+        history = pd.read_csv(folder.metrics)
+        best_epoch = int(history.loc[history["val_mae"].idxmin(), "epoch"])
+    else:
+        kwargs = {"backbone": copy.deepcopy(sample.backbone), "progress": sample.progress, "probed": sample.probed}
+        best_epoch = train(run, run_dir, **kwargs).best_epoch
     best = load(run_dir, sample.device, sample.precision)
     predictions, attention = predict_dataset(
         best.model, sample.test_set, sample.device, sample.precision, progress=sample.progress
@@ -236,7 +249,7 @@ def _trained(sample: Sample, method: Method) -> MethodResult:
     key_frames = key_frame_summary(sample.test_set, predictions, attention) if run.model.aggregator == "mfl" else None
     if key_frames and key_frames.get("n_videos"):
         extra = {"key_frame_mass": key_frames["attention_mass"], "key_frame_ratio": key_frames["ratio"]}
-    return predictions["EF_pred"].to_numpy(), f"best epoch {result.best_epoch}", extra
+    return predictions["EF_pred"].to_numpy(), f"best epoch {best_epoch}", extra
 
 
 def _r2plus1d(sample: Sample, method: Method) -> MethodResult:
@@ -380,7 +393,8 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, progress: bool = Tru
             for root, target_probed in targets.items():
                 _run_methods(dataclasses.replace(sample, test_root=root, test_probed=target_probed), rows, out)
     results = pd.DataFrame(rows)
-    left_out = {name: reason for name, result in probed.items() if (reason := problem(result))}
+    listed = read_filelist(Path(data.root) / "FileList.csv")
+    left_out = unusable(listed[listed["FileName"].isin(list(probed))], probed)  # the datasets' own rule
     if left_out:
         write_left_out(left_out, out / LEFT_OUT_FILE)
     write_results_markdown(results, out / "results.md", base, config)

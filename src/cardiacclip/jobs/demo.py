@@ -28,7 +28,7 @@ import torch
 
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.config import ConfigError, RunConfig
-from cardiacclip.data.filelist import read_filelist, read_volume_tracings
+from cardiacclip.data.filelist import key_frames, read_filelist
 from cardiacclip.data.prepare import frames_array
 from cardiacclip.evaluate.metrics import regression_metrics
 from cardiacclip.evaluate.plots import plot_attention_strip
@@ -50,7 +50,7 @@ PRETRAINING_SEED = 1000  # the synthetic archive the toy backbone was pretrained
 def attention_strips(predictor: Predictor, root: Path, names: list[str], out: Path) -> list[Path]:
     """For each video: a clip that starts shortly before its traced beat, its frames and MFL weights,
     ED and ES marked."""
-    tracings = read_volume_tracings(root / "VolumeTracings.csv") if (root / "VolumeTracings.csv").is_file() else {}
+    pairs = key_frames(root)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     model, device = predictor.model, predictor.device
@@ -58,8 +58,7 @@ def attention_strips(predictor: Predictor, root: Path, names: list[str], out: Pa
         video = predictor.probe(root / "Videos" / f"{name}.avi")
         sampler = predictor.sampler.for_video(video.fps)
         n = video.n_frames
-        traced = list(tracings.get(f"{name}.avi", {}))
-        es, ed = (traced[0], traced[-1]) if len(traced) >= 2 else (None, None)
+        es, ed = pairs.get(f"{name}.avi", (None, None))
         start = max(0, min(ed, es) - 2 * sampler.period) if ed is not None else 0
         start = min(start, max(0, n - sampler.span(n)))
         clip = sampler.take(frames_array(video, sampler.image_size, sampler.frame_indices(n, start)), start)

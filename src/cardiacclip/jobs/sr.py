@@ -31,7 +31,7 @@ from highdicom.sr import CodedConcept
 from pydicom.uid import generate_uid
 
 from cardiacclip.about import RESEARCH_NOTICE, __version__
-from cardiacclip.data.echo_sr import OWN_MANUFACTURER
+from cardiacclip.data.echo_sr import OWN_MANUFACTURER, walk_content
 from cardiacclip.model.factory import resolve
 from cardiacclip.model.layout import PackageFolder
 
@@ -194,16 +194,13 @@ def write_reports(rows: Path, folder: Path, identity: ModelIdentity) -> list[Pat
 
 def read_study_ef(report: pydicom.Dataset) -> float | None:
     """The study-level LVEF of one of our SRs (the measurement group tracked as "study"), or None."""
-    pending = list(report.get("ContentSequence") or [])
-    while pending:
-        item = pending.pop(0)
-        children = list(item.get("ContentSequence") or [])
+    for group in walk_content(report.get("ContentSequence")):
+        children = list(group.get("ContentSequence") or [])
         if any(c.get("ValueType") == "TEXT" and c.get("TextValue") == STUDY_GROUP for c in children):
             for child in children:
                 code = child.get("ConceptNameCodeSequence")
                 if child.get("ValueType") == "NUM" and code and code[0].CodeValue == LVEF.value:
                     return float(child.MeasuredValueSequence[0].NumericValue)
-        pending.extend(children)
     return None
 
 

@@ -33,6 +33,12 @@ def orthanc_available() -> bool:
     return orthanc_binary() is not None and PLUGIN.is_file()
 
 
+def is_part10(path: Path) -> bool:
+    """Whether a file is a DICOM Part-10 file (preamble and DICM prefix): what a PACS hands out."""
+    with open(path, "rb") as f:
+        return f.read(132)[128:132] == b"DICM"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

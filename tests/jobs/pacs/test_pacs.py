@@ -19,7 +19,7 @@ from cardiacclip.jobs.pacs.pull import pull
 from cardiacclip.jobs.predict.studies import study_key
 from cardiacclip.jobs.sr import OWN_SERIES, read_study_ef
 from cardiacclip.synthetic.dicoms import write_pacs_export
-from cardiacclip.synthetic.orthanc import LocalOrthanc, orthanc_available
+from cardiacclip.synthetic.orthanc import LocalOrthanc, is_part10, orthanc_available
 
 if not orthanc_available() and os.environ.get("CARDIACCLIP_REQUIRE_ORTHANC"):  # CI: a missing server is a failure
     raise RuntimeError("CARDIACCLIP_REQUIRE_ORTHANC is set but Orthanc or its DICOMweb plugin is not installed")
@@ -33,7 +33,7 @@ def export(tmp_path_factory):
     root = tmp_path_factory.mktemp("pacs_export")
     folder = write_pacs_export(root, n=12, seed=0, n_frames=30)
     files = [p for p in find_videos([folder]) if p.suffix != ".avi"] + sorted((root / "reports").glob("*.dcm"))
-    return [p for p in files if p.read_bytes()[128:132] == b"DICM"]  # what a PACS hands out
+    return [p for p in files if is_part10(p)]
 
 
 @pytest.fixture

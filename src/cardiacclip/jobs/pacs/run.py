@@ -10,6 +10,7 @@ Tested by tests/jobs/pacs/test_pacs.py.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -60,8 +61,7 @@ def run_pacs(
     found = find_videos([out / "pulled"]) if (out / "pulled").is_dir() else []
     loops = [path for path in found if not is_structured_report(path)]
     rows = out / "predictions.csv"
-    options = options or PredictOptions()
-    options.resume, options.by = rows.exists(), "study"
+    options = dataclasses.replace(options or PredictOptions(), resume=rows.exists(), by="study")
     predicted = predict_files(predictor, loops, rows, options, progress=progress)
     study_table(rows)
     clock.lap("predict")
