@@ -10,7 +10,7 @@ through `cc.load(...).predict`, as a user's files would.
     python benchmarks/tint_vs_grey.py RUN --pairs 8 --size 600x800
 
 Prints |EF(tinted) - EF(grey)| per pair and their mean and maximum for both readings. The figures depend on
-the model (the README's come from the demo's), not on the machine: the same model gives the same EFs to
+the model (the manual's come from the demo's), not on the machine: the same model gives the same EFs to
 float rounding on any CPU.
 """
 

@@ -38,12 +38,16 @@ from cardiacclip.logging_setup import configure_logging
 if TYPE_CHECKING:
     from cardiacclip.config import RunConfig
 
-EXIT_STATUS = (
-    "Exit status: 0 every input processed; 1 some inputs failed (their rows or the list of problems are "
-    "still written); 2 the command cannot start (bad options, config, checkpoint, backbone, output path, a PACS "
-    "that cannot be reached or refuses the credentials, or missing, unreadable or flagged videos found before "
-    "the first epoch); 130 interrupted."
-)
+# What each exit status means, for every command (the manual's reference is generated from this table).
+EXIT_STATUSES = {
+    0: "every input processed",
+    1: "some inputs failed (their rows or the list of problems are still written)",
+    2: "the command cannot start (bad options, config, checkpoint, backbone, output path, a PACS that cannot be "
+    "reached or refuses the credentials, or missing, unreadable or flagged videos found before the first epoch), "
+    "with one line saying what to do",
+    130: "interrupted (Ctrl-C)",
+}
+EXIT_STATUS = "Exit status: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_STATUSES.items()) + "."
 EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": False}
 
 app = typer.Typer(
@@ -115,10 +119,8 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
     configure_logging(verbose)
 
 
-@contextmanager
-def usage_errors() -> Iterator[None]:
-    """Turn the errors that stop a command before it can work (a config, checkpoint, backbone, output path or
-    dataset that cannot be used) into one red line and exit status 2; Ctrl-C into status 130."""
+def stopping_errors() -> tuple[type[Exception], ...]:
+    """The errors that stop a command before it can work: exit status 2 and one line."""
     from cardiacclip.config import ConfigError
     from cardiacclip.data.errors import DatasetError
     from cardiacclip.jobs.output import OutputError
@@ -126,10 +128,16 @@ def usage_errors() -> Iterator[None]:
     from cardiacclip.model.backbone import BackboneError
     from cardiacclip.model.checkpoint import CheckpointError
 
-    stops = (ConfigError, CheckpointError, BackboneError, OutputError, DatasetError, PacsError, FileNotFoundError)
+    return (ConfigError, CheckpointError, BackboneError, OutputError, DatasetError, PacsError, FileNotFoundError)
+
+
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """Turn the errors that stop a command before it can work (a config, checkpoint, backbone, output path or
+    dataset that cannot be used) into one red line and exit status 2; Ctrl-C into status 130."""
     try:
         yield
-    except stops as exc:
+    except stopping_errors() as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:

@@ -82,16 +82,16 @@ def _at_least(settings: object, minimum: float, *names: str) -> None:
 class DataConfig(Validated):
     """Which videos and how they become clips (see `cardiacclip.data.echonet.EchoNetDataset`)."""
 
-    root: str | None = None
+    root: str | None = None  # the EchoNet-Dynamic-format folder (FileList.csv, Videos/); --data
     split_file: str | None = None  # FileList-format CSV with a Split column, used as given
     shots: int | None = 1  # k videos per integer EF value; None (or 0): the whole TRAIN split
-    val_size: int | None = 600
-    split_seed: int = 0
-    length: int = 48
-    period: int = 2
-    max_length: int = 250
-    pad: int | None = 12
-    image_size: int = 112
+    val_size: int | None = 600  # validation videos drawn from the VAL split; None: all of them
+    split_seed: int = 0  # seed of the k-shot and validation draws
+    length: int = 48  # frames per clip
+    period: int = 2  # take every period-th frame (at the rate data.fps)
+    max_length: int = 250  # cap on frames when a whole video is read
+    pad: int | None = 12  # training augmentation: zero-pad by this many pixels, then crop back at a random offset
+    image_size: int = 112  # frames are resized to image_size x image_size pixels
     # the frame rate `period` is meant for; every job scales the period to a loop's own rate (ClipSampler.for_video)
     fps: float = 50.0
     normalize: Literal["clip", "raw"] = "clip"  # clip: the backbone's mean/std (OpenAI CLIP for EchoCLIP)
@@ -103,13 +103,13 @@ class DataConfig(Validated):
     crop: CropMethod = "auto"
     # tinted B-mode loops (a colour map over the grey scale): read as luminance, or as stored (data/colour.py)
     colour: ColourMode = "luminance"
-    val_clips: int = 1
-    test_clips: int | Literal["all"] = 4
-    eval_random_clip: bool = False
+    val_clips: int = 1  # clips per validation video
+    test_clips: int | Literal["all"] = 4  # clips per video in evaluate and predict: N evenly spaced, or every start
+    eval_random_clip: bool = False  # one random clip per video at evaluation (the released code's), not fixed clips
     # leave out listed videos that are missing, unreadable or flagged (listed in the log and the run folder) instead
     # of refusing to start
     skip_unreadable: bool = False
-    num_workers: int = 0
+    num_workers: int = 0  # DataLoader processes that decode videos during training
 
     def validate(self) -> None:
         if self.shots == 0:
@@ -122,23 +122,26 @@ class DataConfig(Validated):
 class ModelConfig(Validated):
     """CardiacCLIP architecture (paper Sec. 2) and its ablation switches."""
 
+    # hf-hub id, weights file or folder, synthetic (the toy) or tiny (random); --backbone
     backbone: str = "hf-hub:mkaichristensen/echo-clip"
     scales: list[int] = field(default_factory=lambda: [1, 2])  # EchoZoom; [1] turns it off
-    aggregator: Literal["mfl", "mean"] = "mfl"
-    mfl_hidden: int = 64
-    head: Literal["fine", "coarse"] = "fine"
-    fine_hidden: int = 32
-    prompts: str = "lvef_categories"
+    aggregator: Literal["mfl", "mean"] = "mfl"  # MFL attention over frames, or plain frame averaging
+    mfl_hidden: int = 64  # width of MFL's scoring layers
+    head: Literal["fine", "coarse"] = "fine"  # fine: each category places the EF in its interval; coarse: anchors only
+    fine_hidden: int = 32  # width of the fine head's MLP
+    prompts: str = "lvef_categories"  # a packaged prompt set or a YAML file of category prompts
+    # the category a training EF belongs to: the prompts' intervals, or the released floor-EF bins
     label_bins: Literal["prompt", "reference"] = "prompt"
+    # EchoZoom's projection starts as the pretrained one at each scale, or random (the released code's)
     zoom_init: Literal["pretrained", "random"] = "pretrained"
     zoom_stitch: Literal["spatial", "channels"] = "spatial"  # channels: the released S2 defect (see EchoZoom)
     zoom_norm: Literal["layer", "batch"] = "layer"  # batch: each channel standardised over the B*T frames
     mfl_input: Literal["normalized", "raw"] = "normalized"  # raw: MFL sees unnormalised projected features
     text_attention: Literal["causal", "bidirectional"] = "causal"  # bidirectional: no causal mask
-    mfl_init: Literal["identity", "random"] = "identity"
-    freeze_trunk: bool = False
-    freeze_text: bool = False
-    grad_checkpointing: bool = False
+    mfl_init: Literal["identity", "random"] = "identity"  # identity: MFL starts as frame averaging
+    freeze_trunk: bool = False  # keep the image trunk's weights fixed
+    freeze_text: bool = False  # keep the text tower's weights fixed
+    grad_checkpointing: bool = False  # recompute activations in the backward pass (less memory, more time)
 
     def validate(self) -> None:
         if Path(self.prompts).is_file():  # a prompt file: its absolute path, so config.yaml finds it from anywhere
@@ -147,36 +150,38 @@ class ModelConfig(Validated):
 
 @dataclass
 class LossWeights(Validated):
-    ce: float = 1.0
-    kl: float = 1.0
-    l1: float = 1.0
+    """The weights of the training loss terms (paper Sec. 2.3): CE + KL + L1, 1 each."""
+
+    ce: float = 1.0  # cross-entropy over the categories
+    kl: float = 1.0  # KL between the category-to-video targets and the logits (text to video)
+    l1: float = 1.0  # |predicted EF - true EF|
 
 
 @dataclass
 class TrainConfig(Validated):
     """Optimization (reference: RAdam, lr 5e-5 everywhere, cosine over 100 epochs, batch 2, seed 114513)."""
 
-    epochs: int = 100
-    batch_size: int = 2
-    grad_accum: int = 1
-    lr_trunk: float = 5e-5
-    lr_zoom: float = 5e-5
-    lr_mfl: float = 5e-5
-    lr_text: float = 5e-5
-    lr_head: float = 5e-5
-    weight_decay: float = 0.0
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
-    schedule: Literal["cosine", "constant"] = "cosine"
+    epochs: int = 100  # passes over the training split
+    batch_size: int = 2  # videos per batch and process
+    grad_accum: int = 1  # batches per optimizer step
+    lr_trunk: float = 5e-5  # learning rate of the image trunk
+    lr_zoom: float = 5e-5  # of EchoZoom's normalisation and projection
+    lr_mfl: float = 5e-5  # of MFL
+    lr_text: float = 5e-5  # of the text tower
+    lr_head: float = 5e-5  # of the fine EF head
+    weight_decay: float = 0.0  # RAdam's weight decay
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # RAdam's beta1, beta2
+    schedule: Literal["cosine", "constant"] = "cosine"  # learning-rate schedule after the warm-up
     schedule_step: Literal["step", "epoch"] = "step"  # advance the schedule per optimizer step or per epoch
     drop_last: bool = True  # drop the last incomplete batch of an epoch (the reference keeps it)
     # RAdam's first 5 steps (rectification undefined): torch's SGD-with-momentum steps, or none (the reference's;
     # cardiacclip.train.radam)
     radam_early_steps: Literal["sgd", "skip"] = "sgd"
-    warmup_epochs: float = 0.0
-    loss: LossWeights = field(default_factory=LossWeights)
-    precision: Precision = "auto"
-    device: str = "auto"
-    seed: int = 114513
+    warmup_epochs: float = 0.0  # linear warm-up, in epochs
+    loss: LossWeights = field(default_factory=LossWeights)  # the weights of the three loss terms
+    precision: Precision = "auto"  # auto: bf16 on GPUs that have it, fp32 for training on CPUs
+    device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, ...
+    seed: int = 114513  # seed of the weights' initialisation, the batches and the augmentation
     max_train_steps: int | None = None  # stop early (smoke tests); None: run all epochs
     interval_coverage: float = 0.9  # split-conformal EF intervals calibrated on the validation split after training
     interval_method: Literal["absolute", "scaled"] = "absolute"  # scaled: by the spread of the clip predictions
@@ -185,7 +190,7 @@ class TrainConfig(Validated):
         _at_least(self, 1, "epochs", "batch_size", "grad_accum", "max_train_steps")
         if not 0 < self.interval_coverage < 1:
             raise ConfigError(f"TrainConfig.interval_coverage must be between 0 and 1, got {self.interval_coverage}")
-    tensorboard: bool = False
+    tensorboard: bool = False  # also log to tensorboard/ in the run folder
     # with model.freeze_trunk: each frame's trunk features computed once and reused by later epochs and
     # validation (needs data.pad 0 and the plain frame layout; see cardiacclip.model.feature_cache)
     trunk_cache: bool = False
@@ -193,9 +198,11 @@ class TrainConfig(Validated):
 
 @dataclass
 class RunConfig(Validated):
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    """A run's whole config, written to config.yaml in the run folder: the data, the model and the training."""
+
+    data: DataConfig = field(default_factory=DataConfig)  # which videos, and how they become clips
+    model: ModelConfig = field(default_factory=ModelConfig)  # the network and its switches
+    train: TrainConfig = field(default_factory=TrainConfig)  # the optimisation
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

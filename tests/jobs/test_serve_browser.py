@@ -19,7 +19,8 @@ from cardiacclip.jobs.serve import create_app, model_info
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver")
-# The README's picture: CARDIACCLIP_SERVE_MODEL=demo_out/run CARDIACCLIP_SCREENSHOT=docs/serve_page.png pytest THIS_FILE
+# The manual's picture:
+# CARDIACCLIP_SERVE_MODEL=demo_out/run CARDIACCLIP_SCREENSHOT=docs/assets/serve_page.png pytest THIS_FILE
 SCREENSHOT = os.environ.get("CARDIACCLIP_SCREENSHOT")
 MODEL = os.environ.get("CARDIACCLIP_SERVE_MODEL")  # default: the tests' tiny run
 

@@ -9,9 +9,9 @@ Two releases, as public loaders read them:
 
 `Info_*.cfg` holds `Key: value` lines: ED and ES (1-based frame numbers in the loop), NbFrame, Sex, Age,
 ImageQuality, EF and, where given, FrameRate. The half sequences run from end-diastole to end-systole: 10-40
-frames, often less than one clip (the sampler pads with black, see the README). Splits: the official subgroup
-files when the release has them; otherwise patient number modulo 10 (0-7 TRAIN, 8 VAL, 9 TEST). A loop without
-a usable EF is skipped and named.
+frames, often less than one clip (the sampler pads with black, see the manual's "External validation"). Splits:
+the official subgroup files when the release has them; otherwise patient number modulo 10 (0-7 TRAIN, 8 VAL, 9
+TEST). A loop without a usable EF is skipped and named.
 
 Tested by tests/data/test_external_sets.py.
 """

@@ -60,7 +60,8 @@ class ClipSampler:
             `period`-th frame, up to `max_length` frames.
         period: take every `period`-th frame (CardiacCLIP: 2, i.e. 25 fps from 50 fps videos).
         image_size: frames are resized to `image_size` x `image_size` pixels.
-        mean, std: per-channel preprocessing on a 0-1 scale; `mean=None` keeps raw 0-255 values.
+        mean: per-channel mean of the preprocessing, on a 0-1 scale; None keeps raw 0-255 values.
+        std: per-channel standard deviation of the preprocessing, on a 0-1 scale.
         pad: training augmentation; zero-pad by `pad` pixels, then crop back at a random offset.
         max_length: cap on frames when `length` is None.
         frame_layout: "frames" (each (3, H, W) frame is one time step's RGB) or "reference": the

@@ -12,10 +12,11 @@ section containers. `report_ef` walks the whole content tree and reads every LVE
     (79993-2, LN), (79992-4, LN) single-plane method of disks (4- and 2-chamber)
     (77891-0, LN), (18049-7, LN) Teichholz (2D, M-mode)
 
-The rule (one, documented in the README): the method ranked first in `METHOD_RANK` that the report holds wins
-(biplane method of disks, then single plane, then Teichholz, then unspecified); several values of that method
-are averaged; values outside 0-100 % are ignored. A report with no usable EF gives None (the study is listed,
-not guessed). Our own reports (TID 1500 measurement reports written by `cardiacclip`) are never read as labels.
+The rule (one, documented in the manual, "PACS to report"): the method ranked first in `METHOD_RANK` that the
+report holds wins (biplane method of disks, then single plane, then Teichholz, then unspecified); several values
+of that method are averaged; values outside 0-100 % are ignored. A report with no usable EF gives None (the
+study is listed, not guessed). Our own reports (TID 1500 measurement reports written by `cardiacclip`) are never
+read as labels.
 
 Tested by tests/data/test_echo_sr.py.
 """

@@ -18,7 +18,24 @@ import pandas as pd
 from cardiacclip.data.errors import DatasetError, InvalidLabelError
 from cardiacclip.data.video_io import DICOM_SUFFIXES, VIDEO_SUFFIXES
 
-FILELIST_COLUMNS = ["FileName", "EF", "ESV", "EDV", "FrameHeight", "FrameWidth", "FPS", "NumberOfFrames", "Split"]
+# FileList.csv's columns in EchoNet-Dynamic's order and what each holds; the manual's reference lists them from here.
+FILELIST_COLUMNS = {
+    "FileName": "the video's name under Videos/, without extension (.avi implied; a DICOM keeps its .dcm)",
+    "EF": "LVEF in percent, 0-100 (the label)",
+    "ESV": "end-systolic volume in mL (EchoNet-Dynamic; optional)",
+    "EDV": "end-diastolic volume in mL (EchoNet-Dynamic; optional)",
+    "FrameHeight": "frame height in pixels",
+    "FrameWidth": "frame width in pixels",
+    "FPS": "frame rate in frames per second",
+    "NumberOfFrames": "number of frames",
+    "Split": "TRAIN, VAL or TEST (case-insensitive)",
+}
+# Columns other writers add to FileList.csv and readers use when present.
+FILELIST_EXTRA_COLUMNS = {
+    "EDFrame": "0-based end-diastolic frame (convert --from; the key-frame metric uses it without VolumeTracings.csv)",
+    "ESFrame": "0-based end-systolic frame",
+    "EF_method": "convert --labels-from-sr: how the echo report measured the EF (biplane, single plane, Teichholz)",
+}
 SPLITS = ("TRAIN", "VAL", "TEST")
 
 

@@ -1,7 +1,7 @@
 """Small, format-faithful fixtures of the external sets' releases (`cardiacclip synth --layout ...`).
 
 The same file names, header fields and cfg syntax as the releases (see `cardiacclip.data.camus` and
-`cardiacclip.data.pediatric`), drawn by the synthetic echo generator, so the tests and the README's
+`cardiacclip.data.pediatric`), drawn by the synthetic echo generator, so the tests and the manual's
 external-validation walk-through run without the real data (which must be requested from its owners).
 
 - `write_camus`: `CAMUS_public/database_nifti/patientNNNN/` with `patientNNNN_{2CH,4CH}_half_sequence.nii.gz`

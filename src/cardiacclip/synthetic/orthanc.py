@@ -1,4 +1,4 @@
-"""A local Orthanc PACS for the tests, the PACS benchmark and the README walk-through (no mock: the real server).
+"""A local Orthanc PACS for the tests, the PACS benchmark and the manual's walk-through (no mock: the real server).
 
 `LocalOrthanc` starts Debian's `Orthanc` binary with its DICOMweb plugin on loopback, on a free port, with a
 temporary storage folder, HTTP basic authentication on and the DICOM port off, and stops it at the end. Orthanc's

@@ -23,31 +23,40 @@ log = logging.getLogger(__name__)
 
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}  # written as JSON Lines
 
-BASE_COLUMNS = ["file", "status", "EF_pred", "EF_low", "EF_high", "category"]
-DETAIL_COLUMNS = [
-    "study",
-    "flags",
-    "colour",
-    "crop_method",
-    "crop_box",
-    "EF_coarse",
-    "frames",
-    "fps",
-    "period",
-    "clips",
-    "clip_starts",
-    "attention",
-    "warnings",
-    "error",
-    "attention_plot",
-    "crop_preview",
-    "notice",
-]
+# Each column of predict's rows and what it holds, in output order; the manual's reference lists them from here.
+# The category probabilities p_<name> (one per prompt category) sit between the two groups.
+BASE_COLUMNS = {
+    "file": "the input path as given",
+    "status": "ok, or error (the reason in `error`)",
+    "EF_pred": "predicted LVEF in percent, the mean over the video's clips",
+    "EF_low": "lower end of the calibrated EF interval (empty when the model has no calibration)",
+    "EF_high": "upper end of the calibrated EF interval",
+    "category": "the LVEF category with the highest mean probability",
+}
+DETAIL_COLUMNS = {
+    "study": "with --by study: the study the video belongs to (a hash of its StudyInstanceUID, or --studies)",
+    "flags": "quality flags, space-separated (not_ultrasound, doppler_or_mmode, too_short, blank, ...)",
+    "colour": "grey, tinted (read as luminance) or colour_doppler",
+    "crop_method": "how the region was found: regions (DICOM tags), sector (pixels) or none (the whole frame)",
+    "crop_box": "the region kept, as x0 y0 x1 y1 in pixels of the stored frame",
+    "EF_coarse": "the coarse EF (probabilities times category anchors), beside the fine head's EF_pred",
+    "frames": "number of frames in the loop",
+    "fps": "frame rate read from the file (empty when unknown)",
+    "period": "clip period used: every period-th frame, following the loop's frame rate",
+    "clips": "number of clips averaged",
+    "clip_starts": "first frame of each clip, space-separated",
+    "attention": "MFL weight of each frame of the first clip, space-separated",
+    "warnings": "warnings about this input, separated by '; '",
+    "error": "the reason, when status is error",
+    "attention_plot": "with --attention-plot: the PNG written for this input",
+    "crop_preview": "with --save-crops: the preview PNG of the region kept",
+    "notice": "the research notice: not a medical device",
+}
 
 
 def output_columns(prompts: PromptSet) -> list[str]:
     """The columns of predict's rows, in order, for a model's categories."""
-    return BASE_COLUMNS + prompts.probability_columns + DETAIL_COLUMNS
+    return [*BASE_COLUMNS, *prompts.probability_columns, *DETAIL_COLUMNS]
 
 
 def prediction_row(prediction: Prediction, prompts: PromptSet) -> dict[str, Any]:
