@@ -37,7 +37,7 @@ from cardiacclip.data.filelist import read_filelist, select_split
 from cardiacclip.data.video_io import read_video
 from cardiacclip.jobs.predict import PredictOptions, predict_files
 from cardiacclip.model.predictor import Predictor, load
-from cardiacclip.runtime import cpu_has_native_bf16, resolve_precision
+from cardiacclip.runtime import Placement, cpu_has_native_bf16, resolve_precision
 
 
 def parse_args() -> argparse.Namespace:
@@ -162,9 +162,9 @@ def part_b(args: argparse.Namespace) -> None:
     nhwc = copy.deepcopy(ours).to(memory_format=torch.channels_last)  # does NHWC pay for ConvNeXt on this CPU?
     cpu = torch.device("cpu")
     runs = {
-        "ours fp32": lambda: predict_clips(ours, video, cpu, "fp32"),
-        f"ours {auto}": lambda: predict_clips(ours, video, cpu, auto),
-        f"ours {auto} NHWC": lambda: predict_clips(nhwc, video, cpu, auto),
+        "ours fp32": lambda: predict_clips(ours, video, Placement(cpu, "fp32")),
+        f"ours {auto}": lambda: predict_clips(ours, video, Placement(cpu, auto)),
+        f"ours {auto} NHWC": lambda: predict_clips(nhwc, video, Placement(cpu, auto)),
     }
     if args.reference_dir is not None:
         sys.path.insert(0, str(Path(__file__).parent))

@@ -2,7 +2,7 @@
 """Studies per minute through pull -> predict -> SR -> push against a local Orthanc, and peak memory.
 
 A synthetic PACS export (`synth --pacs`: 3 loops of 600 x 800 screen captures per study, and the echo machine's
-SR of each study) is loaded into a fresh Orthanc on loopback (`cardiacclip.synthetic.orthanc`; needs
+SR of each study) is loaded into a fresh Orthanc on loopback (`cardiacclip.testing`; needs
 `apt-get install orthanc orthanc-dicomweb`), then `cardiacclip pacs run` goes through it once (cold) and again
 (a rerun: nothing to fetch, predict or add). Prints both rounds' studies per minute and the time per stage,
 and the process's peak resident memory (`ru_maxrss`: the whole Python process, model included).
@@ -28,7 +28,7 @@ from cardiacclip.jobs.pacs.run import run_pacs
 from cardiacclip.jobs.sr import report_text
 from cardiacclip.logging_setup import configure_logging
 from cardiacclip.synthetic.dicoms import write_pacs_export
-from cardiacclip.synthetic.orthanc import LocalOrthanc, is_part10
+from cardiacclip.testing import LocalOrthanc, is_part10
 
 
 def main() -> None:

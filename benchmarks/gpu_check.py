@@ -39,7 +39,7 @@ def main() -> None:
     from cardiacclip.model.backbone import save_backbone_weights
     from cardiacclip.model.factory import open_model
     from cardiacclip.model.inference import predict_dataset
-    from cardiacclip.runtime import resolve_precision
+    from cardiacclip.runtime import Placement, resolve_precision
     from cardiacclip.synthetic.echoes import generate_dataset
 
     work = args.work or Path(tempfile.mkdtemp(prefix="gpu-check-"))
@@ -84,7 +84,7 @@ def main() -> None:
         torch.cuda.reset_peak_memory_stats(device)
     start = time.perf_counter()
     workers = min(4, os.cpu_count() or 1)
-    table, _ = predict_dataset(model, test, device, resolve_precision("auto", device), workers=workers)
+    table = predict_dataset(model, test, Placement(device, resolve_precision("auto", device)), workers=workers).table
     seconds = time.perf_counter() - start
     memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
     print(
@@ -93,8 +93,8 @@ def main() -> None:
     )
 
     test.table = test.table.head(20)
-    fp32, _ = predict_dataset(model, test, device, "fp32", progress=False)
-    bf16, _ = predict_dataset(model, test, device, "bf16", progress=False)
+    fp32 = predict_dataset(model, test, Placement(device, "fp32"), progress=False).table
+    bf16 = predict_dataset(model, test, Placement(device, "bf16"), progress=False).table
     d = np.abs(fp32["EF_pred"].to_numpy() - bf16["EF_pred"].to_numpy())
     print(f"bf16 vs fp32 on 20 videos: |dEF| mean {d.mean():.3f}, max {d.max():.3f} EF points")
     print(f"total {time.perf_counter() - started:.0f} s")

@@ -27,6 +27,7 @@ from cardiacclip.evaluate.metrics import regression_metrics
 from cardiacclip.jobs.train import train
 from cardiacclip.model.factory import open_model
 from cardiacclip.model.inference import predict_dataset
+from cardiacclip.runtime import Placement
 from cardiacclip.synthetic.echoes import ensure_synthetic_data
 
 REFERENCE_SWITCHES = {
@@ -79,8 +80,8 @@ def main() -> None:
             test = dataset_from_config(
                 test_data, "test", run_dir / "split.csv", clips=base.data.test_clips, mean=model.mean, std=model.std
             )
-            table, _ = predict_dataset(model, test, model.prompt_tokens.device, progress=False)
-            mae = regression_metrics(table["EF"].to_numpy(), table["EF_pred"].to_numpy())["mae"]
+            table = predict_dataset(model, test, Placement(model.prompt_tokens.device), progress=False).table
+            mae = regression_metrics(table["EF"].to_numpy(), table["EF_pred"].to_numpy()).mae
             results[name].append(mae)
             print(f"seed {seed} {name:40s} test MAE {mae:.2f} ({(time.time() - started) / 60:.1f} min)", flush=True)
     print(f"\nsynthetic default, {args.epochs} epochs, 1-shot, {args.seeds} seeds; test MAE (EF points), mean ± sd:")

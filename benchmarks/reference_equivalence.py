@@ -66,6 +66,7 @@ from cardiacclip.model.backbone import load_backbone, save_backbone_weights
 from cardiacclip.model.checkpoint import build_model
 from cardiacclip.model.echozoom import batch_standardize, stitch_over_channels
 from cardiacclip.model.prompts import import_released_prompts, write_prompts
+from cardiacclip.runtime import CPU_FP32
 
 SIZE = 112  # the released code hard-codes 112-pixel tiles and a 3 x 3 trunk map
 
@@ -406,7 +407,7 @@ def project_training_step(project, config: RunConfig, video: torch.Tensor, ef: t
     from cardiacclip.train.losses import cardiacclip_loss
 
     tc = config.train
-    opt = Optimization.create(project, tc, steps_per_epoch=1, device=torch.device("cpu"), precision="fp32")
+    opt = Optimization.create(project, tc, steps_per_epoch=1, placement=CPU_FP32)
     lrs = {group["name"]: group["lr"] for group in opt.optimizer.param_groups}
     project.train()
     out = project(video)

@@ -122,7 +122,7 @@ def test_the_prediction_examples_run(page, demo_layout, capsys):
 
 def test_the_local_orthanc_example_runs(tmp_path, monkeypatch, capsys):
     from cardiacclip.synthetic.dicoms import write_pacs_export
-    from cardiacclip.synthetic.orthanc import orthanc_available
+    from cardiacclip.testing import orthanc_available
 
     if not orthanc_available():
         if os.environ.get("CARDIACCLIP_REQUIRE_ORTHANC"):

@@ -18,7 +18,7 @@ ColourMode = Literal["luminance", "rgb"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 # The unit of `predict`'s table: a row per video, or also a row per study.
 GroupBy = Literal["video", "study"]
-# What a contrastive pretraining sample shows (`cardiacclip.synthetic.pretrain`).
+# What a contrastive pretraining sample shows (`cardiacclip.train.pretrain`).
 PretrainViews = Literal["clips", "key_frames"]
 # Drawing styles of the synthetic echoes (`cardiacclip.synthetic.styles`).
 SyntheticStyle = Literal["echonet", "mixed", "second"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -51,6 +52,22 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a model runs and at which numeric precision: a resolved device and "fp32", "bf16" or "fp16"
+    (`resolve_precision` turns "auto" into one of them)."""
+
+    device: torch.device = torch.device("cpu")
+    precision: str = "fp32"
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The autocast context of this precision on this device (none for fp32)."""
+        return autocast(self.device, self.precision)
+
+
+CPU_FP32 = Placement()  # the default where a caller names no device: the CPU at full precision
 
 
 def seed_everything(seed: int) -> torch.Generator:

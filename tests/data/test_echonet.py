@@ -143,6 +143,7 @@ def test_a_video_that_fails_after_its_probe_costs_one_access_not_the_run(synthet
     import shutil
 
     from cardiacclip.model.inference import predict_dataset
+    from cardiacclip.runtime import CPU_FP32
     from helpers import tiny_model
 
     root = tmp_path / "copy"
@@ -157,6 +158,7 @@ def test_a_video_that_fails_after_its_probe_costs_one_access_not_the_run(synthet
     item = training[0]
     assert item["file_name"] == training.file_names[1] and "training on the next video" in caplog.text
     assert "error" in evaluation[0] and "could not be decoded" in evaluation[0]["error"]
-    table, _ = predict_dataset(tiny_model(), evaluation, torch.device("cpu"), progress=False)
+    predicted = predict_dataset(tiny_model(), evaluation, CPU_FP32, progress=False)
+    table = predicted.table
     assert name not in set(table["FileName"]) and len(table) == len(evaluation) - 1
-    assert list(table.attrs["failed"]) == [name]
+    assert list(predicted.failed) == [name]

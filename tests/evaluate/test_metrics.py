@@ -29,8 +29,8 @@ def test_bootstrap_is_seeded_and_skips_resamples_without_a_class():
 def test_summary_has_intervals_and_category_accuracy():
     y = np.array([20.0, 40.0, 55.0, 65.0, 80.0, 45.0])
     summary = evaluation_summary(y, y + 2, np.array([0, 1, 2, 3, 4, 1]), np.array([0, 1, 2, 3, 3, 1]), n_resamples=50)
-    assert summary["mae"]["value"] == pytest.approx(2.0) and summary["category_accuracy"] == pytest.approx(5 / 6)
-    assert summary["n"] == 6 and summary["r2"]["ci95"] is not None
+    assert summary.mae.value == pytest.approx(2.0) and summary.category_accuracy == pytest.approx(5 / 6)
+    assert summary.n == 6 and summary.r2.ci95 is not None
 
 
 def test_key_frame_mass_against_uniform():

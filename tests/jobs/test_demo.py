@@ -24,4 +24,4 @@ def test_demo_writes_the_report(tmp_path):
     assert len(strips) == 3
     report = (tmp_path / "report.md").read_text()
     assert "not a medical device" in report and "toy" in report and "attention/" in report
-    assert summary["n_test"] == 10
+    assert summary.n_test == 10

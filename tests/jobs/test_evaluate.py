@@ -22,10 +22,8 @@ def test_evaluation_twice_gives_identical_numbers(tiny_run, synthetic_root, tmp_
     a = evaluate_model(predictor, dataset, tmp_path / "a", n_bootstrap=50, progress=False)
     b = evaluate_model(predictor, dataset, tmp_path / "b", n_bootstrap=50, progress=False)
     assert a == b
-    key_frames = a["key_frames"]  # the synthetic set has VolumeTracings.csv
-    assert (
-        key_frames["n_videos"] >= 1 and 0 < key_frames["uniform_mass"] <= 1 and 0 <= key_frames["attention_mass"] <= 1
-    )
+    key_frames = a.key_frames  # the synthetic set has VolumeTracings.csv
+    assert key_frames.n_videos >= 1 and 0 < key_frames.uniform_mass <= 1 and 0 <= key_frames.attention_mass <= 1
     assert (tmp_path / "a" / "predictions.csv").read_text() == (tmp_path / "b" / "predictions.csv").read_text()
     for name in ("scatter.png", "bland_altman.png", "metrics.json"):
         assert (tmp_path / "a" / name).is_file()

@@ -5,12 +5,13 @@ import pytest
 import torch
 
 from cardiacclip.model.feature_cache import TrunkFeatureCache
+from cardiacclip.runtime import CPU_FP32, Placement
 from helpers import tiny_model
 
 
 def test_each_frame_goes_through_the_trunk_once_and_comes_back_the_same():
     model = tiny_model().eval()
-    device = torch.device("cpu")
+    device = Placement(torch.device("cpu"))
     frames = torch.randn(6, 3, 112, 112)
     clips = torch.stack([frames[[0, 1, 2]], frames[[2, 3, 4]]])  # frame 2 in both clips
     cache = TrunkFeatureCache()
@@ -29,4 +30,4 @@ def test_strict_refuses_a_frame_it_does_not_hold():
     cache = TrunkFeatureCache()
     with pytest.raises(RuntimeError, match="not in the trunk-feature cache"):
         blank = torch.zeros(1, 2, 3, 112, 112)
-        cache.pooled(model, blank, ["b.avi"], np.array([[0, 1]]), torch.device("cpu"), strict=True)
+        cache.pooled(model, blank, ["b.avi"], np.array([[0, 1]]), CPU_FP32, strict=True)

@@ -42,17 +42,27 @@ class VideoData(NamedTuple):
     fps: float | None
 
 
+def _head(path: Path) -> bytes:
+    """The first 132 bytes of a file (preamble and prefix of a DICOM Part-10 file); empty if it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(132)
+    except OSError:
+        return b""
+
+
+def is_part10(path: str | Path) -> bool:
+    """Whether a file is a DICOM Part-10 file (a 128-byte preamble, then "DICM"): what a PACS hands out."""
+    return _head(Path(path))[128:132] == b"DICM"
+
+
 def is_dicom(path: str | Path) -> bool:
-    """True for a DICOM suffix, the DICOM preamble ("DICM" at byte 128), or a raw dataset without
-    preamble (a file that starts with a group 0x0002 or 0x0008 element, as PACS exports often do)."""
+    """True for a DICOM suffix, a Part-10 file (`is_part10`), or a raw dataset without preamble (a file that
+    starts with a group 0x0002 or 0x0008 element, as PACS exports often do)."""
     path = Path(path)
     if path.suffix.lower() in DICOM_SUFFIXES:
         return True
-    try:
-        with open(path, "rb") as f:
-            head = f.read(132)
-    except OSError:
-        return False
+    head = _head(path)
     if head[128:132] == b"DICM":
         return True
     return len(head) >= 8 and head[:2] in (b"\x02\x00", b"\x08\x00") and head[3] < 0x10

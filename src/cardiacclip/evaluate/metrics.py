@@ -9,6 +9,7 @@ resamples are left out.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score, root_mean_squared_error
@@ -30,8 +31,39 @@ def r2(y: np.ndarray, p: np.ndarray) -> float:
     return float(r2_score(y, p)) if len(y) > 1 and np.ptp(y) > 0 else float("nan")
 
 
-def regression_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    return {"mae": mae(y, p), "rmse": rmse(y, p), "r2": r2(y, p)}
+@dataclass(frozen=True)
+class Regression:
+    """MAE and RMSE in EF points, and R², of predictions against reference EFs."""
+
+    mae: float
+    rmse: float
+    r2: float
+
+
+def regression_metrics(y: np.ndarray, p: np.ndarray) -> Regression:
+    return Regression(mae(y, p), rmse(y, p), r2(y, p))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A metric's value and its 95 % bootstrap interval (None where undefined, e.g. AUROC with one class)."""
+
+    value: float | None
+    ci95: list[float] | None
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """`evaluation_summary`'s result: n videos; MAE, RMSE (EF points), R², AUROC for EF < 50 and EF < 40 with
+    intervals; the share of videos whose predicted category is the true one."""
+
+    n: int
+    mae: Estimate
+    rmse: Estimate
+    r2: Estimate
+    auroc_ef_below_50: Estimate
+    auroc_ef_below_40: Estimate
+    category_accuracy: float
 
 
 def auroc_below(y: np.ndarray, p: np.ndarray, threshold: float) -> float | None:
@@ -82,9 +114,8 @@ def key_frame_mass(
 
 def evaluation_summary(
     y: np.ndarray, p: np.ndarray, true_class: np.ndarray, pred_class: np.ndarray, n_resamples: int = 1000, seed: int = 0
-) -> dict:
+) -> MetricSummary:
     """MAE, RMSE, R2 with 95% bootstrap intervals, AUROC for EF<50 and EF<40, category accuracy."""
-    out: dict = {"n": int(len(y))}
     metrics: dict[str, Callable] = {
         "mae": mae,
         "rmse": rmse,
@@ -92,9 +123,10 @@ def evaluation_summary(
         "auroc_ef_below_50": lambda a, b: auroc_below(a, b, 50.0),
         "auroc_ef_below_40": lambda a, b: auroc_below(a, b, 40.0),
     }
+    estimates = {}
     for name, fn in metrics.items():
         value = fn(y, p)
         interval = bootstrap_interval(y, p, fn, n_resamples, seed=seed) if value is not None and len(y) > 1 else None
-        out[name] = {"value": value, "ci95": list(interval) if interval else None}
-    out["category_accuracy"] = float(np.mean(np.asarray(true_class) == np.asarray(pred_class)))
-    return out
+        estimates[name] = Estimate(value, list(interval) if interval else None)
+    accuracy = float(np.mean(np.asarray(true_class) == np.asarray(pred_class)))
+    return MetricSummary(n=int(len(y)), **estimates, category_accuracy=accuracy)

@@ -65,7 +65,7 @@ from cardiacclip.model.backbone import Backbone, load_backbone
 from cardiacclip.model.inference import predict_dataset
 from cardiacclip.model.layout import RunFolder
 from cardiacclip.model.predictor import load
-from cardiacclip.runtime import resolve_device, resolve_precision, seed_everything
+from cardiacclip.runtime import Placement, resolve_device, resolve_precision, seed_everything
 from cardiacclip.synthetic.echoes import ensure_synthetic_data
 
 log = logging.getLogger(__name__)
@@ -242,9 +242,9 @@ def _trained(sample: Sample, method: Method) -> MethodResult:
         kwargs = {"backbone": copy.deepcopy(sample.backbone), "progress": sample.progress, "probed": sample.probed}
         best_epoch = train(run, run_dir, **kwargs).best_epoch
     best = load(run_dir, sample.device, sample.precision)
-    predictions, attention = predict_dataset(
-        best.model, sample.test_set, sample.device, sample.precision, progress=sample.progress
-    )
+    placement = Placement(sample.device, sample.precision)
+    predicted = predict_dataset(best.model, sample.test_set, placement, progress=sample.progress)
+    predictions, attention = predicted.table, predicted.attention
     extra = {}
     key_frames = key_frame_summary(sample.test_set, predictions, attention) if run.model.aggregator == "mfl" else None
     if key_frames and key_frames.get("n_videos"):
@@ -346,7 +346,7 @@ def _metrics_row(
         "shots": sample.shots,
         "seed": sample.seed,
         "n_train": n_train,
-        **regression_metrics(y, p),
+        **dataclasses.asdict(regression_metrics(y, p)),
         "key_frame_mass": extra.get("key_frame_mass", np.nan),
         "key_frame_ratio": extra.get("key_frame_ratio", np.nan),
         "seconds": round(seconds, 1),

@@ -12,6 +12,7 @@ Tested by tests/data/test_external_sets.py.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,9 +20,12 @@ import numpy as np
 import pandas as pd
 
 from cardiacclip.about import RESEARCH_NOTICE
+from cardiacclip.choices import ExternalSet
+from cardiacclip.data.camus import camus_loops
 from cardiacclip.data.errors import DatasetError, VideoReadError
-from cardiacclip.data.external import SourceLoop, read_image_frames
+from cardiacclip.data.external import SourceLoop, parse_folds, read_image_frames
 from cardiacclip.data.filelist import write_filelist
+from cardiacclip.data.pediatric import pediatric_loops
 from cardiacclip.data.source import probe
 from cardiacclip.data.video_io import write_video
 from cardiacclip.jobs.convert import ASSUMED_FPS
@@ -38,6 +42,21 @@ class ExternalSummary:
     converted: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # name -> reason
     assumed_fps: int = 0  # loops whose release states no frame rate (written at ASSUMED_FPS)
+    split_counts: dict[str, int] = field(default_factory=dict)  # loops of the release per split
+
+
+def convert_release(
+    src: Path, out: Path, release: ExternalSet, view: str | None = None, folds: str | None = None, size: int = 112
+) -> ExternalSummary:
+    """Read a CAMUS or EchoNet-Pediatric release (`view`: 4CH/2CH or A4C/PSAX; Pediatric `folds` as
+    TRAIN=0-7,VAL=8,TEST=9) and convert its loops (`convert_external`)."""
+    if release == "camus":
+        loops = camus_loops(src, view or "4CH")
+    else:
+        loops = pediatric_loops(src, view or "A4C", parse_folds(folds))
+    summary = convert_external(loops, out, size)
+    summary.split_counts = dict(sorted(Counter(loop.split for loop in loops).items()))
+    return summary
 
 
 def _frames(loop: SourceLoop, size: int) -> tuple[np.ndarray, float | None]:

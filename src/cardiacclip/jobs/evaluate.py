@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.data.clips import ClipCount
@@ -19,7 +22,14 @@ from cardiacclip.data.echonet import (
     write_left_out,
 )
 from cardiacclip.data.filelist import key_frames, video_file_name
-from cardiacclip.evaluate.metrics import evaluation_summary, key_frame_mass, regression_metrics
+from cardiacclip.evaluate.metrics import (
+    Estimate,
+    MetricSummary,
+    Regression,
+    evaluation_summary,
+    key_frame_mass,
+    regression_metrics,
+)
 from cardiacclip.evaluate.plots import plot_bland_altman, plot_scatter
 from cardiacclip.jobs.output import output_folder
 from cardiacclip.model.conformal import empirical_coverage
@@ -29,6 +39,60 @@ from cardiacclip.model.predictor import Predictor, load
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class KeyFrameShare:
+    """How much MFL attention falls within one sampled frame of the traced ED and ES frames (`key_frame_summary`),
+    against what equal weights would put there, over `n_videos` videos (0: no video had its key frames in a
+    clip, and the other fields are None)."""
+
+    n_videos: int
+    attention_mass: float | None = None
+    uniform_mass: float | None = None
+    ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class IntervalCoverage:
+    """The calibrated EF intervals on the evaluated split: `nominal` and measured coverage (0-1), the mean width
+    in EF points, the number of videos, and where the calibration came from."""
+
+    nominal: float
+    coverage: float
+    mean_width: float
+    n: int
+    calibration: str
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """What `evaluate` measured; `to_json` is metrics.json. `left_out` names the videos that were not evaluated
+    (`--skip-unreadable`, or frames that failed after the probe) and why."""
+
+    summary: MetricSummary
+    one_clip: Regression  # the first clip of each video alone
+    coarse_head: Regression  # the coarse EF (probabilities times anchors) instead of the fine head's
+    clips_per_video: ClipCount
+    split: str
+    videos: int
+    interval: IntervalCoverage | None = None
+    left_out: dict[str, str] = field(default_factory=dict)
+    key_frames: KeyFrameShare | None = None
+    notice: str = RESEARCH_NOTICE
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {**asdict(self.summary), "one_clip": asdict(self.one_clip)}
+        data["coarse_head"] = asdict(self.coarse_head)
+        if self.interval is not None:
+            data["interval"] = asdict(self.interval)
+        data.update(clips_per_video=self.clips_per_video, split=self.split, videos=self.videos)
+        if self.left_out:
+            data["left_out"] = dict(self.left_out)
+        data["notice"] = self.notice
+        if self.key_frames is not None:
+            data["key_frames"] = {k: v for k, v in asdict(self.key_frames).items() if v is not None}
+        return data
+
+
 def evaluate_model(
     predictor: Predictor,
     dataset: EchoNetDataset,
@@ -36,53 +100,56 @@ def evaluate_model(
     n_bootstrap: int = 1000,
     progress: bool = True,
     workers: int = 0,
-) -> dict:
+) -> EvaluationResult:
     """Predict every video, then write predictions.csv, metrics.json, scatter.png and bland_altman.png into `out`.
 
-    When the model has a calibration, predictions get EF_low/EF_high and metrics the empirical coverage and
+    When the model has a calibration, predictions get EF_low/EF_high and the result the empirical coverage and
     mean width.
     """
     out = output_folder(out)
-    model, calibration = predictor.model, predictor.calibration
-    table, attention = predict_dataset(
-        model, dataset, predictor.device, predictor.precision, progress=progress, workers=workers
-    )
+    model = predictor.model
+    predicted = predict_dataset(model, dataset, predictor.placement, progress=progress, workers=workers)
+    table = predicted.table
     y, p = table["EF"].to_numpy(), table["EF_pred"].to_numpy()
     names = list(model.prompts.names)
     true_class = np.array([names.index(c) for c in table["category"]])
     pred_class = np.array([names.index(c) for c in table["category_pred"]])
-    metrics = evaluation_summary(y, p, true_class, pred_class, n_resamples=n_bootstrap)
-    metrics["one_clip"] = regression_metrics(y, table["EF_pred_first_clip"].to_numpy())
-    metrics["coarse_head"] = regression_metrics(y, table["EF_pred_coarse"].to_numpy())
-    if calibration is not None:
-        low, high = calibration.interval(p, table["EF_clip_sd"].to_numpy())
-        table.insert(table.columns.get_loc("EF_pred") + 1, "EF_low", low)
-        table.insert(table.columns.get_loc("EF_low") + 1, "EF_high", high)
-        metrics["interval"] = {
-            "nominal": calibration.coverage,
-            **empirical_coverage(y, low, high),
-            "calibration": calibration.source,
-        }
-    metrics["clips_per_video"] = dataset.clips
-    metrics["split"] = dataset.split
-    metrics["videos"] = len(table)
-    left_out = {**dataset.skipped, **table.attrs.get("failed", {})}
+    left_out = {**dataset.skipped, **predicted.failed}
     if left_out:  # --skip-unreadable, or a frame that failed after the probe: named, never silently dropped
-        metrics["left_out"] = left_out
         write_left_out(left_out, out / LEFT_OUT_FILE)
-    metrics["notice"] = RESEARCH_NOTICE
-    key_frames = key_frame_summary(dataset, table, attention)
-    if key_frames is not None:
-        metrics["key_frames"] = key_frames
+    result = EvaluationResult(
+        summary=evaluation_summary(y, p, true_class, pred_class, n_resamples=n_bootstrap),
+        one_clip=regression_metrics(y, table["EF_pred_first_clip"].to_numpy()),
+        coarse_head=regression_metrics(y, table["EF_pred_coarse"].to_numpy()),
+        clips_per_video=dataset.clips,
+        split=dataset.split,
+        videos=len(table),
+        interval=_intervals(predictor, table),
+        left_out=left_out,
+        key_frames=key_frame_summary(dataset, table, predicted.attention),
+    )
     table.to_csv(out / "predictions.csv", index=False)
-    np.savez_compressed(out / "attention.npz", **attention)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    np.savez_compressed(out / "attention.npz", **predicted.attention)
+    (out / "metrics.json").write_text(json.dumps(result.to_json(), indent=2))
     plot_scatter(y, p, out / "scatter.png")
     plot_bland_altman(y, p, out / "bland_altman.png")
-    return metrics
+    return result
 
 
-def key_frame_summary(dataset: EchoNetDataset, table, attention: dict[str, np.ndarray]) -> dict | None:
+def _intervals(predictor: Predictor, table: pd.DataFrame) -> IntervalCoverage | None:
+    """With a calibrated model: EF_low and EF_high inserted after EF_pred, and their coverage of the true EF."""
+    calibration = predictor.calibration
+    if calibration is None:
+        return None
+    y = table["EF"].to_numpy()
+    low, high = calibration.interval(table["EF_pred"].to_numpy(), table["EF_clip_sd"].to_numpy())
+    table.insert(table.columns.get_loc("EF_pred") + 1, "EF_low", low)
+    table.insert(table.columns.get_loc("EF_low") + 1, "EF_high", high)
+    coverage = empirical_coverage(y, low, high)
+    return IntervalCoverage(calibration.coverage, **coverage, calibration=calibration.source)
+
+
+def key_frame_summary(dataset: EchoNetDataset, table, attention: dict[str, np.ndarray]) -> KeyFrameShare | None:
     """How much MFL attention falls within one sampled frame of the traced end-diastolic and end-systolic
     frames (VolumeTracings.csv, or FileList.csv's EDFrame and ESFrame: `data.filelist.key_frames`), against what
     uniform weights would put there, over the videos whose ED and ES lie inside one evaluation clip (sampled at
@@ -104,13 +171,9 @@ def key_frame_summary(dataset: EchoNetDataset, table, attention: dict[str, np.nd
                 uniforms.append(uniform)
                 break
     if not masses:
-        return {"n_videos": 0}
-    return {
-        "n_videos": len(masses),
-        "attention_mass": float(np.mean(masses)),
-        "uniform_mass": float(np.mean(uniforms)),
-        "ratio": float(np.mean(masses) / np.mean(uniforms)),
-    }
+        return KeyFrameShare(0)
+    mass, uniform = float(np.mean(masses)), float(np.mean(uniforms))
+    return KeyFrameShare(len(masses), mass, uniform, mass / uniform)
 
 
 def evaluate_checkpoint(
@@ -127,7 +190,7 @@ def evaluate_checkpoint(
     crop: str | None = None,
     precision: str | None = None,
     workers: int = 0,
-) -> dict:
+) -> EvaluationResult:
     """Load a checkpoint (file or run folder) and `evaluate_model` it on `split` of the dataset at `data`.
 
     Every video of the split is probed first (`EchoNetDataset`): missing, unreadable or flagged videos stop
@@ -151,33 +214,35 @@ def evaluate_checkpoint(
     return evaluate_model(predictor, dataset, out, n_bootstrap, progress, workers=workers)
 
 
-def format_metrics(metrics: dict) -> str:
-    def fmt(entry: dict) -> str:
-        if entry["value"] is None:
-            return "n/a"
-        ci = f" [{entry['ci95'][0]:.2f}, {entry['ci95'][1]:.2f}]" if entry.get("ci95") else ""
-        return f"{entry['value']:.3f}{ci}"
+def format_metrics(result: EvaluationResult) -> str:
+    """An evaluation's figures for a person, one per line."""
 
-    lines = [f"{key}: {fmt(metrics[key])}" for key in ("mae", "rmse", "r2", "auroc_ef_below_50", "auroc_ef_below_40")]
-    lines.append(f"category accuracy: {metrics['category_accuracy']:.3f}")
-    if metrics.get("key_frames", {}).get("n_videos"):
-        kf = metrics["key_frames"]
+    def fmt(entry: Estimate) -> str:
+        if entry.value is None:
+            return "n/a"
+        ci = f" [{entry.ci95[0]:.2f}, {entry.ci95[1]:.2f}]" if entry.ci95 else ""
+        return f"{entry.value:.3f}{ci}"
+
+    m = result.summary
+    estimates = {"mae": m.mae, "rmse": m.rmse, "r2": m.r2, "auroc_ef_below_50": m.auroc_ef_below_50}
+    estimates["auroc_ef_below_40"] = m.auroc_ef_below_40
+    lines = [f"{name}: {fmt(estimate)}" for name, estimate in estimates.items()]
+    lines.append(f"category accuracy: {m.category_accuracy:.3f}")
+    kf = result.key_frames
+    if kf is not None and kf.n_videos:
         lines.append(
-            f"key frames: {100 * kf['attention_mass']:.1f}% of the MFL attention within one sampled frame of "
-            f"ED/ES vs {100 * kf['uniform_mass']:.1f}% for equal weights ({kf['ratio']:.2f}x, "
-            f"{kf['n_videos']} videos)"
+            f"key frames: {100 * kf.attention_mass:.1f}% of the MFL attention within one sampled frame of "
+            f"ED/ES vs {100 * kf.uniform_mass:.1f}% for equal weights ({kf.ratio:.2f}x, {kf.n_videos} videos)"
         )
-    if "interval" in metrics:
-        iv = metrics["interval"]
+    if result.interval is not None:
+        iv = result.interval
         lines.append(
-            f"EF interval: {100 * iv['coverage']:.1f}% of videos covered (nominal {100 * iv['nominal']:.0f}%), "
-            f"mean width {iv['mean_width']:.1f} EF points"
+            f"EF interval: {100 * iv.coverage:.1f}% of videos covered (nominal {100 * iv.nominal:.0f}%), "
+            f"mean width {iv.mean_width:.1f} EF points"
         )
-    lines.append(
-        f"one clip: MAE {metrics['one_clip']['mae']:.3f}, RMSE {metrics['one_clip']['rmse']:.3f}, "
-        f"R2 {metrics['one_clip']['r2']:.3f}"
-    )
+    one = result.one_clip
+    lines.append(f"one clip: MAE {one.mae:.3f}, RMSE {one.rmse:.3f}, R2 {one.r2:.3f}")
     return "\n".join(lines)
 
 
-__all__ = ["evaluate_checkpoint", "evaluate_model", "format_metrics"]
+__all__ = ["EvaluationResult", "evaluate_checkpoint", "evaluate_model", "format_metrics"]

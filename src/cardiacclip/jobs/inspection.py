@@ -226,3 +226,49 @@ def plot_ef_histogram(table: pd.DataFrame, path: str | Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
+
+
+@dataclass
+class FolderInspection:
+    """What `inspect_folder` found in a plain folder (or a single file): a row per file (`FILE_COLUMNS`)."""
+
+    root: Path
+    rows: pd.DataFrame
+
+    @property
+    def unreadable(self) -> int:
+        return int((~self.rows["readable"].astype(bool)).sum())
+
+
+def inspect_folder(root: Path, crop: CropMethod = "auto", csv_out: Path | None = None) -> FolderInspection:
+    """Every video and DICOM file under `root` (`inspect_files`), the table also written to `csv_out`."""
+    from cardiacclip.data.video_io import find_videos
+
+    files = find_videos([root])
+    rows = inspect_files(files, crop=crop) if files else pd.DataFrame(columns=FILE_COLUMNS)
+    if csv_out is not None and files:
+        rows.to_csv(csv_out, index=False)
+    return FolderInspection(root, rows)
+
+
+def run_inspect(
+    root: Path,
+    decode: bool = True,
+    crop: CropMethod = "auto",
+    json_out: Path | None = None,
+    plot: Path | None = None,
+    csv_out: Path | None = None,
+) -> InspectionReport | FolderInspection:
+    """`cardiacclip inspect`: a dataset report when `root` holds FileList.csv (also as JSON in `json_out`, its EF
+    histogram in `plot`), else the per-file table of a plain folder (also as CSV in `csv_out`)."""
+    import json
+    from dataclasses import asdict
+
+    if not (root / "FileList.csv").is_file():
+        return inspect_folder(root, crop, csv_out)
+    report = inspect_dataset(root, decode=decode)
+    if json_out:
+        json_out.write_text(json.dumps(asdict(report), indent=2))
+    if plot:
+        plot_ef_histogram(read_filelist(root / "FileList.csv"), plot)
+    return report

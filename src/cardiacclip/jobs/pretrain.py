@@ -17,13 +17,13 @@ from pathlib import Path
 import yaml
 
 from cardiacclip.model.backbone import save_backbone_weights
-from cardiacclip.synthetic.pretrain import TOY_NOTICE, PretrainConfig, pretrain_model
+from cardiacclip.train.pretrain import TOY_NOTICE, PretrainConfig, pretrain_model
 
 log = logging.getLogger(__name__)
 
 
 def pretrain(config: PretrainConfig, out: str | Path, progress: bool = True) -> Path:
-    """Pretrain (see `cardiacclip.synthetic.pretrain`) and write the backbone folder `out`."""
+    """Pretrain (see `cardiacclip.train.pretrain`) and write the backbone folder `out`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     result = pretrain_model(config, progress)

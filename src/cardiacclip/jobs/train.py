@@ -41,8 +41,8 @@ from cardiacclip.model.inference import predict_dataset
 from cardiacclip.model.layout import RunFolder
 from cardiacclip.model.predictor import load
 from cardiacclip.model.prompts import load_prompts
-from cardiacclip.runtime import resolve_device, resolve_precision, seed_everything
-from cardiacclip.train.loop import Optimization, fit, steps_per_epoch
+from cardiacclip.runtime import Placement, resolve_device, resolve_precision, seed_everything
+from cardiacclip.train.loop import FitSettings, Optimization, fit, steps_per_epoch
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,8 @@ def train(
     model = build_model(config, backbone, load_prompts(config.model.prompts)).to(device)
     train_set, val_set = _datasets(config, split_file, backbone, run if rank.main else None, progress, probed)
     loader = _train_loader(train_set, tc, rank, generator, config.data.num_workers)
-    opt = Optimization.create(model, tc, steps_per_epoch(loader, tc.grad_accum), device, precision)
+    placement = Placement(device, precision)
+    opt = Optimization.create(model, tc, steps_per_epoch(loader, tc.grad_accum), placement)
     if rank.main:
         log.info(
             "training on %d videos, validating on %d; device %s, precision %s; %d process(es), effective batch %d; "
@@ -118,10 +119,11 @@ def train(
     start_epoch = epochs.restore(resume, rank) if resume is not None else 0
     network = DistributedDataParallel(model, find_unused_parameters=True) if rank.distributed else model
     cache = trunk_cache(config, model) if tc.trunk_cache else None
-    fit(network, loader, val_set, opt, tc, device, precision, epochs.end, start_epoch, progress, rank.main, cache)
+    settings = FitSettings(opt, tc, placement, epochs.end, start_epoch, progress, rank.main, cache)
+    fit(network, loader, val_set, settings)
     epochs.close()
     if rank.main:
-        _finish(run, epochs.history, val_set, device, precision, progress, cache)
+        _finish(run, epochs.history, val_set, placement, progress, cache)
     distributed.barrier()
     distributed.teardown()
     best = epochs.best
@@ -265,23 +267,23 @@ def _train_loader(
     )
 
 
-def _finish(run: RunFolder, history: list[dict], val_set, device, precision: str, progress: bool, cache) -> None:
+def _finish(run: RunFolder, history: list[dict], val_set, placement: Placement, progress: bool, cache) -> None:
     """Rank 0, after the last epoch: learning curves, the calibration of the best checkpoint, cache figures."""
     if history:
         plot_learning_curves(pd.DataFrame(history), run.learning_curves)
     if run.best.is_file():
-        calibrate_run(run.root, val_set, device, precision, progress)
+        calibrate_run(run.root, val_set, placement, progress)
     if cache is not None:
         log.info("trunk-feature cache: %d frames, %d hits, %d misses", len(cache), cache.hits, cache.misses)
 
 
-def calibrate_run(run_dir: Path, val_set, device: torch.device, precision: str, progress: bool = True) -> Calibration:
+def calibrate_run(run_dir: Path, val_set, placement: Placement, progress: bool = True) -> Calibration:
     """Split-conformal EF intervals for the run's best checkpoint, calibrated on the validation split
     (the same videos that chose the checkpoint, so the intervals can be slightly optimistic); written
     to run_dir/calibration.json, where `cc.load`, `predict`, `evaluate` and `export` find it."""
     run = RunFolder(run_dir)
-    best = load(run.best, device, precision)
-    table, _ = predict_dataset(best.model, val_set, device, precision, progress=progress, desc="calibrating")
+    best = load(run.best, placement.device, placement.precision)
+    table = predict_dataset(best.model, val_set, placement, progress=progress, desc="calibrating").table
     tc = best.config.train
     calibration = calibrate(
         table["EF"].to_numpy(),

@@ -16,7 +16,7 @@ import torch
 from cardiacclip.data.echonet import EchoNetDataset
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.progress import progress_bar
-from cardiacclip.runtime import autocast
+from cardiacclip.runtime import CPU_FP32, Placement
 
 
 class TrunkFeatureCache:
@@ -36,8 +36,7 @@ class TrunkFeatureCache:
         clips: torch.Tensor,
         names: list[str],
         source_index: np.ndarray,
-        device: torch.device,
-        precision: str = "fp32",
+        placement: Placement = CPU_FP32,
         strict: bool = False,
     ) -> torch.Tensor:
         """(B, T, F) pooled features for clips (B, T, 3, H, W) of videos `names`, whose position (b, t) holds
@@ -55,20 +54,19 @@ class TrunkFeatureCache:
         self.misses += len(missing)
         self.hits += len(keys) - len(missing)
         if missing:
-            frames = clips.reshape(b * t, *clips.shape[2:])[list(missing.values())].to(device)
-            with autocast(device, precision):
+            frames = clips.reshape(b * t, *clips.shape[2:])[list(missing.values())].to(placement.device)
+            with placement.autocast():
                 features = model.image_encoder.pooled_features(frames)
             for key, feature in zip(missing, features.float().cpu(), strict=True):
                 self.store[key] = feature
-        return torch.stack([self.store[key] for key in keys]).view(b, t, -1).to(device)
+        return torch.stack([self.store[key] for key in keys]).view(b, t, -1).to(placement.device)
 
     @torch.no_grad()
     def prefill(
         self,
         model: CardiacCLIP,
         dataset: EchoNetDataset,
-        device: torch.device,
-        precision: str = "fp32",
+        placement: Placement = CPU_FP32,
         frames_per_pass: int = 64,
         progress: bool = True,
     ) -> None:
@@ -82,11 +80,11 @@ class TrunkFeatureCache:
             for start in range(0, len(frames), frames_per_pass):
                 chunk = frames[start : start + frames_per_pass][None]
                 index = np.arange(start, start + chunk.shape[1])[None]
-                self.pooled(model, chunk, [name], index, device, precision)
+                self.pooled(model, chunk, [name], index, placement)
             span = sampler.span(len(frames))
             if span > len(frames):
                 size = sampler.image_size
                 black = sampler.to_tensor(np.zeros((1, size, size, 3), dtype=np.uint8))[None]
-                feature = self.pooled(model, black, [name], np.array([[len(frames)]]), device, precision)[0, 0]
+                feature = self.pooled(model, black, [name], np.array([[len(frames)]]), placement)[0, 0]
                 for index in range(len(frames) + 1, span):
                     self.store[(name, index)] = feature.cpu()

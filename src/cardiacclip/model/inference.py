@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -15,7 +16,7 @@ from cardiacclip.data.echonet import EchoNetDataset
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.feature_cache import TrunkFeatureCache
 from cardiacclip.progress import progress_bar
-from cardiacclip.runtime import autocast
+from cardiacclip.runtime import CPU_FP32, Placement
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,7 @@ log = logging.getLogger(__name__)
 def predict_clips(
     model: CardiacCLIP,
     clips: torch.Tensor,
-    device: torch.device,
-    precision: str = "fp32",
+    placement: Placement = CPU_FP32,
     chunk: int = 4,
     source_index: np.ndarray | None = None,
     pooled: bool = False,
@@ -38,11 +38,12 @@ def predict_clips(
     independent of the batch, `CardiacCLIP.frames_independent`); the result is the same to float rounding.
     With `pooled`, `clips` holds (N, T, F) cached pooled trunk features (`TrunkFeatureCache`) instead.
     """
+    device = placement.device
     if pooled:
         run = partial(model, pooled=True)
         batches = [clips[i : i + chunk].to(device) for i in range(0, len(clips), chunk)]
     elif source_index is not None and model.frames_independent and len(clips) > 1:
-        features = _unique_frame_features(model, clips, source_index, device, precision, chunk * clips.shape[1])
+        features = _unique_frame_features(model, clips, source_index, placement, chunk * clips.shape[1])
         run = model.forward_features
         batches = [features[i : i + chunk] for i in range(0, len(clips), chunk)]
     else:
@@ -50,7 +51,7 @@ def predict_clips(
         batches = [clips[i : i + chunk].to(device, non_blocking=True) for i in range(0, len(clips), chunk)]
     outputs: dict[str, list[torch.Tensor]] = {"ef": [], "ef_coarse": [], "probs": [], "attention": []}
     for batch in batches:
-        with autocast(device, precision):
+        with placement.autocast():
             out = run(batch)
         for key in outputs:
             outputs[key].append(out[key].float().cpu())
@@ -61,8 +62,7 @@ def _unique_frame_features(
     model: CardiacCLIP,
     clips: torch.Tensor,
     source_index: np.ndarray,
-    device: torch.device,
-    precision: str,
+    placement: Placement,
     frames_per_pass: int,
 ) -> torch.Tensor:
     """(N, T, D) frame embeddings, each distinct source frame encoded once."""
@@ -72,8 +72,9 @@ def _unique_frame_features(
     first[inverse] = np.arange(n * t)  # a clip position holding each distinct frame (all hold the same pixels)
     frames = clips.reshape(n * t, *clips.shape[2:])[torch.from_numpy(first)]
     encoded = []
+    device = placement.device
     for i in range(0, len(frames), frames_per_pass):
-        with autocast(device, precision):
+        with placement.autocast():
             encoded.append(model.encode_frames(frames[i : i + frames_per_pass].to(device)[None])[0])
     return torch.cat(encoded)[torch.from_numpy(inverse).to(device)].view(n, t, -1)
 
@@ -97,23 +98,37 @@ def reduce_clips(per_clip: dict[str, np.ndarray]) -> dict:
     }
 
 
+@dataclass
+class DatasetPredictions:
+    """What `predict_dataset` returns.
+
+    Attributes:
+        table: one row per video: FileName, EF, EF_pred, EF_pred_first_clip, EF_pred_coarse, category,
+            category_pred, p_<category>..., n_clips, clip_starts, period (EF in percent).
+        attention: every clip's MFL frame weights per video, (N clips, T frames).
+        failed: videos left out because their frames failed to decode after the probe, {FileName: reason}.
+    """
+
+    table: pd.DataFrame
+    attention: dict[str, np.ndarray]
+    failed: dict[str, str] = field(default_factory=dict)
+
+
 def predict_dataset(
     model: CardiacCLIP,
     dataset: EchoNetDataset,
-    device: torch.device,
-    precision: str = "fp32",
+    placement: Placement = CPU_FP32,
     chunk: int = 4,
     progress: bool = True,
     desc: str = "evaluating",
     workers: int = 0,
     cache: TrunkFeatureCache | None = None,
-) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+) -> DatasetPredictions:
     """Predictions for every video of a dataset (in evaluation mode); `workers` DataLoader processes decode
     the videos while the model runs, and frames shared by overlapping clips are encoded once.
 
-    A video whose frames fail to decode is left out of the table and named in `table.attrs["failed"]`
-    ({FileName: reason}). Returns a table (FileName, EF, EF_pred, EF_pred_first_clip, EF_pred_coarse, category,
-    category_pred, p_<category>..., n_clips, clip_starts, period) and every clip's frame attention per video, (N, T).
+    A video whose frames fail to decode is left out of the table and named in `failed` (see
+    `DatasetPredictions`).
     """
     was_training = model.training
     model.eval()
@@ -127,7 +142,7 @@ def predict_dataset(
     sampler = dataset.sampler
     failed: dict[str, str] = {}
     for item in progress_bar(items, total=len(dataset), desc=desc, unit="video", disable=not progress, leave=False):
-        if "error" in item:  # a video that failed after its probe: left out, listed in `table.attrs["failed"]`
+        if "error" in item:  # a video that failed after its probe: left out, listed in `failed`
             log.warning("left out of %s: %s", desc, item["error"])
             failed[item["file_name"]] = item["error"]
             continue
@@ -135,10 +150,10 @@ def predict_dataset(
         if cache is not None and source_index is not None:  # a frozen trunk: each frame's features once per run
             videos = [item["file_name"]] * len(source_index)
             strict = not dataset.decode_pixels
-            features = cache.pooled(model, item["video"], videos, source_index, device, precision, strict)
-            per_clip = predict_clips(model, features, device, precision, chunk, pooled=True)
+            features = cache.pooled(model, item["video"], videos, source_index, placement, strict)
+            per_clip = predict_clips(model, features, placement, chunk, pooled=True)
         else:
-            per_clip = predict_clips(model, item["video"], device, precision, chunk, source_index)
+            per_clip = predict_clips(model, item["video"], placement, chunk, source_index)
         summary = reduce_clips(per_clip)
         row = {"FileName": item["file_name"], "EF": float(item["ef"])}
         row.update({k: v for k, v in summary.items() if k != "probs"})
@@ -153,5 +168,4 @@ def predict_dataset(
     table.insert(
         2, "category", [names[int(c)] for c in model.prompts.classify(table["EF"].to_numpy(), model.config.label_bins)]
     )
-    table.attrs["failed"] = failed
-    return table, attention
+    return DatasetPredictions(table, attention, failed)

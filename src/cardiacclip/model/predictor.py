@@ -36,7 +36,7 @@ from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.conformal import Calibration
 from cardiacclip.model.factory import open_model
 from cardiacclip.model.inference import predict_clips, reduce_clips
-from cardiacclip.runtime import resolve_device, resolve_precision
+from cardiacclip.runtime import Placement, resolve_device, resolve_precision
 
 Input = str | Path | np.ndarray | torch.Tensor
 
@@ -99,6 +99,11 @@ class Predictor:
     @property
     def categories(self) -> tuple[str, ...]:
         return tuple(self.model.prompts.names)
+
+    @property
+    def placement(self) -> Placement:
+        """Where the model runs and at which precision."""
+        return Placement(self.device, self.precision)
 
     def predict(
         self, x: Input, *, fps: float | None = None, clips: ClipCount | None = None, crop: CropMethod | None = None
@@ -196,7 +201,7 @@ class Predictor:
         shared = None
         if self.share_frames and all(v.source_index is not None for v in videos):
             shared = batch_frame_ids([v.source_index for v in videos])
-        out = predict_clips(self.model, clips, self.device, self.precision, source_index=shared)
+        out = predict_clips(self.model, clips, self.placement, source_index=shared)
         predictions, start = [], 0
         for v in videos:
             n = len(v.clips)
@@ -219,7 +224,7 @@ class Predictor:
 
     def _predict_tensor(self, x: torch.Tensor) -> Prediction:
         clips = _check_clips(x).float()
-        out = predict_clips(self.model, clips, self.device, self.precision)
+        out = predict_clips(self.model, clips, self.placement)
         return self._from_outputs(out, np.zeros(len(clips), dtype=int), None, self.sampler.period, "tensor", [])
 
     def _from_outputs(

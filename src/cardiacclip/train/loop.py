@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -26,7 +26,7 @@ from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.feature_cache import TrunkFeatureCache
 from cardiacclip.model.inference import predict_dataset
 from cardiacclip.progress import progress_bar
-from cardiacclip.runtime import autocast
+from cardiacclip.runtime import Placement
 from cardiacclip.train.losses import cardiacclip_loss
 from cardiacclip.train.radam import RAdamSkippingEarlySteps
 from cardiacclip.train.schedule import warmup_cosine
@@ -42,9 +42,7 @@ class Optimization:
     step: int = 0  # optimizer steps taken
 
     @classmethod
-    def create(
-        cls, model: CardiacCLIP, tc: TrainConfig, steps_per_epoch: int, device: torch.device, precision: str
-    ) -> Optimization:
+    def create(cls, model: CardiacCLIP, tc: TrainConfig, steps_per_epoch: int, placement: Placement) -> Optimization:
         lrs = {"trunk": tc.lr_trunk, "zoom": tc.lr_zoom, "mfl": tc.lr_mfl, "text": tc.lr_text, "head": tc.lr_head}
         groups = [{"params": p, "lr": lrs[name], "name": name} for name, p in model.parameter_groups().items() if p]
         # foreach: one fused update per parameter group (PyTorch uses it on GPUs by default; CPUs gain too)
@@ -52,7 +50,8 @@ class Optimization:
         optimizer = kind(groups, betas=tuple(tc.betas), weight_decay=tc.weight_decay, foreach=True)
         per_epoch = 1 if tc.schedule_step == "epoch" else steps_per_epoch  # schedule steps in an epoch
         scheduler = warmup_cosine(optimizer, tc.epochs * per_epoch, int(tc.warmup_epochs * per_epoch), tc.schedule)
-        return cls(optimizer, scheduler, torch.amp.GradScaler(device.type, enabled=precision == "fp16"))
+        scaler = torch.amp.GradScaler(placement.device.type, enabled=placement.precision == "fp16")
+        return cls(optimizer, scheduler, scaler)
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -78,8 +77,7 @@ def run_epoch(
     loader: DataLoader,
     opt: Optimization,
     tc: TrainConfig,
-    device: torch.device,
-    precision: str,
+    placement: Placement,
     desc: str = "epoch",
     progress: bool = True,
     cache: TrunkFeatureCache | None = None,
@@ -91,7 +89,7 @@ def run_epoch(
     label_bins = core.config.label_bins
     sampler = loader.dataset.sampler
     sums = {"train_loss": 0.0, "train_ce": 0.0, "train_kl": 0.0, "train_mae": 0.0}
-    seen = 0
+    seen, device = 0, placement.device
     bar = progress_bar(loader, desc=desc, unit="batch", disable=not progress, leave=False)
     for i, batch in enumerate(bar):
         video = batch["video"][:, 0]  # (B, T, 3, H, W)
@@ -99,11 +97,11 @@ def run_epoch(
         if cache is not None:  # frozen trunk: pooled trunk features of each source frame, computed once
             index = sampler.source_index(batch["starts"][:, 0].numpy(), video.shape[1], batch["period"].numpy())
             strict = not loader.dataset.decode_pixels
-            video = cache.pooled(core, video, list(batch["file_name"]), index, device, precision, strict)
+            video = cache.pooled(core, video, list(batch["file_name"]), index, placement, strict)
             pooled = True
         else:
             video, pooled = video.to(device, non_blocking=True), False
-        with autocast(device, precision):
+        with placement.autocast():
             out = model(video, pooled=pooled)
         terms = cardiacclip_loss(out["logits"], out["ef"], ef, core.prompts.classify(ef, label_bins), tc.loss)
         opt.scaler.scale(terms.total / tc.grad_accum).backward()
@@ -127,53 +125,67 @@ def run_epoch(
 def validate(
     model: CardiacCLIP,
     val_set: EchoNetDataset,
-    device: torch.device,
-    precision: str,
+    placement: Placement,
     progress: bool = True,
     cache: TrunkFeatureCache | None = None,
 ) -> dict[str, float]:
     """Validation MAE, RMSE and R2 (EF points) over the evaluation clips of every video."""
-    table, _ = predict_dataset(model, val_set, device, precision, progress=progress, desc="validating", cache=cache)
+    table = predict_dataset(model, val_set, placement, progress=progress, desc="validating", cache=cache).table
     metrics = regression_metrics(table["EF"].to_numpy(), table["EF_pred"].to_numpy())
-    return {f"val_{k}": v for k, v in metrics.items()}
+    return {f"val_{k}": v for k, v in asdict(metrics).items()}
 
 
-def fit(
-    model: CardiacCLIP,
-    loader: DataLoader,
-    val_set: EchoNetDataset,
-    opt: Optimization,
-    tc: TrainConfig,
-    device: torch.device,
-    precision: str,
-    on_epoch_end: Callable[[dict[str, float]], None],
-    start_epoch: int = 0,
-    progress: bool = True,
-    main: bool = True,
-    cache: TrunkFeatureCache | None = None,
-) -> None:
-    """Train from `start_epoch` to `tc.epochs`, validating after each epoch; `on_epoch_end` gets the epoch's
-    row (epoch, train loss terms, val_mae/val_rmse/val_r2, lr) and saves what it wants.
+@dataclass
+class FitSettings:
+    """How `fit` runs, besides the model and the data.
+
+    Attributes:
+        optimization: the optimizer, schedule and scaler (`Optimization.create`), resumed or new.
+        config: the training settings (epochs, loss weights, schedule stepping, max_train_steps).
+        placement: the device and precision.
+        on_epoch_end: called with each epoch's row (epoch, train loss terms, val_mae/val_rmse/val_r2, lr).
+        start_epoch: the first epoch to run (0, or where a resumed run stopped).
+        progress: progress bars.
+        main: whether this process validates and reports (rank 0 under torchrun).
+        cache: the frozen-trunk feature cache (`train.trunk_cache`), or None.
+    """
+
+    optimization: Optimization
+    config: TrainConfig
+    placement: Placement
+    on_epoch_end: Callable[[dict[str, float]], None]
+    start_epoch: int = 0
+    progress: bool = True
+    main: bool = True
+    cache: TrunkFeatureCache | None = None
+
+
+def fit(model: CardiacCLIP, loader: DataLoader, val_set: EchoNetDataset, settings: FitSettings) -> None:
+    """Train from `settings.start_epoch` to the config's epochs, validating after each epoch; `on_epoch_end` gets
+    the epoch's row and saves what it wants.
 
     Under torchrun `model` is wrapped in DistributedDataParallel and `loader` has a DistributedSampler;
     only the `main` process validates and calls `on_epoch_end`, the others wait for it at a barrier."""
+    opt, tc, placement, cache, progress = (
+        settings.optimization, settings.config, settings.placement, settings.cache, settings.progress
+    )
     core = getattr(model, "module", model)
-    if cache is not None and start_epoch < tc.epochs:  # every training frame once, before the first epoch
-        cache.prefill(core, loader.dataset, device, precision, progress=progress)
+    if cache is not None and settings.start_epoch < tc.epochs:  # every training frame once, before the first epoch
+        cache.prefill(core, loader.dataset, placement, progress=progress)
         loader.dataset.decode_pixels = False
-    for epoch in range(start_epoch, tc.epochs):
+    for epoch in range(settings.start_epoch, tc.epochs):
         if hasattr(loader.sampler, "set_epoch"):  # a new shuffle for every epoch, the same on every rank
             loader.sampler.set_epoch(epoch)
         row = {"epoch": epoch + 1}
         desc = f"epoch {epoch + 1}/{tc.epochs}"
-        row.update(run_epoch(model, loader, opt, tc, device, precision, desc, progress, cache))
+        row.update(run_epoch(model, loader, opt, tc, placement, desc, progress, cache))
         row["lr"] = opt.optimizer.param_groups[0]["lr"]
         if tc.schedule_step == "epoch":  # the reference advances its schedule once per epoch
             opt.scheduler.step()
-        if main:
-            row.update(validate(core, val_set, device, precision, progress, cache))
+        if settings.main:
+            row.update(validate(core, val_set, placement, progress, cache))
             val_set.decode_pixels = cache is None  # the validation clips' frames are cached from now on
-            on_epoch_end(row)
+            settings.on_epoch_end(row)
         barrier()
         if tc.max_train_steps is not None and opt.step >= tc.max_train_steps:
             break

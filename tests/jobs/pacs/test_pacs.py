@@ -19,7 +19,7 @@ from cardiacclip.jobs.pacs.pull import pull
 from cardiacclip.jobs.predict.studies import study_key
 from cardiacclip.jobs.sr import OWN_SERIES, read_study_ef
 from cardiacclip.synthetic.dicoms import write_pacs_export
-from cardiacclip.synthetic.orthanc import LocalOrthanc, is_part10, orthanc_available
+from cardiacclip.testing import LocalOrthanc, is_part10, orthanc_available
 
 if not orthanc_available() and os.environ.get("CARDIACCLIP_REQUIRE_ORTHANC"):  # CI: a missing server is a failure
     raise RuntimeError("CARDIACCLIP_REQUIRE_ORTHANC is set but Orthanc or its DICOMweb plugin is not installed")

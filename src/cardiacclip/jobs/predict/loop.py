@@ -135,38 +135,62 @@ def predict_files(
     """Predict every file (see `PredictOptions`) and write its row as soon as it is done (`out`: CSV or JSON Lines;
     None: JSON Lines on standard output); one file's failure never stops the batch; rows keep the input order.
     Under torchrun (`rank`), each process predicts every world-th input and rank 0 merges the rows into `out`,
-    in input order: the same table as one process.
+    in input order: the same table as one process (`_predict_sharded`).
 
     Raises `OutputError` before any work when `out` cannot be used.
     """
     options, rank = options or PredictOptions(), rank or Rank()
-    columns = output_columns(predictor.model.prompts)
-    if rank.distributed and out is None:
-        raise OutputError("under torchrun, predict needs --out FILE: the ranks' rows are merged into it")
+    if rank.distributed:
+        return _predict_sharded(predictor, files, out, options, progress, rank)
     check_output(out, options.overwrite, options.resume)
-    barrier()  # every rank has checked the output before rank 0 writes to it
-    done = _already_done(out, files, columns, rank) if options.resume and out is not None else set()
-    todo = [f for f in files if str(f) not in done]
-    if done and rank.main:
-        log.info("resuming: %d of %d input(s) already have a row in %s", len(files) - len(todo), len(files), out)
-    append = options.resume and out is not None and out.exists()
-    if rank.distributed:  # each rank predicts every world-th input into its own part file; rank 0 merges them
-        if rank.main and not append:
-            RowWriter(out, columns).close()  # the header
-        todo, writer = todo[rank.rank :: rank.world], RowWriter(part_file(out, rank.rank), columns)
-    else:
-        writer = RowWriter(out, columns, append=append)
+    columns = output_columns(predictor.model.prompts)
+    append = _appending(out, options)
+    todo = _todo(files, _already_done(out, files, columns, rank) if append else set(), out)
+    writer = RowWriter(out, columns, append=append)
     try:
         failed = _write_rows(predictor, todo, writer, options, progress)
     finally:
         writer.close()
-    if rank.distributed:
-        barrier()
-        if rank.main:
-            merge_parts(out, files, columns)
-        counts = gather_objects((len(todo), failed))
-        return PredictSummary(sum(c[0] for c in counts), sum(c[1] for c in counts), len(done))
     return PredictSummary(done=len(todo), failed=failed, skipped=len(files) - len(todo))
+
+
+def _appending(out: Path | None, options: PredictOptions) -> bool:
+    """Whether the rows go after those already in `out` (resuming onto an existing file)."""
+    return bool(options.resume and out is not None and out.exists())
+
+
+def _todo(files: list[Path], done: set[str], out: Path | None, report: bool = True) -> list[Path]:
+    """The files without a row yet; how many were done already is logged when `report`."""
+    todo = [f for f in files if str(f) not in done]
+    if done and report:
+        log.info("resuming: %d of %d input(s) already have a row in %s", len(files) - len(todo), len(files), out)
+    return todo
+
+
+def _predict_sharded(
+    predictor: Predictor, files: list[Path], out: Path | None, options: PredictOptions, progress: bool, rank: Rank
+) -> PredictSummary:
+    """Under torchrun: every rank predicts every world-th input into its own part file; rank 0 merges them."""
+    if out is None:
+        raise OutputError("under torchrun, predict needs --out FILE: the ranks' rows are merged into it")
+    check_output(out, options.overwrite, options.resume)
+    columns = output_columns(predictor.model.prompts)
+    barrier()  # every rank has checked the output before rank 0 writes to it
+    done = _already_done(out, files, columns, rank) if options.resume else set()
+    todo = _todo(files, done, out, report=rank.main)
+    if rank.main and not _appending(out, options):
+        RowWriter(out, columns).close()  # the header
+    mine = todo[rank.rank :: rank.world]
+    writer = RowWriter(part_file(out, rank.rank), columns)
+    try:
+        failed = _write_rows(predictor, mine, writer, options, progress)
+    finally:
+        writer.close()
+    barrier()
+    if rank.main:
+        merge_parts(out, files, columns)
+    done_counts, failed_counts = zip(*gather_objects((len(mine), failed)), strict=True)
+    return PredictSummary(sum(done_counts), sum(failed_counts), len(done))
 
 
 def _already_done(out: Path, files: list[Path], columns: list[str], rank: Rank) -> set[str]:

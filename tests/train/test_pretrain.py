@@ -8,7 +8,7 @@ from cardiacclip.data.video_io import read_video
 from cardiacclip.jobs.pretrain import pretrain
 from cardiacclip.model.backbone import load_backbone
 from cardiacclip.runtime import seed_everything
-from cardiacclip.synthetic.pretrain import PretrainConfig
+from cardiacclip.train.pretrain import PretrainConfig
 
 
 def test_pretraining_writes_a_loadable_backbone(synthetic_root, tmp_path):
@@ -40,7 +40,7 @@ def test_pretraining_writes_a_loadable_backbone(synthetic_root, tmp_path):
 def test_key_frame_views_pair_each_report_with_its_ed_and_es_frames(synthetic_root):
     from cardiacclip.data.clips import ClipSampler
     from cardiacclip.data.filelist import read_filelist, read_volume_tracings
-    from cardiacclip.synthetic.pretrain import KeyFramePairs
+    from cardiacclip.train.pretrain import KeyFramePairs
 
     table = read_filelist(synthetic_root / "FileList.csv").head(3)
     sampler = ClipSampler(length=2, period=1, image_size=112)
@@ -72,8 +72,8 @@ def test_key_frame_pretraining_runs(synthetic_root, tmp_path):
 
 def test_drawn_pairs_are_new_subjects_seeded_by_index():
     from cardiacclip.data.clips import ClipSampler
-    from cardiacclip.synthetic.pretrain import DrawnKeyFramePairs
     from cardiacclip.synthetic.reports import parse_report_ef
+    from cardiacclip.train.pretrain import DrawnKeyFramePairs
 
     sampler = ClipSampler(length=2, period=1, image_size=112)
     pairs = DrawnKeyFramePairs(10, seed=0, style="mixed", sampler=sampler)
