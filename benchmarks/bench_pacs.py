@@ -23,9 +23,9 @@ from pathlib import Path
 import pydicom
 
 from cardiacclip.data.video_io import find_videos
-from cardiacclip.jobs.pacs.client import PacsSettings
+from cardiacclip.dicom.dicomweb import PacsSettings
+from cardiacclip.dicom.sr import report_text
 from cardiacclip.jobs.pacs.run import run_pacs
-from cardiacclip.jobs.sr import report_text
 from cardiacclip.logging_setup import configure_logging
 from cardiacclip.synthetic.dicoms import write_pacs_export
 from cardiacclip.testing import LocalOrthanc, is_part10

@@ -38,7 +38,7 @@ def free_port() -> int:
 
 
 def synthetic_video(folder: Path) -> Path:
-    from cardiacclip.synthetic.echoes import generate_dataset
+    from cardiacclip.synthetic.dataset import generate_dataset
 
     generate_dataset(folder, n=1, seed=7, workers=1, progress=False)
     return next((folder / "Videos").glob("*.avi"))

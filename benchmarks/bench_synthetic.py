@@ -10,7 +10,7 @@ import os
 import tempfile
 import time
 
-from cardiacclip.synthetic.echoes import generate_dataset
+from cardiacclip.synthetic.dataset import generate_dataset
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ def main() -> None:
     from cardiacclip.model.factory import open_model
     from cardiacclip.model.inference import predict_dataset
     from cardiacclip.runtime import Placement, resolve_precision
-    from cardiacclip.synthetic.echoes import generate_dataset
+    from cardiacclip.synthetic.dataset import generate_dataset
 
     work = args.work or Path(tempfile.mkdtemp(prefix="gpu-check-"))
     device = torch.device(args.device)

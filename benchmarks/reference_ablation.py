@@ -28,7 +28,7 @@ from cardiacclip.jobs.train import train
 from cardiacclip.model.factory import open_model
 from cardiacclip.model.inference import predict_dataset
 from cardiacclip.runtime import Placement
-from cardiacclip.synthetic.echoes import ensure_synthetic_data
+from cardiacclip.synthetic.dataset import ensure_synthetic_data
 
 REFERENCE_SWITCHES = {
     "data": ["normalize", "frame_layout", "eval_random_clip"],

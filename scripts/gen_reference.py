@@ -330,7 +330,12 @@ API_PAGES: dict[str, tuple[str, str, list[str]]] = {
         "k-shot split.",
         ["cardiacclip.data.source", "cardiacclip.data.clips", "cardiacclip.data.echonet",
          "cardiacclip.data.fewshot", "cardiacclip.data.filelist", "cardiacclip.data.region",
-         "cardiacclip.data.echo_sr", "cardiacclip.data.errors"],
+         "cardiacclip.data.errors"],
+    ),
+    "dicom": (
+        "DICOM interchange",
+        "Labels from the echo machines' reports, our SR, what marks an object as ours, the DICOMweb connection.",
+        ["cardiacclip.dicom.echo_sr", "cardiacclip.dicom.sr", "cardiacclip.dicom.ours", "cardiacclip.dicom.dicomweb"],
     ),
     "model": (
         "Model",
@@ -343,14 +348,23 @@ API_PAGES: dict[str, tuple[str, str, list[str]]] = {
     "train": (
         "Training and evaluation",
         "The loop, losses and schedule (paper Sec. 3), and the metrics.",
-        ["cardiacclip.train.loop", "cardiacclip.train.losses", "cardiacclip.evaluate.metrics"],
+        [
+            "cardiacclip.train.loop",
+            "cardiacclip.train.losses",
+            "cardiacclip.train.pretrain",
+            "cardiacclip.evaluate.metrics",
+        ],
     ),
     "jobs": (
         "Jobs",
         "What the commands run, callable from Python.",
         ["cardiacclip.jobs.train", "cardiacclip.jobs.evaluate", "cardiacclip.jobs.convert"],
     ),
-    "synthetic": ("Synthetic data", "The built-in synthetic default.", ["cardiacclip.synthetic.echoes"]),
+    "synthetic": (
+        "Synthetic data and a local PACS",
+        "The built-in synthetic default, and the local Orthanc the tests and the PACS walk-through start.",
+        ["cardiacclip.synthetic.echoes", "cardiacclip.synthetic.dataset", "cardiacclip.testing"],
+    ),
 }
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cardiacclip.synthetic.echoes import generate_dataset
+from cardiacclip.synthetic.dataset import generate_dataset
 from helpers import tiny_config
 
 torch.set_num_threads(2)

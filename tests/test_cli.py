@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from cardiacclip.cli import app
@@ -49,6 +50,7 @@ def test_every_command_has_help():
         assert result.exit_code == 0 and "Usage" in result.output
 
 
+@pytest.mark.slow
 def test_train_logs_to_stderr_applies_set_and_gives_toy_backbones_the_synthetic_sizes(synthetic_root, tmp_path):
     run_dir = tmp_path / "run"
     args = [

@@ -120,6 +120,7 @@ def test_the_prediction_examples_run(page, demo_layout, capsys):
     assert isinstance(namespace["results"][1], FileNotFoundError)
 
 
+@pytest.mark.slow
 def test_the_local_orthanc_example_runs(tmp_path, monkeypatch, capsys):
     from cardiacclip.synthetic.dicoms import write_pacs_export
     from cardiacclip.testing import orthanc_available

@@ -293,28 +293,32 @@ def _build(cls, data: dict[str, Any], where: str = ""):
 
 def _check(kind: Any, value: Any, where: str) -> Any:
     """`value` as a `kind` (the field's type hint), or a ConfigError naming the field."""
-    origin = get_origin(kind)
     if dataclasses.is_dataclass(kind):
         if isinstance(value, kind):  # built (and checked) already
             return value
         return _build(kind, value if value is not None else {}, where)
-    if origin is Literal:
-        if value not in get_args(kind):
-            raise ConfigError(f"{where} must be one of {get_args(kind)}, got {value!r}")
-        return value
-    if origin in (Union, types.UnionType):
-        return _check_union(kind, value, where)
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{where} must be a list, got {value!r}")
-        (item,) = get_args(kind) or (Any,)
-        return [_check(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    origin = get_origin(kind)
+    if origin is not None and origin in _CHECKS:
+        return _CHECKS[origin](kind, value, where)
     if kind in _SCALARS:
         accepts, convert, description = _SCALARS[kind]
         if not accepts(value):
             raise ConfigError(f"{where} must be {description}, got {value!r}")
         return convert(value)
     return value
+
+
+def _check_literal(kind: Any, value: Any, where: str) -> Any:
+    if value not in get_args(kind):
+        raise ConfigError(f"{where} must be one of {get_args(kind)}, got {value!r}")
+    return value
+
+
+def _check_list(kind: Any, value: Any, where: str) -> list:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where} must be a list, got {value!r}")
+    (item,) = get_args(kind) or (Any,)
+    return [_check(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
 
 
 def _check_union(kind: Any, value: Any, where: str) -> Any:
@@ -325,6 +329,10 @@ def _check_union(kind: Any, value: Any, where: str) -> Any:
         except ConfigError:
             continue
     raise ConfigError(f"{where} must be {_describe(kind)}, got {value!r}")
+
+
+# the generic type hints (`get_origin`) that `_check` hands to a function of their own
+_CHECKS = {Literal: _check_literal, Union: _check_union, types.UnionType: _check_union, list: _check_list}
 
 
 def _is_number(value: Any) -> bool:

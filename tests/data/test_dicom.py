@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from cardiacclip.data.dicom import open_dicom
-from cardiacclip.data.errors import CorruptVideoError, NotAVideoError, SingleFrameError
+from cardiacclip.data.errors import CorruptVideoError, NotAVideoError, SingleFrameError, VideoReadError
+from cardiacclip.data.source import probe
 from cardiacclip.synthetic.dicoms import screen_capture, write_ultrasound_dicom
-from helpers import write_structured_report
+from helpers import moving_pattern, write_dicom, write_structured_report
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +54,26 @@ def test_files_that_are_not_loops_are_named_with_the_reason(capture, tmp_path):
         with pytest.raises(error) as info:
             open_dicom(path)
         assert str(path) in str(info.value)
+
+
+def test_a_damaged_value_representation_is_a_malformed_header(tmp_path):
+    path = write_dicom(tmp_path / "vr.dcm", moving_pattern(n_frames=6), photometric="MONOCHROME2")
+    data = path.read_bytes()
+    tag = b"\x28\x00\x04\x00CS"  # (0028,0004) PhotometricInterpretation, explicit VR "CS"
+    assert data.count(tag) == 1
+    path.write_bytes(data.replace(tag, b"\x28\x00\x04\x00\x43\xf7"))
+    with pytest.raises(CorruptVideoError, match="malformed DICOM header"):
+        probe(path)
+
+
+def test_corrupt_rle_data_is_corrupt_not_an_encoding_that_needs_a_plugin(tmp_path):
+    path = write_ultrasound_dicom(tmp_path / "rle.dcm", screen_capture(0, 120, 160, 64, n_frames=6), "rle")
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4000] = b"\xff" * 4000  # a damaged stretch of the RLE segments
+    path.write_bytes(bytes(data))
+    with pytest.raises(VideoReadError) as caught:
+        video = probe(path)
+        video.read(range(video.n_frames))
+    assert isinstance(caught.value, CorruptVideoError), caught.value
+    assert "pip install" not in str(caught.value) and "cannot be decoded" in str(caught.value)

@@ -83,6 +83,7 @@ def test_a_half_sequence_shorter_than_a_clip_is_padded_with_black(releases, tmp_
     assert beyond.any() and (prepared.first_clip[beyond] == 0).all() and prepared.first_clip[~beyond].any()
 
 
+@pytest.mark.slow
 def test_train_on_one_set_and_evaluate_on_the_other(releases, tmp_path):
     pediatric, camus = tmp_path / "pediatric", tmp_path / "camus"
     args = ["--from", "echonet-pediatric", "--view", "A4C"]

@@ -7,7 +7,7 @@ from cardiacclip.data import CorruptVideoError, NotAVideoError, SingleFrameError
 from cardiacclip.data.source import Reading, probe, probe_all, problem
 from cardiacclip.data.video_io import read_video
 from cardiacclip.synthetic.dicoms import screen_capture, with_colour_doppler, write_ultrasound_dicom
-from helpers import moving_pattern, write_dicom, write_structured_report
+from helpers import moving_pattern, set_raw_tag, write_dicom, write_structured_report
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +92,20 @@ def test_probe_all_gives_each_video_its_source_or_its_reason(tmp_path):
 def test_a_structured_report_is_not_a_video(tmp_path):
     with pytest.raises(NotAVideoError, match="no pixel data"):
         probe(write_structured_report(tmp_path / "sr.dcm"))
+
+
+@pytest.mark.parametrize("fps", [2.576980381e9, 1e-6, float("inf")])
+def test_an_implausible_frame_rate_is_treated_as_unknown_and_named(fps):
+    video = probe(moving_pattern(n_frames=30), fps=fps)
+    assert video.fps is None
+    assert any("implausible frame rate" in w and f"{fps:.10g}" in w for w in video.warnings), video.warnings
+
+
+def test_a_dicom_stating_an_absurd_frame_rate_gets_the_training_period(tmp_path):
+    from cardiacclip.data.clips import ClipSampler
+
+    path = write_dicom(tmp_path / "fast.dcm", moving_pattern(n_frames=40), fps=None)
+    set_raw_tag(path, "CineRate", "IS", "99999999")
+    video = probe(path)
+    assert video.fps is None and "99999999" in " ".join(video.warnings)
+    assert ClipSampler(length=8, period=2, fps=50.0).for_video(video.fps).period == 2

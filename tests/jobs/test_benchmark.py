@@ -8,6 +8,7 @@ from cardiacclip.jobs.benchmark import METHODS, BenchmarkConfig, Method, default
 from helpers import tiny_config
 
 
+@pytest.mark.slow
 def test_every_benchmark_method_runs_one_quick_step(synthetic_root, tmp_path):
     run = tiny_config(synthetic_root)
     run.train.epochs, run.train.max_train_steps, run.train.batch_size = 1, 1, 2
@@ -78,8 +79,9 @@ def test_paired_differences_compare_each_step_on_the_same_samples():
     assert mfl["helped"] == 3 and paired.loc["echozoom vs mfl", "helped"] == 1
 
 
+@pytest.mark.slow
 def test_external_test_data_is_a_second_target_in_the_same_table(synthetic_root, tmp_path):
-    from cardiacclip.synthetic.echoes import generate_dataset
+    from cardiacclip.synthetic.dataset import generate_dataset
 
     external = generate_dataset(tmp_path / "external", n=16, seed=9, workers=1, progress=False)
     assert len(external)

@@ -82,6 +82,7 @@ def test_convert_writes_a_deidentified_echonet_folder(archive, tmp_path):
     assert (private / "previews").is_dir() and len(list((private / "previews").glob("*.png"))) == 5
 
 
+@pytest.mark.slow
 def test_convert_resumes_and_parallel_workers_give_the_same_output(archive, tmp_path):
     src, labels = archive
     one, two = tmp_path / "one", tmp_path / "two"

@@ -18,8 +18,8 @@ from cardiacclip.data.filelist import video_file_name
 from cardiacclip.jobs.evaluate import evaluate_checkpoint
 from cardiacclip.jobs.predict import PredictOptions, predict_files
 from cardiacclip.jobs.train import train
+from cardiacclip.synthetic.dataset import generate_dataset
 from cardiacclip.synthetic.dicoms import screen_capture, write_ultrasound_dicom
-from cardiacclip.synthetic.echoes import generate_dataset
 from helpers import tiny_config
 
 ENCODINGS = ["jpeg", "rle", "mono2", "palette16", "ybr_full", "rgb", "mono16_window", "palette_bronze"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from cardiacclip.cli import app
@@ -41,6 +42,7 @@ def test_plain_folder_gets_a_row_per_file(tmp_path):
     assert len(pd.read_csv(tmp_path / "files.csv")) == 5
 
 
+@pytest.mark.slow
 def test_synthetic_pacs_export_for_the_readme(tmp_path):
     assert runner.invoke(app, ["synth", str(tmp_path / "pacs"), "--pacs", "--n", "4"]).exit_code == 0
     rows = inspect_files(find_videos([tmp_path / "pacs" / "export"]), progress=False)

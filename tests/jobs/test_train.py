@@ -29,6 +29,7 @@ def test_training_writes_the_run_folder(tiny_run):
     assert np.isfinite(result.best_val_mae)
 
 
+@pytest.mark.slow
 def test_resume_after_interruption_matches_an_uninterrupted_run(synthetic_root, tmp_path, monkeypatch):
     config = tiny_config(synthetic_root, split_file=small_split_file(synthetic_root, tmp_path / "split.csv"))
     config.train.epochs = 2

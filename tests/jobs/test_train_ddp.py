@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from cardiacclip.distributed import Rank
@@ -20,6 +21,7 @@ def torchrun(args: list[str], cwd) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_train_one_run_and_resume_it(synthetic_root, tmp_path):
     config = tiny_config(synthetic_root, split_file=small_split_file(synthetic_root, tmp_path / "split.csv", n_train=8))
     config.train.epochs, config.train.max_train_steps, config.train.device = 1, None, "cpu"

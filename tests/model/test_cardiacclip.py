@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from cardiacclip.config import RunConfig
@@ -48,6 +49,7 @@ def test_text_features_are_cached_when_they_cannot_change():
     assert len(calls) == 4  # frozen text tower: once
 
 
+@pytest.mark.slow
 def test_fine_stage_predictions_can_leave_15_85():
     torch.manual_seed(0)
     config = tiny_config()
@@ -61,6 +63,7 @@ def test_fine_stage_predictions_can_leave_15_85():
     assert ef[0] < 15 and ef[1] > 85
 
 
+@pytest.mark.slow
 def test_short_training_lowers_the_training_loss(synthetic_root):
     """A few optimizer steps on four synthetic videos, with the pretrained toy backbone and the loop's
     per-part learning rates (random weights give nearly identical features for every echo, and one

@@ -6,14 +6,8 @@ import pytest
 
 from cardiacclip.data.filelist import read_filelist, read_volume_tracings, volume_from_tracing
 from cardiacclip.data.video_io import read_video
-from cardiacclip.synthetic.echoes import (
-    contraction,
-    generate_dataset,
-    lv_geometry,
-    lv_profile,
-    render_video,
-    sample_params,
-)
+from cardiacclip.synthetic.dataset import generate_dataset
+from cardiacclip.synthetic.echoes import contraction, lv_geometry, lv_profile, render_video, sample_params
 from cardiacclip.synthetic.styles import ECHONET, SECOND, mixed_style
 
 

@@ -20,6 +20,7 @@ def frozen_config(root, split, cache: bool):
     return config
 
 
+@pytest.mark.slow
 def test_cached_and_uncached_frozen_training_give_the_same_metrics(synthetic_root, tmp_path):
     split = small_split_file(synthetic_root, tmp_path / "split.csv")
     plain = train_job.train(frozen_config(synthetic_root, split, False), tmp_path / "plain", progress=False)
@@ -39,6 +40,7 @@ def test_the_cache_refuses_a_run_whose_frames_change(synthetic_root, tmp_path):
         train_job.train(config, tmp_path / "run", progress=False)
 
 
+@pytest.mark.slow
 def test_videos_shorter_than_a_clip_train_from_the_cache(synthetic_root, tmp_path):
     """Clip positions past a short video's end hold black frames; the cache gives them the black frame's
     features, as encoding the padded clip would."""

@@ -58,8 +58,8 @@ def stopping_errors() -> tuple[type[Exception], ...]:
     """The errors that stop a command before it can work: exit status 2 and one line."""
     from cardiacclip.config import ConfigError
     from cardiacclip.data.errors import DatasetError
+    from cardiacclip.dicom.dicomweb import PacsError
     from cardiacclip.jobs.output import OutputError
-    from cardiacclip.jobs.pacs.client import PacsError
     from cardiacclip.model.backbone import BackboneError
     from cardiacclip.model.checkpoint import CheckpointError
 

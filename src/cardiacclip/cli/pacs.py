@@ -31,7 +31,7 @@ app.add_typer(pacs_app, name="pacs")
 
 
 def pacs_settings(url: str, user: str | None, password_file: Path | None, token_file: Path | None, insecure: bool):
-    from cardiacclip.jobs.pacs.client import PacsSettings
+    from cardiacclip.dicom.dicomweb import PacsSettings
 
     return PacsSettings(
         url=url,
@@ -55,7 +55,7 @@ def pacs_pull(
     insecure: Insecure = False,
 ) -> None:
     """Fetch the ultrasound cine loops and echo SRs of the PACS's studies; resumable (what is there is kept)."""
-    from cardiacclip.jobs.pacs.client import connect
+    from cardiacclip.dicom.dicomweb import connect
     from cardiacclip.jobs.pacs.pull import pull
 
     with usage_errors():
@@ -64,9 +64,9 @@ def pacs_pull(
     console.print(
         f"{summary.studies} stud(ies): {summary.fetched} instance(s) fetched, {summary.present} already there, "
         f"{summary.skipped} other object(s) skipped, {len(summary.unreadable)} unreadable, "
-        f"{len(summary.failed)} stud(ies) left for the next run"
+        f"{len(summary.failed)} stud(ies) left for the next run, {len(summary.refused)} refused"
     )
-    if summary.failed or summary.unreadable:
+    if summary.failed or summary.unreadable or summary.refused:
         raise typer.Exit(1)
 
 
@@ -80,7 +80,7 @@ def pacs_push(
     insecure: Insecure = False,
 ) -> None:
     """Store our SRs in the PACS (STOW-RS); pushing twice leaves one SR per study."""
-    from cardiacclip.jobs.pacs.client import connect
+    from cardiacclip.dicom.dicomweb import connect
     from cardiacclip.jobs.pacs.push import push
 
     files = sorted(folder.glob("*.dcm")) if folder.is_dir() else []
@@ -120,5 +120,6 @@ def pacs_run(
         f"{predicted.done} loop(s) predicted ({predicted.skipped} already); {len(result.reports)} SR(s) in "
         f"{out / 'sr'}{stored}. {RESEARCH_NOTICE}"
     )
-    if pulled.failed or pulled.unreadable or predicted.failed or (result.pushed and result.pushed.failed):
+    pushed_failed = result.pushed is not None and result.pushed.failed
+    if pulled.failed or pulled.unreadable or pulled.refused or predicted.failed or pushed_failed:
         raise typer.Exit(1)

@@ -66,30 +66,45 @@ def camus_loops(root: str | Path, view: str = "4CH") -> list[SourceLoop]:
     if view not in CAMUS_VIEWS:
         raise DatasetError(f"CAMUS has the views {', '.join(CAMUS_VIEWS)}, not {view!r}")
     official = _official_splits(root)
-    loops = []
-    for folder in _patients(root):
-        sequence, cfg_path = _sequence(folder, view), folder / f"Info_{view}.cfg"
-        if sequence is None or not cfg_path.is_file():
-            log.warning("%s: no %s sequence or Info_%s.cfg: skipped", folder.name, view, view)
-            continue
-        cfg = read_cfg(cfg_path)
-        try:
-            ef = float(cfg["EF"])
-        except (KeyError, ValueError):
-            log.warning("%s: no EF in %s: skipped", folder.name, cfg_path.name)
-            continue
-        number = int(PATIENT.match(folder.name).group(1))
-        split = official.get(folder.name) or ("TRAIN" if number % 10 < 8 else "VAL" if number % 10 == 8 else "TEST")
-        loops.append(
-            SourceLoop(
-                name=f"{folder.name}_{view}",
-                path=sequence,
-                ef=ef,
-                split=split,
-                fps=float(cfg["FrameRate"]) if cfg.get("FrameRate") else None,
-                ed=int(cfg["ED"]) - 1 if cfg.get("ED") else None,
-                es=int(cfg["ES"]) - 1 if cfg.get("ES") else None,
-                extra={k: cfg[k] for k in ("Sex", "Age", "ImageQuality") if k in cfg},
-            )
-        )
-    return loops
+    loops = [_loop(folder, view, official) for folder in _patients(root)]
+    return [loop for loop in loops if loop is not None]
+
+
+def _loop(folder: Path, view: str, official: dict[str, str]) -> SourceLoop | None:
+    """One patient's loop of `view`; None (with a warning) without the sequence, its cfg or an EF."""
+    sequence, cfg_path = _sequence(folder, view), folder / f"Info_{view}.cfg"
+    if sequence is None or not cfg_path.is_file():
+        log.warning("%s: no %s sequence or Info_%s.cfg: skipped", folder.name, view, view)
+        return None
+    cfg = read_cfg(cfg_path)
+    try:
+        ef = float(cfg["EF"])
+    except (KeyError, ValueError):
+        log.warning("%s: no EF in %s: skipped", folder.name, cfg_path.name)
+        return None
+    number = int(PATIENT.match(folder.name).group(1))
+    return SourceLoop(
+        name=f"{folder.name}_{view}",
+        path=sequence,
+        ef=ef,
+        split=official.get(folder.name) or _split_by_number(number),
+        fps=_optional(cfg, "FrameRate", float),
+        ed=_frame(cfg, "ED"),
+        es=_frame(cfg, "ES"),
+        extra={k: cfg[k] for k in ("Sex", "Age", "ImageQuality") if k in cfg},
+    )
+
+
+def _split_by_number(number: int) -> str:
+    """Without the official split files: patient number modulo 10, 0-7 TRAIN, 8 VAL, 9 TEST."""
+    return "TRAIN" if number % 10 < 8 else "VAL" if number % 10 == 8 else "TEST"
+
+
+def _optional(cfg: dict[str, str], key: str, kind: type) -> float | int | None:
+    return kind(cfg[key]) if cfg.get(key) else None
+
+
+def _frame(cfg: dict[str, str], key: str) -> int | None:
+    """A cfg's 1-based ED or ES frame number as a 0-based frame index."""
+    number = _optional(cfg, key, int)
+    return None if number is None else number - 1

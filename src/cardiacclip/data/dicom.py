@@ -75,24 +75,35 @@ def _number(ds: pydicom.Dataset, keyword: str) -> float | None:
 
 
 def dicom_frame_rate(ds: pydicom.Dataset) -> float | None:
-    """Frames per second stated by the dataset, or None. Raises ValueError for a malformed tag."""
-    cine_rate = _number(ds, "CineRate")
-    if cine_rate is not None and cine_rate > 0:
-        return cine_rate
-    frame_time = _number(ds, "FrameTime")
-    if frame_time is not None and frame_time > 0:
-        return 1000.0 / frame_time
-    vector = ds.get("FrameTimeVector")
-    if vector not in (None, ""):
-        items = [vector] if isinstance(vector, str | bytes) or not hasattr(vector, "__iter__") else list(vector)
-        values = [float(str(v).replace(",", ".")) for v in items]
-        intervals = [v for v in values if v > 0]
-        if intervals:
-            return 1000.0 / float(np.median(intervals))
-    display_rate = _number(ds, "RecommendedDisplayFrameRate")
-    if display_rate is not None and display_rate > 0:
-        return display_rate
+    """Frames per second stated by the dataset, or None: the first positive of CineRate, FrameTime (ms per frame),
+    the median of FrameTimeVector, RecommendedDisplayFrameRate. Raises ValueError for a malformed tag it reads."""
+    for rate_of in (_cine_rate, _frame_time_rate, _vector_rate, _display_rate):
+        rate = rate_of(ds)
+        if rate is not None and rate > 0:
+            return rate
     return None
+
+
+def _cine_rate(ds: pydicom.Dataset) -> float | None:
+    return _number(ds, "CineRate")
+
+
+def _frame_time_rate(ds: pydicom.Dataset) -> float | None:
+    frame_time = _number(ds, "FrameTime")
+    return 1000.0 / frame_time if frame_time is not None and frame_time > 0 else None
+
+
+def _vector_rate(ds: pydicom.Dataset) -> float | None:
+    vector = ds.get("FrameTimeVector")
+    if vector in (None, ""):
+        return None
+    items = [vector] if isinstance(vector, str | bytes) or not hasattr(vector, "__iter__") else list(vector)
+    intervals = [v for v in (float(str(item).replace(",", ".")) for item in items) if v > 0]
+    return 1000.0 / float(np.median(intervals)) if intervals else None
+
+
+def _display_rate(ds: pydicom.Dataset) -> float | None:
+    return _number(ds, "RecommendedDisplayFrameRate")
 
 
 def _open(path: Path, warnings: list[str]) -> pydicom.Dataset:
@@ -148,6 +159,7 @@ def open_dicom(path: str | Path) -> DicomLoop:
     path = Path(path)
     info = LoopInfo()
     ds = _open(path, info.warnings)
+    _check_header(ds, path)
     if "PixelData" not in ds:
         raise NotAVideoError(path, "DICOM file has no pixel data")
     try:
@@ -157,15 +169,31 @@ def open_dicom(path: str | Path) -> DicomLoop:
         raise CorruptVideoError(path, f"DICOM header: {exc}") from exc
     if declared < 2:
         raise SingleFrameError(path, f"NumberOfFrames={declared}")
-    info.modality = str(ds.get("Modality", "")) or None
-    info.study_uid = str(ds.get("StudyInstanceUID", "")) or None
-    info.sop_uid = str(ds.get("SOPInstanceUID", "")) or None
-    info.accession = str(ds.get("AccessionNumber", "")) or None
-    info.regions = [
-        {k: item.get(k) for k in REGION_KEYWORDS if k in item} for item in ds.get("SequenceOfUltrasoundRegions", [])
-    ]
+    _describe(ds, info)
     _fit_frame_count(ds, declared, info.warnings)
     return DicomLoop(path, ds, int(ds.NumberOfFrames), fps, info)
+
+
+def _check_header(ds: pydicom.Dataset, path: Path) -> None:
+    """Every header element parsed now (pydicom parses lazily): a damaged one, such as an unknown value
+    representation, is a malformed header here, not a decoder's error later."""
+    try:
+        for element in ds:
+            element.value  # noqa: B018 (reading the value is the check)
+    except Exception as exc:  # pydicom's plain exceptions on a damaged element
+        raise CorruptVideoError(path, f"malformed DICOM header: {type(exc).__name__}: {exc}") from exc
+
+
+def _text(ds: pydicom.Dataset, keyword: str) -> str | None:
+    return str(ds.get(keyword, "")) or None
+
+
+def _describe(ds: pydicom.Dataset, info: LoopInfo) -> None:
+    """The identifiers and ultrasound regions of the header, into `info`."""
+    info.modality, info.study_uid = _text(ds, "Modality"), _text(ds, "StudyInstanceUID")
+    info.sop_uid, info.accession = _text(ds, "SOPInstanceUID"), _text(ds, "AccessionNumber")
+    regions = ds.get("SequenceOfUltrasoundRegions", [])
+    info.regions = [{k: item.get(k) for k in REGION_KEYWORDS if k in item} for item in regions]
 
 
 def _fit_frame_count(ds: pydicom.Dataset, declared: int, warnings: list[str]) -> None:
@@ -181,41 +209,68 @@ def _fit_frame_count(ds: pydicom.Dataset, declared: int, warnings: list[str]) ->
 
 
 def _rgb_frames(ds: pydicom.Dataset, path: Path, indices: list[int] | None) -> Iterator[tuple[int, np.ndarray]]:
-    """Frames (all, or `indices` ascending) as uint8 RGB, decoded and converted one frame at a time."""
-    from pydicom.pixels import apply_color_lut, iter_pixels
+    """Frames (all, or `indices` ascending) as uint8 RGB, decoded and converted one frame at a time. A decoder
+    that fails is `UnsupportedEncodingError` only when no decoder for the transfer syntax is installed (a plugin
+    would help); otherwise the pixel data is damaged: `CorruptVideoError`."""
+    from pydicom.pixels import iter_pixels
+
+    order = indices if indices is not None else range(int(ds.get("NumberOfFrames", 1)))
+    try:
+        to_rgb = _rgb_converter(ds, path)
+        # YBR_FULL / YBR_FULL_422 are converted to RGB by iter_pixels
+        for i, frame in zip(order, iter_pixels(ds, indices=indices), strict=False):
+            yield i, to_rgb(frame)
+    except UnsupportedEncodingError:
+        raise
+    except (NotImplementedError, RuntimeError) as exc:
+        if not _decoder_installed(ds):
+            syntax = _syntax_name(ds)
+            detail = f"transfer syntax {syntax} needs a pydicom decoder plugin (pip install 'cardiacclip[dicom]')"
+            raise UnsupportedEncodingError(path, f"{detail}: {exc}") from exc
+        raise CorruptVideoError(path, f"pixel data cannot be decoded ({_syntax_name(ds)}): {exc}") from exc
+    except Exception as exc:  # the decoders' plain exceptions on damaged pixel data: this file's reason
+        raise CorruptVideoError(path, f"pixel data cannot be decoded: {exc}") from exc
+
+
+def _syntax_name(ds: pydicom.Dataset) -> str:
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "unknown")
+    return str(getattr(syntax, "name", syntax))
+
+
+def _decoder_installed(ds: pydicom.Dataset) -> bool:
+    """Whether pydicom has a working decoder for the dataset's transfer syntax (a missing plugin says False)."""
+    from pydicom.pixels.decoders.base import get_decoder
+
+    try:
+        return bool(get_decoder(ds.file_meta.TransferSyntaxUID).is_available)
+    except Exception:  # an unknown or private transfer syntax: no decoder
+        return False
+
+
+def _rgb_converter(ds: pydicom.Dataset, path: Path):
+    """A function from one decoded frame to (H, W, 3) uint8 RGB for the dataset's photometric interpretation."""
+    from pydicom.pixels import apply_color_lut
 
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
     to_uint8 = _grey_mapping(ds) if photometric.startswith("MONOCHROME") else None
-    order = indices if indices is not None else range(int(ds.get("NumberOfFrames", 1)))
-    try:
-        # YBR_FULL / YBR_FULL_422 are converted to RGB by iter_pixels
-        for i, frame in zip(order, iter_pixels(ds, indices=indices), strict=False):
-            if photometric == "PALETTE COLOR":
-                frame = _palette_to_uint8(apply_color_lut(frame, ds), ds)
-            elif to_uint8 is not None:
-                frame = to_uint8(frame)
-                frame = 255 - frame if photometric == "MONOCHROME1" else frame
-            elif frame.dtype != np.uint8:
-                frame = np.clip(
-                    frame.astype(np.float32) * 255.0 / (2 ** int(ds.get("BitsStored", 8)) - 1) + 0.5, 0, 255
-                )
-            frame = np.ascontiguousarray(frame, dtype=np.uint8)  # RLE decodes colour planes as strided views
-            if frame.ndim == 2:
-                frame = np.repeat(frame[..., None], 3, axis=-1)
-            if frame.ndim != 3 or frame.shape[-1] != 3:
-                raise UnsupportedEncodingError(path, f"unexpected pixel array shape {frame.shape} for {photometric}")
-            yield i, frame
-    except (NotImplementedError, RuntimeError) as exc:
-        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "unknown")
-        raise UnsupportedEncodingError(
-            path,
-            f"transfer syntax {getattr(syntax, 'name', syntax)} needs a pydicom decoder plugin "
-            f"(pip install 'cardiacclip[dicom]'): {exc}",
-        ) from exc
-    except UnsupportedEncodingError:
-        raise
-    except Exception as exc:  # the decoders' plain exceptions on damaged pixel data: this file's reason
-        raise CorruptVideoError(path, f"pixel data cannot be decoded: {exc}") from exc
+    full_scale = 2 ** int(ds.get("BitsStored", 8)) - 1
+
+    def to_rgb(frame: np.ndarray) -> np.ndarray:
+        if photometric == "PALETTE COLOR":
+            frame = _palette_to_uint8(apply_color_lut(frame, ds), ds)
+        elif to_uint8 is not None:
+            frame = to_uint8(frame)
+            frame = 255 - frame if photometric == "MONOCHROME1" else frame
+        elif frame.dtype != np.uint8:
+            frame = np.clip(frame.astype(np.float32) * 255.0 / full_scale + 0.5, 0, 255)
+        frame = np.ascontiguousarray(frame, dtype=np.uint8)  # RLE decodes colour planes as strided views
+        if frame.ndim == 2:
+            frame = np.repeat(frame[..., None], 3, axis=-1)
+        if frame.ndim != 3 or frame.shape[-1] != 3:
+            raise UnsupportedEncodingError(path, f"unexpected pixel array shape {frame.shape} for {photometric}")
+        return frame
+
+    return to_rgb
 
 
 def _grey_mapping(ds: pydicom.Dataset):

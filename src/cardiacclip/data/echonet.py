@@ -99,17 +99,10 @@ class EchoNetDataset(Dataset):
         self.reading = reading
         self.filelist = Path(filelist or self.root / "FileList.csv")
         table = _rows(self.filelist, split, file_names)
-        results = dict(probed or {})
-        todo = {n: self.video_dir / f for n, f in zip(table["FileName"], table["VideoFile"], strict=True)}
-        todo = {name: path for name, path in todo.items() if name not in results}
-        results.update(probe_all(todo, reading, show=show_progress) if todo else {})
+        results = self._probe(table, probed or {}, show_progress)
         self.skipped = unusable(table, results)
-        if self.skipped and not skip_unreadable:
-            raise UnusableVideosError(self.skipped, self.filelist, split)
         if self.skipped:
-            shown = "; ".join(f"{name}: {reason}" for name, reason in list(self.skipped.items())[:20])
-            log.warning("left out %d unusable video(s) of split %s: %s", len(self.skipped), split, shown)
-            table = table[~table["FileName"].isin(self.skipped)].reset_index(drop=True)
+            table = self._leave_out(table, skip_unreadable)
         if len(table) == 0:
             raise DatasetError(f"no usable videos in split {split!r} of {self.filelist}")
         self.table: pd.DataFrame = table
@@ -117,6 +110,22 @@ class EchoNetDataset(Dataset):
         # False once every frame's features are cached (`TrunkFeatureCache`): clips are then built from black
         # frames without reading the file, since only their frame indices are used
         self.decode_pixels = True
+
+    def _probe(self, table: pd.DataFrame, probed: Mapping[str, ProbeResult], show: bool) -> dict[str, ProbeResult]:
+        """Every listed video probed (`probe_all`), reusing results already at hand (`probed`)."""
+        results = dict(probed)
+        paths = {n: self.video_dir / f for n, f in zip(table["FileName"], table["VideoFile"], strict=True)}
+        todo = {name: path for name, path in paths.items() if name not in results}
+        results.update(probe_all(todo, self.reading, show=show) if todo else {})
+        return results
+
+    def _leave_out(self, table: pd.DataFrame, skip_unreadable: bool) -> pd.DataFrame:
+        """The table without the unusable videos (named in the log), or `UnusableVideosError` naming them all."""
+        if not skip_unreadable:
+            raise UnusableVideosError(self.skipped, self.filelist, self.split)
+        shown = "; ".join(f"{name}: {reason}" for name, reason in list(self.skipped.items())[:20])
+        log.warning("left out %d unusable video(s) of split %s: %s", len(self.skipped), self.split, shown)
+        return table[~table["FileName"].isin(self.skipped)].reset_index(drop=True)
 
     def __len__(self) -> int:
         return len(self.table)

@@ -76,19 +76,25 @@ def parse_folds(text: str | None) -> dict[str, set[int]]:
         return {split: set(folds) for split, folds in FOLD_RULE.items()}
     rule: dict[str, set[int]] = {}
     for part in text.split(","):
-        split, _, spec = part.partition("=")
-        split = split.strip().upper()
-        if split not in FOLD_RULE or not spec.strip():
-            raise DatasetError(f"--folds {text!r}: write TRAIN=0-7,VAL=8,TEST=9 (splits TRAIN, VAL, TEST)")
-        low, _, high = spec.strip().partition("-")
-        try:
-            rule.setdefault(split, set()).update(range(int(low), int(high or low) + 1))
-        except ValueError:
-            raise DatasetError(f"--folds {text!r}: folds are numbers or ranges such as 0-7") from None
+        split, folds = _fold_part(part, text)
+        rule.setdefault(split, set()).update(folds)
     seen = [f for folds in rule.values() for f in folds]
     if len(seen) != len(set(seen)):
         raise DatasetError(f"--folds {text!r}: a fold is in two splits")
     return rule
+
+
+def _fold_part(part: str, text: str) -> tuple[str, range]:
+    """One `SPLIT=a-b` (or `SPLIT=a`) of a --folds value: the split and its folds."""
+    split, _, spec = part.partition("=")
+    split = split.strip().upper()
+    if split not in FOLD_RULE or not spec.strip():
+        raise DatasetError(f"--folds {text!r}: write TRAIN=0-7,VAL=8,TEST=9 (splits TRAIN, VAL, TEST)")
+    low, _, high = spec.strip().partition("-")
+    try:
+        return split, range(int(low), int(high or low) + 1)
+    except ValueError:
+        raise DatasetError(f"--folds {text!r}: folds are numbers or ranges such as 0-7") from None
 
 
 def split_of_fold(fold: int, rule: dict[str, set[int]]) -> str | None:

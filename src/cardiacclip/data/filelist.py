@@ -45,6 +45,19 @@ def video_file_name(name: str) -> str:
     return name if suffix in VIDEO_SUFFIXES | DICOM_SUFFIXES else f"{name}.avi"
 
 
+def _checked_ef(df: pd.DataFrame, path: Path) -> pd.Series:
+    """The EF column as float percent; an absent column, or rows whose EF is missing, not a number or outside
+    [0, 100], are an error naming them (line numbers count the header as line 1)."""
+    if "EF" not in df.columns:
+        raise DatasetError(f"{path}: no EF column (columns: {list(df.columns)})")
+    ef = pd.to_numeric(df["EF"], errors="coerce")
+    bad = ef.isna() | ~np.isfinite(ef.fillna(0.0)) | (ef < 0) | (ef > 100)
+    if bad.any():
+        rows = [(int(i) + 2, str(df.at[i, "FileName"]), str(df.at[i, "EF"])) for i in df.index[bad]]
+        raise InvalidLabelError(rows, path)
+    return ef.astype(float)
+
+
 def read_filelist(path: str | Path, require_ef: bool = True) -> pd.DataFrame:
     """Read a FileList in the EchoNet-Dynamic format.
 
@@ -64,14 +77,7 @@ def read_filelist(path: str | Path, require_ef: bool = True) -> pd.DataFrame:
     if "Split" in df.columns:
         df["Split"] = df["Split"].astype(str).str.strip().str.upper()
     if require_ef:
-        if "EF" not in df.columns:
-            raise DatasetError(f"{path}: no EF column (columns: {list(df.columns)})")
-        ef = pd.to_numeric(df["EF"], errors="coerce")
-        bad = ef.isna() | ~np.isfinite(ef.fillna(0.0)) | (ef < 0) | (ef > 100)
-        if bad.any():
-            rows = [(int(i) + 2, str(df.at[i, "FileName"]), str(df.at[i, "EF"])) for i in df.index[bad]]
-            raise InvalidLabelError(rows, path)
-        df["EF"] = ef.astype(float)
+        df["EF"] = _checked_ef(df, path)
     duplicated = df["FileName"].duplicated(keep=False)
     if duplicated.any():
         lines = df.index[duplicated].groupby(df.loc[duplicated, "FileName"])

@@ -53,15 +53,17 @@ def pediatric_loops(root: str | Path, view: str, rule: dict[str, set[int]]) -> l
         raise DatasetError(f"{root}: no {view}/FileList.csv (EchoNet-Pediatric layout: A4C/ and PSAX/ folders)")
     table = pd.read_csv(folder / "FileList.csv")
     phases = traced_phases(folder / "VolumeTracings.csv")
-    loops = []
-    for row in table.to_dict("records"):
-        stem = Path(str(row["FileName"])).stem
-        path = folder / "Videos" / f"{stem}.avi"
-        split = split_of_fold(int(row["Split"]), rule) if str(row.get("Split", "")).strip().isdigit() else None
-        if split is None or pd.isna(row.get("EF")):
-            log.warning("%s: no EF or a fold outside the split rule: skipped", stem)
-            continue
-        es, ed = phases.get(stem, (None, None))
-        extra = {k: row[k] for k in EXTRA if k in row and not pd.isna(row[k])}
-        loops.append(SourceLoop(stem, path, float(row["EF"]), split, None, ed, es, extra))
-    return loops
+    loops = [_loop(folder, row, rule, phases) for row in table.to_dict("records")]
+    return [loop for loop in loops if loop is not None]
+
+
+def _loop(folder: Path, row: dict, rule: dict[str, set[int]], phases: dict) -> SourceLoop | None:
+    """One FileList row as a loop; None (with a warning) without an EF or with a fold outside the rule."""
+    stem = Path(str(row["FileName"])).stem
+    split = split_of_fold(int(row["Split"]), rule) if str(row.get("Split", "")).strip().isdigit() else None
+    if split is None or pd.isna(row.get("EF")):
+        log.warning("%s: no EF or a fold outside the split rule: skipped", stem)
+        return None
+    es, ed = phases.get(stem, (None, None))
+    extra = {k: row[k] for k in EXTRA if k in row and not pd.isna(row[k])}
+    return SourceLoop(stem, folder / "Videos" / f"{stem}.avi", float(row["EF"]), split, None, ed, es, extra)

@@ -25,21 +25,27 @@ def quality_flags(
     flags = []
     if modality and modality.upper() != "US":
         flags.append("not_ultrasound")
-    regions = regions or []
-    if any(r.get("RegionSpatialFormat") in SPECTRAL_OR_MMODE for r in regions) and not any(
-        r.get("RegionSpatialFormat") == 1 for r in regions
-    ):
+    if _spectral_only(regions or []):
         flags.append("doppler_or_mmode")
     n_frames = len(frames) if n_frames is None else n_frames
     if fps and n_frames / fps < MIN_SECONDS:
         flags.append("too_short")
-    step = max(1, len(frames) // 32)
-    sample = frames[::step]
+    motion = _motion_flag(frames)
+    return flags + [motion] if motion else flags
+
+
+def _spectral_only(regions: list[dict]) -> bool:
+    """Region tags that describe M-mode or spectral Doppler and no 2D tissue region."""
+    formats = {r.get("RegionSpatialFormat") for r in regions}
+    return bool(formats & set(SPECTRAL_OR_MMODE)) and 1 not in formats
+
+
+def _motion_flag(frames: np.ndarray) -> str | None:
+    """"blank" for a dark loop, "near_constant" for one that barely changes, from up to 32 sampled frames."""
+    sample = frames[:: max(1, len(frames) // 32)]
     # mean absolute change between consecutive sampled frames, one pair at a time (no float copy of the loop)
     pairs = [np.abs(a.astype(np.int16) - b).mean() for a, b in zip(sample[:-1], sample[1:], strict=True)]
     change = float(np.mean(pairs)) if pairs else 0.0
     if sample.max() < 10:
-        flags.append("blank")
-    elif change < 0.5:
-        flags.append("near_constant")
-    return flags
+        return "blank"
+    return "near_constant" if change < 0.5 else None

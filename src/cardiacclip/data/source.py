@@ -14,6 +14,10 @@ frame rate, and an evenly spaced sample of `SAMPLE_FRAMES` frames, from which it
   ultrasound region that `auto` finds, whatever region the reading keeps,
 - the sanity flags (`cardiacclip.data.quality`, the region's and `colour_doppler`).
 
+A frame rate outside `PLAUSIBLE_FPS` (what no scanner records at: a damaged header) is treated as unknown, with
+a warning that names the value read, so every job assumes the training rate instead of computing a clip period
+from it.
+
 The sample is then dropped: a `FrameSource` is a few numbers (and the sector mask), so a dataset can
 hold one per video. `FrameSource.read(indices, transform)` decodes only those frames through the
 file's own decoder (pydicom frame by frame for DICOM, PyAV seeking for AVI/MP4), reads a tinted
@@ -54,6 +58,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAMPLE_FRAMES = 32  # frames a probe decodes to find the region, the colour kind and the flags
+PLAUSIBLE_FPS = (1.0, 1000.0)  # frames/s a file may state; outside, the rate is treated as unknown
 SourceKind = Literal["video", "dicom", "array"]
 Transform = Callable[[np.ndarray], np.ndarray]
 
@@ -144,13 +149,14 @@ def probe(
     else:
         loop = open_loop(video)
         kind = "dicom" if isinstance(loop, DicomLoop) else "video"
+    fps = plausible_fps(loop.fps, loop.info.warnings)
     index, sample = _sample(loop)
     region = locate_region(sample, reading.crop, loop.info.regions)
     # colour is a property of the ultrasound image, judged inside it whatever the crop keeps (a screen's ECG
     # trace and logo are coloured too)
     image = region if reading.crop == "auto" else locate_region(sample, "auto", loop.info.regions)
     colour = assess_colour(sample, image.mask, image.box)
-    flags = quality_flags(sample, loop.fps, loop.info.modality, loop.info.regions, loop.n_frames) + region.flags
+    flags = quality_flags(sample, fps, loop.info.modality, loop.info.regions, loop.n_frames) + region.flags
     if colour.kind == "colour_doppler":
         flags.append("colour_doppler")
     gain = colour.gain if colour.kind == "tinted" and reading.colour == "luminance" else None
@@ -158,7 +164,7 @@ def probe(
         path=loop.path,
         kind=kind,
         n_frames=loop.n_frames,
-        fps=loop.fps,
+        fps=fps,
         height=sample.shape[1],
         width=sample.shape[2],
         region=region,
@@ -194,6 +200,17 @@ def even_indices(n_frames: int, count: int) -> np.ndarray:
 
 
 ProbeResult = FrameSource | VideoReadError  # what `probe_all` gives each video: its source or why it cannot be read
+
+
+def plausible_fps(fps: float | None, warnings: list[str]) -> float | None:
+    """The stated frame rate if it lies in `PLAUSIBLE_FPS`; otherwise None (unknown), with a warning naming it."""
+    low, high = PLAUSIBLE_FPS
+    if fps is None or low <= fps <= high:
+        return fps
+    warnings.append(
+        f"implausible frame rate {fps:.10g} frames/s read from the file (outside {low:g}-{high:g}): treated as unknown"
+    )
+    return None
 
 
 def probe_all(

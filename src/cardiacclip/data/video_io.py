@@ -203,28 +203,34 @@ class PyAVLoop:
 
     def _select(self, wanted: list[int]) -> dict[int, np.ndarray]:
         """`wanted` (ascending) frames, decoded with seeks; from the start when the stream has no timestamps."""
-        out: dict[int, np.ndarray] = {}
         with self._open() as container:
             stream = container.streams.video[0]
-            rate, base, origin = stream.average_rate, stream.time_base, stream.start_time or 0
-            if not rate or base is None:
+            if not stream.average_rate or stream.time_base is None:
                 return self._in_order(wanted)
-            position, frames = -1, None
-            try:
-                for target in wanted:
-                    if frames is None or target > position + SEEK_GAP:
-                        container.seek(origin + int(target / rate / base), stream=stream, backward=True)
-                        frames = container.decode(stream)
-                    for frame in frames:
-                        if frame.pts is None:
-                            return self._in_order(wanted)
-                        position = round(float((frame.pts - origin) * base * rate))
-                        if position == target:
-                            out[target] = frame.to_ndarray(format="rgb24")
-                        if position >= target:
-                            break
-            except av.FFmpegError as exc:
-                raise CorruptVideoError(self.path, f"decoding stopped near frame {position}: {exc}") from exc
+            out = self._seek_and_decode(container, stream, wanted)
+        return self._in_order(wanted) if out is None else out
+
+    def _seek_and_decode(self, container, stream, wanted: list[int]) -> dict[int, np.ndarray] | None:
+        """Seek to each wanted frame not within `SEEK_GAP` of the last one decoded; None when a frame has no
+        timestamp (the caller decodes from the start instead)."""
+        rate, base, origin = stream.average_rate, stream.time_base, stream.start_time or 0
+        out: dict[int, np.ndarray] = {}
+        position, frames = -1, None
+        try:
+            for target in wanted:
+                if frames is None or target > position + SEEK_GAP:
+                    container.seek(origin + int(target / rate / base), stream=stream, backward=True)
+                    frames = container.decode(stream)
+                for frame in frames:
+                    if frame.pts is None:
+                        return None
+                    position = round(float((frame.pts - origin) * base * rate))
+                    if position == target:
+                        out[target] = frame.to_ndarray(format="rgb24")
+                    if position >= target:
+                        break
+        except av.FFmpegError as exc:
+            raise CorruptVideoError(self.path, f"decoding stopped near frame {position}: {exc}") from exc
         return out
 
     def _in_order(self, wanted: list[int]) -> dict[int, np.ndarray]:
@@ -243,6 +249,16 @@ def _check_file(path: str | Path) -> Path:
     return path
 
 
+def _encoder(path: Path, quality: int) -> tuple[str, str, dict[str, str]]:
+    """Codec, pixel format and options for the file's suffix: Motion-JPEG AVI or H.264 MP4."""
+    suffix = path.suffix.lower()
+    if suffix == ".avi":
+        return "mjpeg", "yuvj420p", {"qscale": str(quality)}
+    if suffix in {".mp4", ".m4v", ".mov"}:
+        return "libx264", "yuv420p", {"crf": str(2 * quality), "preset": "veryfast"}
+    raise ValueError(f"{path}: write_video writes .avi or .mp4, not {suffix!r}")
+
+
 def write_video(path: str | Path, frames: np.ndarray, fps: float = 50.0, quality: int = 2) -> Path:
     """Write uint8 frames (F, H, W, 3) RGB or (F, H, W) gray to AVI (Motion-JPEG, as EchoNet ships) or MP4 (H.264).
 
@@ -255,13 +271,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 50.0, quality
         frames = np.repeat(frames[..., None], 3, axis=-1)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 (F, H, W, 3), got {frames.dtype} {frames.shape}")
-    suffix = path.suffix.lower()
-    if suffix == ".avi":
-        codec, pix_fmt, options = "mjpeg", "yuvj420p", {"qscale": str(quality)}
-    elif suffix in {".mp4", ".m4v", ".mov"}:
-        codec, pix_fmt, options = "libx264", "yuv420p", {"crf": str(2 * quality), "preset": "veryfast"}
-    else:
-        raise ValueError(f"{path}: write_video writes .avi or .mp4, not {suffix!r}")
+    codec, pix_fmt, options = _encoder(path, quality)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))

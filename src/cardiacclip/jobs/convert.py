@@ -35,11 +35,11 @@ import pandas as pd
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.choices import ColourMode, CropMethod
 from cardiacclip.config import ConfigError, Validated
-from cardiacclip.data.echo_sr import Harvest, harvest_labels
 from cardiacclip.data.errors import DatasetError
 from cardiacclip.data.region import preview
 from cardiacclip.data.source import Reading, probe
 from cardiacclip.data.video_io import find_videos, write_video
+from cardiacclip.dicom.echo_sr import Harvest, harvest_labels
 from cardiacclip.jobs.output import OutputError, output_folder
 from cardiacclip.jobs.predict.rows import RowWriter
 from cardiacclip.progress import progress_bar
@@ -116,16 +116,14 @@ def convert_archive(
     """Convert every video and DICOM under `src` (recursively; DICOM found by content) into `out` (see
     the module docstring). Returns counts; a file that fails is logged to `<private>/errors.csv`.
     With `labels_from_sr` the labels come from the echo machines' SRs found under `src`
-    (`cardiacclip.data.echo_sr`: one rule, the chosen value's method in FileList.csv's EF_method column); the
+    (`cardiacclip.dicom.echo_sr`: one rule, the chosen value's method in FileList.csv's EF_method column); the
     per-study labels and the studies without a usable EF go to the private folder (they name studies). SR files
     are reports, not loops: never converted.
     Raises DatasetError for a labels CSV that cannot be joined (no EF or no key column) and OutputError for an
     output or private folder that cannot be used, before any file is converted."""
-    if labels is not None and labels_from_sr:
-        raise DatasetError("give --labels CSV or --labels-from-sr, not both")
+    label_table = _given_labels(labels, labels_from_sr)  # read before any work: a bad CSV stops it
     settings = settings or ConvertSettings()
     private = _check_private(private or private_folder(out), out)
-    label_table = read_labels(labels) if labels is not None else None
     output_folder(out / "Videos")
     output_folder(private)
     salt = _salt(private / "salt.txt")
@@ -133,18 +131,41 @@ def convert_archive(
     done = _finished(map_path, out / "Videos")
     found = find_videos([src])
     harvest = harvest_labels(found)
-    if labels_from_sr:
-        label_table = _report_labels(harvest, private)
+    label_table = _report_labels(harvest, private) if labels_from_sr else label_table
     reports = {str(p) for p in harvest.reports}
-    files = [f for f in found if str(f) not in done and str(f) not in reports]
-    skipped = len(done)
-    if skipped:
-        log.info("resuming: %d loop(s) already converted", skipped)
+    files = _pending(found, done, reports)
+    converted, failed = _convert_files(_run(files, src, out, private, salt, settings, workers, progress), private)
+    labelled, unlabelled = write_filelists(map_path, out, label_table, salt)
+    summary = ConvertSummary(converted, len(done), failed, labelled, unlabelled, out, private)
+    summary.reports, summary.studies_without_ef = len(reports), len(harvest.without_ef)
+    return summary
+
+
+def _given_labels(labels: Path | None, labels_from_sr: bool) -> pd.DataFrame | None:
+    """The labels CSV (`read_labels`), if one is given; giving it with `labels_from_sr` is a `DatasetError`."""
+    if labels is None:
+        return None
+    if labels_from_sr:
+        raise DatasetError("give --labels CSV or --labels-from-sr, not both")
+    return read_labels(labels)
+
+
+def _pending(found: list[Path], done: set[str], reports: set[str]) -> list[Path]:
+    """The loops still to convert: neither converted by an earlier run nor an echo report."""
+    if done:
+        log.info("resuming: %d loop(s) already converted", len(done))
+    return [f for f in found if str(f) not in done and str(f) not in reports]
+
+
+def _convert_files(results: Iterator[tuple[Path, dict | None, str | None]], private: Path) -> tuple[int, int]:
+    """Append each converted loop's row to the private UID map, and each failure to this run's error log;
+    returns how many were converted and how many failed."""
+    map_path = private / "uid_map.csv"
     failed = converted = 0
     mapping = RowWriter(map_path, MAP_COLUMNS, append=map_path.is_file() and map_path.stat().st_size > 0)
     errors = RowWriter(private / "errors.csv", ["source", "error"])  # this run's failures only
     try:
-        for source, record, error in _run(files, src, out, private, salt, settings, workers, progress):
+        for source, record, error in results:
             if error is not None:
                 failed += 1
                 errors.write({"source": str(source), "error": error})
@@ -155,10 +176,7 @@ def convert_archive(
     finally:
         mapping.close()
         errors.close()
-    labelled, unlabelled = write_filelists(map_path, out, label_table, salt)
-    summary = ConvertSummary(converted, skipped, failed, labelled, unlabelled, out, private)
-    summary.reports, summary.studies_without_ef = len(reports), len(harvest.without_ef)
-    return summary
+    return converted, failed
 
 
 def _check_private(private: Path, out: Path) -> Path:
@@ -228,36 +246,49 @@ def convert_one(
         decoded = video.read_resized(range(video.n_frames), settings.size)
         frames = np.stack([decoded[i] for i in sorted(decoded)])
         warnings = list(video.warnings)
-        fps = video.fps
-        if not fps:
-            fps = ASSUMED_FPS
+        fps = video.fps or ASSUMED_FPS
+        if not video.fps:
             warnings.append(f"frame rate unknown: written at {ASSUMED_FPS:g} frames/s")
-        target = out / "Videos" / f"{name}.avi"
-        partial = target.with_name(f".{name}.partial.avi")
-        write_video(partial, frames, fps=fps)
-        partial.replace(target)
+        _write_loop(out / "Videos" / f"{name}.avi", frames, fps)
         if settings.previews:
-            (private / "previews").mkdir(exist_ok=True)
-            image = cv2.cvtColor(preview(video.frame(0), video.region), cv2.COLOR_RGB2BGR)
-            cv2.imwrite(str(private / "previews" / f"{name}.png"), image)
-        return {
-            "FileName": name,
-            "source": str(path),
-            "SOPInstanceUID": video.info.sop_uid or "",
-            "StudyInstanceUID": video.info.study_uid or "",
-            "AccessionNumber": video.info.accession or "",
-            "FPS": round(float(fps), 3),
-            "NumberOfFrames": len(frames),
-            "FrameHeight": settings.size,
-            "FrameWidth": settings.size,
-            "crop_method": video.region.method,
-            "crop_box": " ".join(map(str, video.region.box)),
-            "flags": " ".join(video.flags),
-            "colour": video.colour,
-            "warnings": "; ".join(warnings),
-        }, None
+            _write_preview(video, private / "previews" / f"{name}.png")
+        return _record(path, name, video, len(frames), fps, settings.size, warnings), None
     except Exception as exc:  # one bad file never stops the archive
         return None, (str(exc) or type(exc).__name__).replace(f"{path}: ", "")  # the log names the file
+
+
+def _record(path: Path, name: str, video, n_frames: int, fps: float, size: int, warnings: list[str]) -> dict:
+    """A converted loop's row of the private UID map (`MAP_COLUMNS`)."""
+    info = video.info
+    return {
+        "FileName": name,
+        "source": str(path),
+        "SOPInstanceUID": info.sop_uid or "",
+        "StudyInstanceUID": info.study_uid or "",
+        "AccessionNumber": info.accession or "",
+        "FPS": round(float(fps), 3),
+        "NumberOfFrames": n_frames,
+        "FrameHeight": size,
+        "FrameWidth": size,
+        "crop_method": video.region.method,
+        "crop_box": " ".join(map(str, video.region.box)),
+        "flags": " ".join(video.flags),
+        "colour": video.colour,
+        "warnings": "; ".join(warnings),
+    }
+
+
+def _write_loop(target: Path, frames: np.ndarray, fps: float) -> None:
+    """Write the AVI under a temporary name first, so an interrupted run never leaves a partial video."""
+    partial = target.with_name(f".{target.stem}.partial.avi")
+    write_video(partial, frames, fps=fps)
+    partial.replace(target)
+
+
+def _write_preview(video, path: Path) -> None:
+    """The first frame with the region kept (the box and the sector; no burned-in text outside the box)."""
+    path.parent.mkdir(exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(preview(video.frame(0), video.region), cv2.COLOR_RGB2BGR))
 
 
 def file_name(key: str, salt: str) -> str:
@@ -323,24 +354,27 @@ def _join_labels(
     """EF, Split and EF_method per mapping row: the first key (SOP UID, study UID, accession, file name) with a
     label."""
     n = len(mapping)
-    if labels is None:
+    if labels is None or n == 0:
         return [None] * n, [""] * n, [""] * n
-    lookups = []
-    for key in LABEL_KEYS:
-        if key in labels.columns:
-            rows = labels.dropna(subset=[key]).drop_duplicates(subset=[key], keep="first")
-            extra = [
-                rows[column].astype(object).fillna("").astype(str) if column in rows.columns else [""] * len(rows)
-                for column in ("Split", "EF_method")
-            ]
-            values = zip(rows["EF"], [s.upper() for s in extra[0]], extra[1], strict=True)
-            lookups.append((key, dict(zip(rows[key].astype(str).str.strip(), values, strict=True))))
-    found = [_first_label(row, lookups) for _, row in mapping.iterrows()]
-    return (
-        [float(f[0]) if f else None for f in found],
-        [f[1] if f else "" for f in found],
-        [f[2] if f else "" for f in found],
-    )
+    lookups = [(key, _label_lookup(labels, key)) for key in LABEL_KEYS if key in labels.columns]
+    found = [_first_label(row, lookups) or (None, "", "") for _, row in mapping.iterrows()]
+    ef, split, method = (list(column) for column in zip(*found, strict=True))
+    return [None if value is None else float(value) for value in ef], split, method
+
+
+def _label_lookup(labels: pd.DataFrame, key: str) -> dict[str, tuple]:
+    """key value -> (EF, Split upper-cased, EF_method) of the first labels row with that value."""
+    rows = labels.dropna(subset=[key]).drop_duplicates(subset=[key], keep="first")
+    split, method = (_text_column(rows, column) for column in ("Split", "EF_method"))
+    values = zip(rows["EF"], [text.upper() for text in split], method, strict=True)
+    return dict(zip(rows[key].astype(str).str.strip(), values, strict=True))
+
+
+def _text_column(rows: pd.DataFrame, column: str) -> list[str]:
+    """A column's values as text ("" where empty), or "" for every row without the column."""
+    if column not in rows.columns:
+        return [""] * len(rows)
+    return list(rows[column].astype(object).fillna("").astype(str))
 
 
 def _first_label(row: pd.Series, lookups: list[tuple[str, dict]]) -> tuple | None:

@@ -39,7 +39,7 @@ from cardiacclip.jobs.output import output_folder
 from cardiacclip.jobs.train import train
 from cardiacclip.model.layout import RunFolder
 from cardiacclip.model.predictor import Predictor, load
-from cardiacclip.synthetic.echoes import ensure_synthetic_data
+from cardiacclip.synthetic.dataset import ensure_synthetic_data
 from cardiacclip.train.pretrain import TOY_NOTICE
 
 log = logging.getLogger(__name__)

@@ -160,20 +160,26 @@ def key_frame_summary(dataset: EchoNetDataset, table, attention: dict[str, np.nd
         return None
     masses, uniforms = [], []
     for name, starts, period in zip(table["FileName"], table["clip_starts"], table["period"], strict=True):
-        if video_file_name(name) not in pairs:
-            continue
-        key = list(pairs[video_file_name(name)])  # ES, ED
-        for clip, start in enumerate(int(s) for s in str(starts).split()):
-            index = sampler.source_index(np.array([start]), sampler.length, int(period))[0]
-            if min(key) >= index[0] and max(key) <= index[-1]:
-                mass, uniform = key_frame_mass(attention[name][clip], index, key, int(period))
-                masses.append(mass)
-                uniforms.append(uniform)
-                break
+        key = list(pairs.get(video_file_name(name), ()))  # ES, ED
+        found = _clip_holding(sampler, [int(s) for s in str(starts).split()], int(period), key) if key else None
+        if found is not None:
+            clip, index = found
+            mass, uniform = key_frame_mass(attention[name][clip], index, key, int(period))
+            masses.append(mass)
+            uniforms.append(uniform)
     if not masses:
         return KeyFrameShare(0)
     mass, uniform = float(np.mean(masses)), float(np.mean(uniforms))
     return KeyFrameShare(len(masses), mass, uniform, mass / uniform)
+
+
+def _clip_holding(sampler, starts: list[int], period: int, key: list[int]) -> tuple[int, np.ndarray] | None:
+    """The first clip (its number and source frames) that holds every key frame, or None."""
+    for clip, start in enumerate(starts):
+        index = sampler.source_index(np.array([start]), sampler.length, period)[0]
+        if min(key) >= index[0] and max(key) <= index[-1]:
+            return clip, index
+    return None
 
 
 def evaluate_checkpoint(

@@ -69,39 +69,57 @@ def inspect_dataset(
     """
     root = Path(root)
     table = read_filelist(root / "FileList.csv")
-    video_dir = root / "Videos"
-    paths = {name: video_dir / file for name, file in zip(table["FileName"], table["VideoFile"], strict=True)}
-    missing = [name for name, path in paths.items() if not path.is_file()]
-    missing_set = set(missing)
-    present = {name: path for name, path in paths.items() if name not in missing_set}
-    probed = probe_all(present, Reading(), workers, progress)
-    unreadable = {name: str(r) for name, r in probed.items() if isinstance(r, VideoReadError)}
-    flagged = {name: problem(r) for name, r in probed.items() if not isinstance(r, VideoReadError) and r.flags}
-    colours = pd.Series([r.colour for r in probed.values() if not isinstance(r, VideoReadError)]).value_counts()
+    paths = {name: root / "Videos" / file for name, file in zip(table["FileName"], table["VideoFile"], strict=True)}
+    present = {name: path for name, path in paths.items() if path.is_file()}
+    missing = [name for name in paths if name not in present]
+    unreadable, flagged, colours = _probed_problems(present, workers, progress)
     decoded, failed = _decode_all(present, workers, progress) if decode else ({}, {})
     unreadable.update(failed)
     sizes, rates, counts, mismatches = _decoded_summary(decoded, table) if decode else (*_listed_summary(table), [], 0)
     splits = table["Split"] if "Split" in table.columns else pd.Series(["ALL"] * len(table))
-    ef_summary = {"ALL": _ef_summary(table["EF"])}
-    for split in sorted(splits.unique()):
-        ef_summary[split] = _ef_summary(table.loc[splits == split, "EF"])
     return InspectionReport(
         root=str(root),
         n_videos=len(table),
         split_counts={str(k): int(v) for k, v in splits.value_counts().sort_index().items()},
-        ef_summary=ef_summary,
+        ef_summary=_ef_by_split(table["EF"], splits),
         frame_sizes=sizes,
         frame_rates=rates,
-        frame_counts={"min": float(np.min(counts)), "median": float(np.median(counts)), "max": float(np.max(counts))}
-        if counts
-        else {},
+        frame_counts=_spread(counts),
         missing=missing,
         unreadable=unreadable,
         flagged=flagged,
-        colours={str(k): int(v) for k, v in colours.items()},
+        colours=colours,
         frame_count_mismatches=mismatches,
         has_tracings=(root / "VolumeTracings.csv").is_file(),
     )
+
+
+def _probed_problems(
+    present: dict[str, Path], workers: int | None, progress: bool
+) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
+    """Probe every video as `train` does: the unreadable and the flagged ones with their reasons, and the count of
+    each colour kind among the readable."""
+    probed = probe_all(present, Reading(), workers, progress)
+    read = {name: r for name, r in probed.items() if not isinstance(r, VideoReadError)}
+    unreadable = {name: str(r) for name, r in probed.items() if name not in read}
+    flagged = {name: problem(r) for name, r in read.items() if r.flags}
+    colours = pd.Series([r.colour for r in read.values()]).value_counts()
+    return unreadable, flagged, {str(k): int(v) for k, v in colours.items()}
+
+
+def _ef_by_split(ef: pd.Series, splits: pd.Series) -> dict[str, dict[str, float]]:
+    """EF summary (`_ef_summary`) of all videos, then of each split."""
+    summary = {"ALL": _ef_summary(ef)}
+    for split in sorted(splits.unique()):
+        summary[split] = _ef_summary(ef[splits == split])
+    return summary
+
+
+def _spread(counts: list[int]) -> dict[str, float]:
+    """Min, median and max of frames per video (empty without decoded videos)."""
+    if not counts:
+        return {}
+    return {"min": float(np.min(counts)), "median": float(np.median(counts)), "max": float(np.max(counts))}
 
 
 VideoInfo = tuple[int, int, int, "float | None"]  # frames, height, width, fps

@@ -47,7 +47,7 @@ def synthesize(
         from cardiacclip.synthetic.dicoms import write_pacs_export
 
         return SynthResult(kind="pacs", root=write_pacs_export(out, n=n, seed=seed), n=n)
-    from cardiacclip.synthetic.echoes import generate_dataset
+    from cardiacclip.synthetic.dataset import generate_dataset
 
     table = generate_dataset(out, n=n, seed=seed, size=size, fps=fps, workers=workers, style=style)
     ef = table["EF"].astype(float)

@@ -110,19 +110,7 @@ def make_tokenizer(model_cfg: dict) -> Callable[[list[str]], torch.Tensor]:
 def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Tensors of a weights file (and safetensors metadata), unwrapped and without a DataParallel prefix."""
     path = Path(path)
-    metadata: dict[str, str] = {}
-    if path.suffix == ".safetensors":
-        from safetensors import safe_open
-        from safetensors.torch import load_file
-
-        state = load_file(str(path), device="cpu")
-        with safe_open(str(path), framework="pt") as f:
-            metadata = dict(f.metadata() or {})
-    else:
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch.load's many error types on a foreign file: one line naming the file
-            raise BackboneError(f"{path}: cannot be read as a weights-only PyTorch checkpoint ({exc})") from exc
+    state, metadata = _read_safetensors(path) if path.suffix == ".safetensors" else (_read_torch(path), {})
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
@@ -131,6 +119,22 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     if all(k.startswith("module.") for k in state):
         state = {k[len("module.") :]: v for k, v in state.items()}
     return _expand_compact_rows(state), metadata
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    with safe_open(str(path), framework="pt") as f:
+        metadata = dict(f.metadata() or {})
+    return load_file(str(path), device="cpu"), metadata
+
+
+def _read_torch(path: Path) -> object:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch.load's many error types on a foreign file: one line naming the file
+        raise BackboneError(f"{path}: cannot be read as a weights-only PyTorch checkpoint ({exc})") from exc
 
 
 def _expand_compact_rows(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -180,24 +184,30 @@ def load_weights_into(model: nn.Module, path: str | Path) -> dict[str, str]:
     state, metadata = read_state_dict(path)
     if "logit_scale" in state and state["logit_scale"].ndim != model.logit_scale.ndim:
         state["logit_scale"] = state["logit_scale"].reshape(model.logit_scale.shape)
-    reference = model.state_dict()
-    state = {k: v.to(reference[k].dtype) if k in reference else v for k, v in state.items()}
-    mismatched = [k for k, v in state.items() if k in reference and v.shape != reference[k].shape]
+    state, mismatched = _as_reference(state, model.state_dict())
     if mismatched:
-        raise BackboneError(
-            f"{path}: weights do not match the architecture "
-            f"(shape differs for {len(mismatched)} tensors: {mismatched[:5]}); "
-            "put the model's open_clip_config.json beside the weights file"
-        )
+        raise _mismatch(path, f"shape differs for {len(mismatched)} tensors: {mismatched[:5]}")
     result = model.load_state_dict(state, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise BackboneError(
-            f"{path}: weights do not match the architecture "
-            f"(missing {len(result.missing_keys)}: {result.missing_keys[:5]}, "
-            f"unexpected {len(result.unexpected_keys)}: {result.unexpected_keys[:5]}); "
-            "put the model's open_clip_config.json beside the weights file"
-        )
+    missing, unexpected = result.missing_keys, result.unexpected_keys
+    if missing or unexpected:
+        raise _mismatch(path, f"missing {len(missing)}: {missing[:5]}, unexpected {len(unexpected)}: {unexpected[:5]}")
     return metadata
+
+
+def _as_reference(
+    state: dict[str, torch.Tensor], reference: dict[str, torch.Tensor]
+) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """`state` in the model's dtypes, and the keys whose shapes differ from the model's."""
+    common = [k for k in state if k in reference]
+    state = {**state, **{k: state[k].to(reference[k].dtype) for k in common}}
+    return state, [k for k in common if state[k].shape != reference[k].shape]
+
+
+def _mismatch(path: str | Path, what: str) -> BackboneError:
+    return BackboneError(
+        f"{path}: weights do not match the architecture ({what}); "
+        "put the model's open_clip_config.json beside the weights file"
+    )
 
 
 def synthetic_backbone_dir() -> Path:
@@ -256,13 +266,7 @@ def _locate(spec: str, offline: bool) -> _Source:
         config, weights = _from_hub(spec[len("hf-hub:") :], offline)
         return _Source(config_path=config, weights=weights)
     if spec == "synthetic":
-        folder = synthetic_backbone_dir()
-        weights = _find_weights(folder) if folder.is_dir() else None
-        if weights is None:
-            raise BackboneError(
-                f"the synthetic backbone is missing from {folder}; rebuild it with scripts/build_synthetic_backbone.sh"
-            )
-        return _Source(config_path=folder / "open_clip_config.json", weights=weights)
+        return _locate_synthetic()
     packaged = packaged_file("open_clip_config", spec)
     if packaged is not None:
         return _Source(config_path=packaged)
@@ -270,10 +274,7 @@ def _locate(spec: str, offline: bool) -> _Source:
     if path.is_dir():
         return _locate_folder(path)
     if path.is_file():
-        sibling = path.parent / "open_clip_config.json"
-        if sibling.is_file():
-            return _Source(config_path=sibling, weights=path)
-        return _Source(model_cfg=open_clip.get_model_config(ECHOCLIP_ARCHITECTURE), weights=path)
+        return _locate_file(path)
     if open_clip.get_model_config(spec) is not None:
         log.warning("backbone %s: open_clip architecture with random weights", spec)
         return _Source(model_cfg=open_clip.get_model_config(spec))
@@ -281,6 +282,24 @@ def _locate(spec: str, offline: bool) -> _Source:
         f"backbone {spec!r} is not a file, a folder, an hf-hub: id, an open_clip architecture, "
         f"or one of: echoclip, synthetic, tiny"
     )
+
+
+def _locate_synthetic() -> _Source:
+    folder = synthetic_backbone_dir()
+    weights = _find_weights(folder) if folder.is_dir() else None
+    if weights is None:
+        raise BackboneError(
+            f"the synthetic backbone is missing from {folder}; rebuild it with scripts/build_synthetic_backbone.sh"
+        )
+    return _Source(config_path=folder / "open_clip_config.json", weights=weights)
+
+
+def _locate_file(path: Path) -> _Source:
+    """A weights file: its architecture from an open_clip_config.json beside it, else EchoCLIP's."""
+    sibling = path.parent / "open_clip_config.json"
+    if sibling.is_file():
+        return _Source(config_path=sibling, weights=path)
+    return _Source(model_cfg=open_clip.get_model_config(ECHOCLIP_ARCHITECTURE), weights=path)
 
 
 def _locate_folder(path: Path) -> _Source:

@@ -64,15 +64,13 @@ class CardiacCLIP(nn.Module):
             mode=config.head,
             hidden=config.fine_hidden,
         )
-        tokens = backbone.tokenizer(list(prompts.texts))
-        truncated = [name for name, row in zip(prompts.names, tokens, strict=True) if int(row[-1]) != 0]
-        if truncated:
-            log.warning(
-                "prompts longer than the text context (%d tokens) are truncated: %s", tokens.shape[1], truncated
-            )
-        self.register_buffer("prompt_tokens", tokens, persistent=False)
+        self.register_buffer("prompt_tokens", _tokens(backbone, prompts), persistent=False)
         self._text_cache: torch.Tensor | None = None
         self.register_load_state_dict_post_hook(lambda module, keys: module.clear_text_cache())
+        self._apply_training_switches(config)
+
+    def _apply_training_switches(self, config: ModelConfig) -> None:
+        """Frozen trunk or text tower, and gradient checkpointing where the trunk offers it."""
         if config.freeze_trunk:
             self.image_encoder.trunk.requires_grad_(False)
         if config.freeze_text:
@@ -172,3 +170,12 @@ class CardiacCLIP(nn.Module):
             "head": list(self.head.parameters()),
         }
         return {name: [p for p in params if p.requires_grad] for name, params in groups.items()}
+
+
+def _tokens(backbone: Backbone, prompts: PromptSet) -> torch.Tensor:
+    """The prompts' tokens (K, context length); a prompt longer than the context is truncated, with a warning."""
+    tokens = backbone.tokenizer(list(prompts.texts))
+    truncated = [name for name, row in zip(prompts.names, tokens, strict=True) if int(row[-1]) != 0]
+    if truncated:
+        log.warning("prompts longer than the text context (%d tokens) are truncated: %s", tokens.shape[1], truncated)
+    return tokens

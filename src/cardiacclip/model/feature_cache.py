@@ -29,6 +29,14 @@ class TrunkFeatureCache:
     def __len__(self) -> int:
         return len(self.store)
 
+    def _missing(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """The keys not in the cache, each with the first position that holds it."""
+        missing: dict[tuple[str, int], int] = {}
+        for position, key in enumerate(keys):
+            if key not in self.store and key not in missing:
+                missing[key] = position
+        return missing
+
     @torch.no_grad()
     def pooled(
         self,
@@ -45,10 +53,7 @@ class TrunkFeatureCache:
         an error."""
         b, t = clips.shape[:2]
         keys = [(names[i], int(source_index[i, j])) for i in range(b) for j in range(t)]
-        missing: dict[tuple[str, int], int] = {}
-        for position, key in enumerate(keys):
-            if key not in self.store and key not in missing:
-                missing[key] = position
+        missing = self._missing(keys)
         if missing and strict:
             raise RuntimeError(f"{len(missing)} frame(s) not in the trunk-feature cache, e.g. {next(iter(missing))}")
         self.misses += len(missing)
@@ -57,8 +62,7 @@ class TrunkFeatureCache:
             frames = clips.reshape(b * t, *clips.shape[2:])[list(missing.values())].to(placement.device)
             with placement.autocast():
                 features = model.image_encoder.pooled_features(frames)
-            for key, feature in zip(missing, features.float().cpu(), strict=True):
-                self.store[key] = feature
+            self.store.update(zip(missing, features.float().cpu(), strict=True))
         return torch.stack([self.store[key] for key in keys]).view(b, t, -1).to(placement.device)
 
     @torch.no_grad()

@@ -38,17 +38,13 @@ def predict_clips(
     independent of the batch, `CardiacCLIP.frames_independent`); the result is the same to float rounding.
     With `pooled`, `clips` holds (N, T, F) cached pooled trunk features (`TrunkFeatureCache`) instead.
     """
-    device = placement.device
+    run, inputs = model, clips
     if pooled:
         run = partial(model, pooled=True)
-        batches = [clips[i : i + chunk].to(device) for i in range(0, len(clips), chunk)]
     elif source_index is not None and model.frames_independent and len(clips) > 1:
-        features = _unique_frame_features(model, clips, source_index, placement, chunk * clips.shape[1])
         run = model.forward_features
-        batches = [features[i : i + chunk] for i in range(0, len(clips), chunk)]
-    else:
-        run = model
-        batches = [clips[i : i + chunk].to(device, non_blocking=True) for i in range(0, len(clips), chunk)]
+        inputs = _unique_frame_features(model, clips, source_index, placement, chunk * clips.shape[1])
+    batches = [inputs[i : i + chunk].to(placement.device, non_blocking=True) for i in range(0, len(inputs), chunk)]
     outputs: dict[str, list[torch.Tensor]] = {"ef": [], "ef_coarse": [], "probs": [], "attention": []}
     for batch in batches:
         with placement.autocast():
@@ -132,40 +128,51 @@ def predict_dataset(
     """
     was_training = model.training
     model.eval()
-    rows, attention = [], {}
-    names, columns = model.prompts.names, model.prompts.probability_columns
+    rows, attention, failed = [], {}, {}
     items: Iterable = (
         DataLoader(dataset, batch_size=None, num_workers=workers, persistent_workers=False)
         if workers > 0
         else (dataset[i] for i in range(len(dataset)))
     )
-    sampler = dataset.sampler
-    failed: dict[str, str] = {}
     for item in progress_bar(items, total=len(dataset), desc=desc, unit="video", disable=not progress, leave=False):
         if "error" in item:  # a video that failed after its probe: left out, listed in `failed`
             log.warning("left out of %s: %s", desc, item["error"])
             failed[item["file_name"]] = item["error"]
             continue
-        source_index = sampler.source_index(item["starts"].numpy(), item["video"].shape[1], item["period"])
-        if cache is not None and source_index is not None:  # a frozen trunk: each frame's features once per run
-            videos = [item["file_name"]] * len(source_index)
-            strict = not dataset.decode_pixels
-            features = cache.pooled(model, item["video"], videos, source_index, placement, strict)
-            per_clip = predict_clips(model, features, placement, chunk, pooled=True)
-        else:
-            per_clip = predict_clips(model, item["video"], placement, chunk, source_index)
-        summary = reduce_clips(per_clip)
-        row = {"FileName": item["file_name"], "EF": float(item["ef"])}
-        row.update({k: v for k, v in summary.items() if k != "probs"})
-        row["category_pred"] = names[summary["category_pred"]]
-        row.update(zip(columns, map(float, summary["probs"]), strict=True))
-        row["clip_starts"] = " ".join(str(int(s)) for s in item["starts"])
-        row["period"] = int(item["period"])
-        rows.append(row)
+        per_clip = _predict_item(model, dataset, item, placement, chunk, cache)
+        rows.append(_row(model, item, reduce_clips(per_clip)))
         attention[item["file_name"]] = per_clip["attention"]
     model.train(was_training)
     table = pd.DataFrame(rows)
-    table.insert(
-        2, "category", [names[int(c)] for c in model.prompts.classify(table["EF"].to_numpy(), model.config.label_bins)]
-    )
+    classes = model.prompts.classify(table["EF"].to_numpy(), model.config.label_bins)
+    table.insert(2, "category", [model.prompts.names[int(c)] for c in classes])
     return DatasetPredictions(table, attention, failed)
+
+
+def _predict_item(
+    model: CardiacCLIP,
+    dataset: EchoNetDataset,
+    item: dict,
+    placement: Placement,
+    chunk: int,
+    cache: TrunkFeatureCache | None,
+) -> dict[str, np.ndarray]:
+    """The clips of one dataset item through the model; with a frozen trunk's cache, each frame's features once
+    per run."""
+    source_index = dataset.sampler.source_index(item["starts"].numpy(), item["video"].shape[1], item["period"])
+    if cache is None or source_index is None:
+        return predict_clips(model, item["video"], placement, chunk, source_index)
+    videos = [item["file_name"]] * len(source_index)
+    features = cache.pooled(model, item["video"], videos, source_index, placement, strict=not dataset.decode_pixels)
+    return predict_clips(model, features, placement, chunk, pooled=True)
+
+
+def _row(model: CardiacCLIP, item: dict, summary: dict) -> dict:
+    """One video's row of the `predict_dataset` table."""
+    row = {"FileName": item["file_name"], "EF": float(item["ef"])}
+    row.update({k: v for k, v in summary.items() if k != "probs"})
+    row["category_pred"] = model.prompts.names[summary["category_pred"]]
+    row.update(zip(model.prompts.probability_columns, map(float, summary["probs"]), strict=True))
+    row["clip_starts"] = " ".join(str(int(s)) for s in item["starts"])
+    row["period"] = int(item["period"])
+    return row

@@ -120,24 +120,13 @@ DEFAULT_PROMPTS = "lvef_categories"
 
 def load_prompts(name_or_path: str = DEFAULT_PROMPTS) -> PromptSet:
     """Read a prompt file: a packaged name (e.g. "lvef_categories") or a path to a YAML file."""
-    path = Path(name_or_path)
-    if path.suffix in {".yaml", ".yml"} and path.is_file():
-        text, source = path.read_text(), str(path)
-    else:
-        packaged = packaged_file("prompts", name_or_path)
-        if packaged is None:
-            raise FileNotFoundError(
-                f"no prompt file {name_or_path!r}: neither a YAML path nor one of the packaged "
-                f"prompt sets {packaged_names('prompts')}"
-            )
-        text, source = packaged.read_text(), f"cardiacclip:{name_or_path}"
+    text, source = _prompt_text(name_or_path)
     data = yaml.safe_load(text)
     prefix = data.get("prefix", "").strip()
     categories = data["categories"]
     intervals = tuple(Interval.parse(c["interval"]) for c in categories)
-    for a, b in zip(intervals, intervals[1:], strict=False):
-        if a.high != b.low or (a.high_closed and b.low_closed):
-            raise ValueError(f"{source}: category intervals must tile the EF range without overlap")
+    if not _tile(intervals):
+        raise ValueError(f"{source}: category intervals must tile the EF range without overlap")
     return PromptSet(
         names=tuple(c["name"] for c in categories),
         texts=tuple(f"{prefix} {' '.join(c['text'].split())}".strip() for c in categories),
@@ -146,6 +135,28 @@ def load_prompts(name_or_path: str = DEFAULT_PROMPTS) -> PromptSet:
         reference_label_bins=tuple(tuple(b) for b in data.get("reference_label_bins", [])),
         source=source,
     )
+
+
+def _tile(intervals: tuple[Interval, ...]) -> bool:
+    """Whether consecutive intervals meet, with the shared bound in exactly one of them."""
+    for a, b in zip(intervals, intervals[1:], strict=False):
+        if a.high != b.low or (a.high_closed and b.low_closed):
+            return False
+    return True
+
+
+def _prompt_text(name_or_path: str) -> tuple[str, str]:
+    """A prompt file's text and where it came from: a YAML path, or a packaged prompt set's name."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} and path.is_file():
+        return path.read_text(), str(path)
+    packaged = packaged_file("prompts", name_or_path)
+    if packaged is None:
+        raise FileNotFoundError(
+            f"no prompt file {name_or_path!r}: neither a YAML path nor one of the packaged "
+            f"prompt sets {packaged_names('prompts')}"
+        )
+    return packaged.read_text(), f"cardiacclip:{name_or_path}"
 
 
 def write_prompts(prompts: PromptSet, path: str | Path, header: str = "") -> Path:
@@ -179,27 +190,8 @@ def import_released_prompts(reference_dir: str | Path) -> PromptSet:
     reference label bins are this package's. The sentences are the released authors' text: they
     are read from the user's checkout and never shipped with this package.
     """
-    import ast
-
     source_path = Path(reference_dir) / "utils.py"
-    if not source_path.is_file():
-        raise FileNotFoundError(f"{source_path}: not found; pass the folder of a checkout of the released CardiacCLIP")
-    tree = ast.parse(source_path.read_text(), filename=str(source_path))
-    texts = anchors = None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(
-            getattr(t, "id", None) == RELEASED_PROMPTS_VARIABLE for t in node.targets
-        ):
-            texts = [str(t) for t in ast.literal_eval(node.value)]
-        if isinstance(node, ast.FunctionDef) and node.name == "compute_regression_metric":
-            for inner in ast.walk(node):
-                if isinstance(inner, ast.Assign) and any(
-                    getattr(t, "id", None) == "prompt_values" for t in inner.targets
-                ):
-                    anchors = [float(v) for v in ast.literal_eval(inner.value)]
-                    break
-    if texts is None:
-        raise ValueError(f"{source_path}: no list {RELEASED_PROMPTS_VARIABLE}")
+    texts, anchors = _released_sentences(source_path)
     ours = load_prompts("lvef_categories")
     if len(texts) != len(ours):
         raise ValueError(f"{source_path}: {RELEASED_PROMPTS_VARIABLE} has {len(texts)} sentences, expected {len(ours)}")
@@ -207,7 +199,32 @@ def import_released_prompts(reference_dir: str | Path) -> PromptSet:
         names=ours.names,
         texts=tuple(texts),
         intervals=ours.intervals,
-        anchors=tuple(anchors) if anchors and len(anchors) == len(texts) else ours.anchors,
+        anchors=tuple(anchors) if len(anchors) == len(texts) else ours.anchors,
         reference_label_bins=ours.reference_label_bins,
         source=f"released CardiacCLIP {source_path}",
     )
+
+
+def _released_sentences(source_path: Path) -> tuple[list[str], list[float]]:
+    """The category sentences and anchor values (empty if absent) of the released code's utils.py."""
+    import ast
+
+    if not source_path.is_file():
+        raise FileNotFoundError(f"{source_path}: not found; pass the folder of a checkout of the released CardiacCLIP")
+    tree = ast.parse(source_path.read_text(), filename=str(source_path))
+    texts = _assigned(tree, RELEASED_PROMPTS_VARIABLE)
+    if texts is None:
+        raise ValueError(f"{source_path}: no list {RELEASED_PROMPTS_VARIABLE}")
+    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "compute_regression_metric"]
+    anchors = _assigned(functions[0], "prompt_values") if functions else None
+    return [str(t) for t in texts], [float(v) for v in anchors or []]
+
+
+def _assigned(tree, name: str) -> list | None:
+    """The literal first assigned to `name` in a parsed module or function (read, never run), or None."""
+    import ast
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    return None

@@ -128,12 +128,7 @@ def write_ultrasound_dicom(
     ds.StudyDate, ds.AccessionNumber = "20240315", accession or "ACC0001"
     ds.Rows, ds.Columns = frames.shape[1], frames.shape[2]
     ds.NumberOfFrames = declared_frames or len(frames)
-    if timing == "cine":
-        ds.CineRate = int(round(capture.fps))
-    elif timing == "frame_time_comma":
-        ds.FrameTime = f"{1000.0 / capture.fps:.2f}"
-    elif timing == "vector":
-        ds.FrameTimeVector = [0.0] + [round(1000.0 / capture.fps, 3)] * (len(frames) - 1)
+    _set_timing(ds, capture.fps, len(frames), timing)
     if regions:
         item = Dataset()
         item.RegionSpatialFormat, item.RegionDataType, item.RegionFlags = 1, 1, 0
@@ -148,48 +143,78 @@ def write_ultrasound_dicom(
         _jpeg_baseline(ds, frames)
     if timing == "frame_time_comma":  # stored as written by some vendors: a decimal comma
         raw_tag(ds, "FrameTime", "DS", f"{1000.0 / capture.fps:.2f}".replace(".", ","))
-    path = Path(path)
+    return _save(ds, Path(path), preamble)
+
+
+def _set_timing(ds, fps: float, n_frames: int, timing: str) -> None:
+    """The frame rate as the scanner states it: CineRate, FrameTime, FrameTimeVector, or nothing."""
+    if timing == "cine":
+        ds.CineRate = int(round(fps))
+    elif timing == "frame_time_comma":
+        ds.FrameTime = f"{1000.0 / fps:.2f}"
+    elif timing == "vector":
+        ds.FrameTimeVector = [0.0] + [round(1000.0 / fps, 3)] * (n_frames - 1)
+
+
+def _save(ds, path: Path, preamble: bool) -> Path:
+    """A Part-10 file, or (`preamble=False`) a raw dataset without preamble and file meta, as PACS exports hold."""
     if preamble:
         ds.save_as(path, enforce_file_format=True)
-    else:
-        import pydicom
+        return path
+    import pydicom
 
-        del ds.file_meta
-        ds.preamble = None
-        pydicom.dcmwrite(path, ds, enforce_file_format=False, implicit_vr=False, little_endian=True)
+    del ds.file_meta
+    ds.preamble = None
+    pydicom.dcmwrite(path, ds, enforce_file_format=False, implicit_vr=False, little_endian=True)
     return path
 
 
 def _set_pixels(ds, frames: np.ndarray, encoding: Encoding) -> None:
-    grey = frames.max(axis=-1)  # the overlays keep their brightness
+    """Pixel data and the tags that describe it, in one of the encodings (RLE and JPEG are compressed after)."""
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
     if encoding in ("rgb", "rle", "ybr_full", "jpeg"):
-        pixels = frames
-        if encoding == "ybr_full":
-            from pydicom.pixels import convert_color_space
-
-            pixels = convert_color_space(frames.copy(), "RGB", "YBR_FULL", per_frame=True)
-        ds.SamplesPerPixel, ds.PlanarConfiguration = 3, 0
-        ds.PhotometricInterpretation = "YBR_FULL" if encoding == "ybr_full" else "RGB"
-    elif encoding in ("mono2", "mono1"):
-        pixels = grey if encoding == "mono2" else 255 - grey
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2" if encoding == "mono2" else "MONOCHROME1"
-    elif encoding == "mono16_window":  # 16-bit storage holding 0-255, with a display window (PACS exports do this)
-        pixels = grey.astype(np.uint16)
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.WindowCenter, ds.WindowWidth = 127.5, 256
-    elif encoding in ("palette16", "palette_bronze"):  # 8-bit indices into a palette with 16-bit entries
-        pixels = grey  # palette_bronze: a tinted B-mode loop, each grey level shown as a shade of bronze
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "PALETTE COLOR"
-        tint = BRONZE if encoding == "palette_bronze" else (1.0, 1.0, 1.0)
-        for colour, gain in zip(("Red", "Green", "Blue"), tint, strict=True):
-            entries = np.round(np.arange(256) * 257 * gain).astype(np.uint16)
-            setattr(ds, f"{colour}PaletteColorLookupTableDescriptor", [256, 0, 16])
-            setattr(ds, f"{colour}PaletteColorLookupTableData", entries.tobytes())
+        pixels = _colour_pixels(ds, frames, encoding)
+    elif encoding in ("mono2", "mono1", "mono16_window"):
+        pixels = _grey_pixels(ds, frames.max(axis=-1), encoding)  # the overlays keep their brightness
+    elif encoding in ("palette16", "palette_bronze"):
+        pixels = _palette_pixels(ds, frames.max(axis=-1), encoding)
     else:
         raise ValueError(f"unknown encoding {encoding!r}")
     ds.PixelData = np.ascontiguousarray(pixels).tobytes()
+
+
+def _colour_pixels(ds, frames: np.ndarray, encoding: Encoding) -> np.ndarray:
+    ds.SamplesPerPixel, ds.PlanarConfiguration = 3, 0
+    ds.PhotometricInterpretation = "YBR_FULL" if encoding == "ybr_full" else "RGB"
+    if encoding != "ybr_full":
+        return frames
+    from pydicom.pixels import convert_color_space
+
+    return convert_color_space(frames.copy(), "RGB", "YBR_FULL", per_frame=True)
+
+
+def _grey_pixels(ds, grey: np.ndarray, encoding: Encoding) -> np.ndarray:
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME1" if encoding == "mono1" else "MONOCHROME2"
+    if encoding == "mono1":
+        return 255 - grey
+    if encoding == "mono16_window":  # 16-bit storage holding 0-255, with a display window (PACS exports do this)
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
+        ds.WindowCenter, ds.WindowWidth = 127.5, 256
+        return grey.astype(np.uint16)
+    return grey
+
+
+def _palette_pixels(ds, grey: np.ndarray, encoding: Encoding) -> np.ndarray:
+    """8-bit indices into a palette with 16-bit entries; palette_bronze: a tinted B-mode loop, each grey level
+    shown as a shade of bronze."""
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "PALETTE COLOR"
+    tint = BRONZE if encoding == "palette_bronze" else (1.0, 1.0, 1.0)
+    for colour, gain in zip(("Red", "Green", "Blue"), tint, strict=True):
+        entries = np.round(np.arange(256) * 257 * gain).astype(np.uint16)
+        setattr(ds, f"{colour}PaletteColorLookupTableDescriptor", [256, 0, 16])
+        setattr(ds, f"{colour}PaletteColorLookupTableData", entries.tobytes())
+    return grey
 
 
 def _jpeg_baseline(ds, frames: np.ndarray, quality: int = 95) -> None:

@@ -3,7 +3,7 @@
 An echo machine stores its measurements as an SR in the study: a root container (125200, DCM, "Adult
 Echocardiography Procedure Report") holding section containers ("Left Ventricle", ...) holding NUM items,
 each a code, a value and a unit, some with a "Measurement Method" modifier. `write_echo_report` writes such a
-file with invented patient data and the measurements it is given; `cardiacclip.data.echo_sr` reads them back.
+file with invented patient data and the measurements it is given; `cardiacclip.dicom.echo_sr` reads them back.
 These are drawings for tests and the manual's walk-through, not any vendor's exact layout.
 
 Tested by tests/data/test_echo_sr.py.

@@ -5,33 +5,25 @@ left ventricle (LV) with a bright wall. The LV is a bullet-shaped cavity whose l
 from a fixed apex near the transducer to the mitral annulus; over the cardiac cycle the annulus
 moves toward the apex (longitudinal shortening) and the cavity narrows (radial shortening).
 
-The EF label is exact for what is drawn: it is computed by the method of disks (20 chords, as
-in VolumeTracings.csv) on the traced end-diastolic and end-systolic frames, the same
-computation a reader of VolumeTracings.csv would do. A low EF comes with a dilated LV, as in
-patients, but LV size also varies between subjects and with imaging depth, so a single frame
-does not give the EF: the change over the cycle does.
+`cardiacclip.synthetic.dataset` writes such videos as a dataset. The EF label is exact for what is
+drawn: it is computed by the method of disks (20 chords, as in VolumeTracings.csv) on the traced
+end-diastolic and end-systolic frames, the same computation a reader of VolumeTracings.csv would do.
+A low EF comes with a dilated LV, as in patients, but LV size also varies between subjects and with
+imaging depth, so a single frame does not give the EF: the change over the cycle does.
 
 These videos are for demonstrations and tests. They are not a model of real anatomy.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import pandas as pd
 
-from cardiacclip.data.filelist import volume_from_tracing, write_filelist
-from cardiacclip.data.video_io import write_video
-from cardiacclip.progress import progress_bar
-from cardiacclip.synthetic.styles import ECHONET, Style, check_style_name, colour_map, style_for_video
+from cardiacclip.data.filelist import volume_from_tracing
+from cardiacclip.synthetic.styles import ECHONET, Style, colour_map
 
 log = logging.getLogger(__name__)
 
@@ -367,116 +359,3 @@ def _traced_frames(phase: np.ndarray, c: np.ndarray, systole: float) -> tuple[in
         if len(window):
             return ed, int(window[np.argmax(c[window])])
     return int(np.argmin(c)), int(np.argmax(c))
-
-
-def synthetic_file_name(seed: int, index: int) -> str:
-    """Names carry the seed, so archives made with different seeds never share a name."""
-    return f"SYN{seed:05d}X{index:05d}"
-
-
-def _make_one(job: tuple[Path, int, int, int, float, str]) -> tuple[dict, list[dict], dict]:
-    out, seed, index, size, fps, style_name = job
-    rng = np.random.default_rng([seed, index])
-    style = style_for_video(style_name, rng)
-    video = render_video(sample_params(rng, size=size, fps=fps, style=style), rng, style)
-    fps = video.params.fps
-    name = synthetic_file_name(seed, index)
-    write_video(out / "Videos" / f"{name}.avi", video.frames, fps=fps)
-    row = {
-        "FileName": name,
-        "EF": round(video.ef, 6),
-        "ESV": round(video.esv, 4),
-        "EDV": round(video.edv, 4),
-        "FrameHeight": size,
-        "FrameWidth": size,
-        "FPS": fps,
-        "NumberOfFrames": len(video.frames),
-    }
-    tracings = []
-    for frame, coords in ((video.es_frame, video.es_tracing), (video.ed_frame, video.ed_tracing)):
-        for x1, y1, x2, y2 in coords:
-            tracings.append({"FileName": f"{name}.avi", "X1": x1, "Y1": y1, "X2": x2, "Y2": y2, "Frame": frame})
-    params = {
-        "FileName": name,
-        **asdict(video.params),
-        "ESFrame": video.es_frame,
-        "EDFrame": video.ed_frame,
-        "Style": style.name,
-        "ChannelGamma": " ".join(f"{g:.3f}" for g in style.channel_gamma),
-    }
-    return row, tracings, params
-
-
-def assign_splits(n: int, seed: int, fractions: tuple[float, float, float] = (0.75, 0.125, 0.125)) -> np.ndarray:
-    """TRAIN/VAL/TEST labels in EchoNet-Dynamic's proportions, shuffled with the seed."""
-    counts = np.floor(np.asarray(fractions) / sum(fractions) * n).astype(int)
-    counts[0] += n - counts.sum()
-    labels = np.repeat(np.array(["TRAIN", "VAL", "TEST"]), counts)
-    return np.random.default_rng([seed, 2**31 - 1]).permutation(labels)
-
-
-def generate_dataset(
-    out: str | Path,
-    n: int,
-    seed: int = 0,
-    size: int = 112,
-    fps: float = 50.0,
-    split_fractions: tuple[float, float, float] = (0.75, 0.125, 0.125),
-    workers: int | None = None,
-    progress: bool = True,
-    style: str = "echonet",
-) -> pd.DataFrame:
-    """Write an EchoNet-Dynamic-format folder of `n` synthetic videos and return its FileList.
-
-    `style` is one of `cardiacclip.synthetic.styles.STYLE_NAMES` (a style with its own frame
-    rate overrides `fps`). The result depends only on (n, seed, size, fps, split_fractions,
-    style), not on `workers`: video i is drawn from its own generator seeded with (seed, i).
-    Also writes `SyntheticParams.csv`, the drawing parameters of every video.
-    """
-    out = Path(out)
-    check_style_name(style)
-    (out / "Videos").mkdir(parents=True, exist_ok=True)
-    jobs = [(out, seed, i, size, fps, style) for i in range(n)]
-    workers = workers or min(os.cpu_count() or 1, 8)
-    results = []
-    bar = progress_bar(total=n, desc="synthetic echoes", unit="video", disable=not progress)
-    if workers > 1 and n > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            for result in pool.map(_make_one, jobs, chunksize=max(1, n // (workers * 8))):
-                results.append(result)
-                bar.update()
-    else:
-        for job in jobs:
-            results.append(_make_one(job))
-            bar.update()
-    bar.close()
-    filelist = pd.DataFrame([r[0] for r in results])
-    filelist["Split"] = assign_splits(n, seed, split_fractions)
-    write_filelist(filelist, out / "FileList.csv")
-    pd.DataFrame([row for r in results for row in r[1]]).to_csv(out / "VolumeTracings.csv", index=False)
-    pd.DataFrame([r[2] for r in results]).to_csv(out / "SyntheticParams.csv", index=False)
-    log.info("wrote %d synthetic videos to %s", n, out)
-    return filelist
-
-
-def ensure_synthetic_data(
-    root: Path,
-    n: int,
-    seed: int,
-    split_fractions: tuple[float, float, float] = (0.6, 0.15, 0.25),
-    workers: int | None = None,
-    style: str = "echonet",
-) -> Path:
-    """`generate_dataset` into `root` unless it already holds the same one (same n, seed, split fractions, style)."""
-    stamp = root / "synthetic.json"
-    wanted = {"n": n, "seed": seed, "split_fractions": list(split_fractions)}
-    if style != "echonet":  # older stamps have no style: they are echonet
-        wanted["style"] = style
-    if stamp.is_file() and json.loads(stamp.read_text()) == wanted and (root / "FileList.csv").is_file():
-        log.info("reusing synthetic data in %s", root)
-        return root
-    if root.exists():
-        shutil.rmtree(root)
-    generate_dataset(root, n=n, seed=seed, split_fractions=split_fractions, workers=workers, style=style)
-    stamp.write_text(json.dumps(wanted))
-    return root

@@ -12,18 +12,22 @@ from dicomweb_client.api import DICOMwebClient
 from typer.testing import CliRunner
 
 from cardiacclip.cli import app
-from cardiacclip.data.echo_sr import is_structured_report
 from cardiacclip.data.video_io import find_videos
-from cardiacclip.jobs.pacs.client import PacsSettings, connect
+from cardiacclip.dicom.dicomweb import PacsSettings, connect
+from cardiacclip.dicom.echo_sr import is_structured_report
+from cardiacclip.dicom.ours import OWN_SERIES
+from cardiacclip.dicom.sr import read_study_ef
 from cardiacclip.jobs.pacs.pull import pull
 from cardiacclip.jobs.predict.studies import study_key
-from cardiacclip.jobs.sr import OWN_SERIES, read_study_ef
 from cardiacclip.synthetic.dicoms import write_pacs_export
 from cardiacclip.testing import LocalOrthanc, is_part10, orthanc_available
 
 if not orthanc_available() and os.environ.get("CARDIACCLIP_REQUIRE_ORTHANC"):  # CI: a missing server is a failure
     raise RuntimeError("CARDIACCLIP_REQUIRE_ORTHANC is set but Orthanc or its DICOMweb plugin is not installed")
-pytestmark = pytest.mark.skipif(not orthanc_available(), reason="apt-get install orthanc orthanc-dicomweb")
+pytestmark = [
+    pytest.mark.skipif(not orthanc_available(), reason="apt-get install orthanc orthanc-dicomweb"),
+    pytest.mark.slow,  # a real Orthanc and end-to-end runs
+]
 runner = CliRunner()
 
 

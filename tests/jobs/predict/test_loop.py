@@ -89,6 +89,7 @@ def test_a_malformed_dicom_gets_its_error_row_and_the_others_their_efs(tiny_run,
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_worker_processes_give_the_same_rows_in_the_same_order(tiny_run, twenty_inputs, tmp_path):
     run_dir, _, _ = tiny_run
     tables = []
@@ -100,6 +101,7 @@ def test_worker_processes_give_the_same_rows_in_the_same_order(tiny_run, twenty_
     pd.testing.assert_frame_equal(tables[0], tables[1])
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_rows_and_resume_completes(tiny_run, twenty_inputs, tmp_path, monkeypatch):
     run_dir, _, _ = tiny_run
     out = tmp_path / "pred.csv"

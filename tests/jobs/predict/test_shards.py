@@ -7,8 +7,10 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 
+@pytest.mark.slow
 def test_two_ranks_write_the_same_table_as_one_process(tiny_run, synthetic_root, tmp_path):
     run_dir = tiny_run[0]
     inputs = sorted((synthetic_root / "Videos").glob("*.avi"))[:7]

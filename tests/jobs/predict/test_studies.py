@@ -60,6 +60,7 @@ def test_a_folder_of_captures_gets_crops_flags_and_no_patient_data(tiny_run, arc
     assert strict.exit_code == 1 and "refused by --strict: not_ultrasound" in strict.stdout
 
 
+@pytest.mark.slow
 def test_full_screen_capture_and_its_sector_only_twin_agree():
     config = RunConfig.load("synthetic")
     torch.manual_seed(0)

@@ -6,7 +6,7 @@
     push      STOW-RS of our SRs (idempotent: the same UIDs on every run)
     run       pull -> predict by study -> SRs -> push, in one resumable command
 
-Our SR itself (a TID 1500 Measurement Report, highdicom) is `cardiacclip.jobs.sr`, which `predict --write-sr`
+Our SR itself (a TID 1500 Measurement Report, highdicom) is `cardiacclip.dicom.sr`, which `predict --write-sr`
 uses too.
 
 The pulled folder and the SRs hold patient data (PHI): they are written only where the user points.

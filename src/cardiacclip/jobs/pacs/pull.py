@@ -4,7 +4,7 @@ QIDO-RS finds the studies (`--study UID`, repeatable; `--since YYYYMMDD`; modali
 study's series and instances; WADO-RS fetches, one instance at a time (memory stays bounded by one instance),
 every multi-frame ultrasound loop and every SR, written to OUT/<StudyInstanceUID>/<SOPInstanceUID>.dcm through a
 temporary name (an interrupted file is never taken for a finished one). Other objects are skipped and counted;
-our own SR series (`cardiacclip.jobs.sr.OWN_SERIES`) are not fetched back. An instance already in OUT is not
+our own SR series (`cardiacclip.dicom.ours.OWN_SERIES`) are not fetched back. An instance already in OUT is not
 fetched again, so a rerun continues where the last one stopped. A study that keeps failing (after the session's
 retries) is logged and left for the next run; the others go on.
 
@@ -21,10 +21,11 @@ import pydicom
 import requests
 from dicomweb_client.api import DICOMwebClient
 
-from cardiacclip.data.echo_sr import SR_CLASSES
+from cardiacclip.dicom.dicomweb import describe
+from cardiacclip.dicom.echo_sr import SR_CLASSES
+from cardiacclip.dicom.ours import is_own_series
+from cardiacclip.dicom.uids import is_uid, not_a_uid
 from cardiacclip.jobs.output import output_folder
-from cardiacclip.jobs.pacs.client import describe
-from cardiacclip.jobs.sr import OWN_SERIES
 from cardiacclip.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,12 @@ class PullSummary:
     skipped: int = 0  # other objects (not a loop or an SR)
     unreadable: dict[str, str] = field(default_factory=dict)  # SOPInstanceUID -> why the served file did not parse
     failed: dict[str, str] = field(default_factory=dict)  # StudyInstanceUID -> reason (left for the next run)
+    refused: list[str] = field(default_factory=list)  # why each UID that is not one was refused (never a path)
+
+    def refuse(self, value: object, where: str) -> None:
+        """Refuse a study, series or instance whose UID does not follow the DICOM grammar, and log it."""
+        self.refused.append(f"{where}: {not_a_uid(value)}")
+        log.error("refused %s", self.refused[-1])
 
 
 def _value(item: dict, tag: str) -> str | None:
@@ -53,7 +60,8 @@ def _value(item: dict, tag: str) -> str | None:
 def find_studies(
     client: DICOMwebClient, studies: list[str] | None = None, since: str | None = None, modality: str = "US"
 ) -> tuple[list[str], list[str]]:
-    """(StudyInstanceUIDs found, requested UIDs the PACS does not have) by QIDO-RS."""
+    """(StudyInstanceUIDs found, requested UIDs the PACS does not have) by QIDO-RS. Only UIDs are asked for
+    (`--study` values that are not are refused by `pull` before); what the PACS answers is checked by `pull`."""
     if studies:
         found, missing = [], []
         for uid in studies:
@@ -69,28 +77,39 @@ def pull_study(client: DICOMwebClient, study: str, out: Path, summary: PullSumma
     """Fetch one study's loops and SRs into out/<study>/ (see the module docstring)."""
     folder = output_folder(out / study)
     for series in client.search_for_series(study):
-        if _value(series, MODALITY) == "SR" and _value(series, DESCRIPTION) == OWN_SERIES:
+        if is_own_series(_value(series, MODALITY), _value(series, DESCRIPTION)):
             continue  # our own report, written by a previous run
         series_uid = _value(series, SERIES)
+        if not is_uid(series_uid):
+            summary.refuse(series_uid, f"a series of study {study}")
+            continue
         for instance in client.search_for_instances(study, series_uid, fields=[SOP_CLASS]):
-            sop_class, sop = _value(instance, SOP_CLASS), _value(instance, SOP)
-            if sop_class not in LOOP_CLASSES and sop_class not in SR_CLASSES:
-                summary.skipped += 1
-                continue
-            target = folder / f"{sop}.dcm"
-            if target.is_file():
-                summary.present += 1
-                continue
-            try:
-                dataset = client.retrieve_instance(study, series_uid, sop, media_types=AS_STORED)
-            except pydicom.errors.InvalidDicomError as exc:  # the PACS hands out what it was given
-                summary.unreadable[sop] = str(exc).splitlines()[0][:200]
-                log.error("instance %s of study %s: not a readable DICOM file as served", sop, study)
-                continue
-            partial = target.with_name(f".{sop}.partial")
-            dataset.save_as(partial, enforce_file_format=True)
-            partial.replace(target)
-            summary.fetched += 1
+            _pull_instance(client, (study, series_uid), instance, folder, summary)
+
+
+def _pull_instance(client: DICOMwebClient, where: tuple[str, str], instance: dict, folder: Path, summary) -> None:
+    """Fetch one instance (a loop or an SR) of a study's series into `folder`, unless it is there already."""
+    sop_class, sop = _value(instance, SOP_CLASS), _value(instance, SOP)
+    if sop_class not in LOOP_CLASSES and sop_class not in SR_CLASSES:
+        summary.skipped += 1
+        return
+    if not is_uid(sop):
+        summary.refuse(sop, f"an instance of study {where[0]}")
+        return
+    target = folder / f"{sop}.dcm"
+    if target.is_file():
+        summary.present += 1
+        return
+    try:
+        dataset = client.retrieve_instance(*where, sop, media_types=AS_STORED)
+    except pydicom.errors.InvalidDicomError as exc:  # the PACS hands out what it was given
+        summary.unreadable[sop] = str(exc).splitlines()[0][:200]
+        log.error("instance %s of study %s: not a readable DICOM file as served", sop, where[0])
+        return
+    partial = target.with_name(f".{sop}.partial")
+    dataset.save_as(partial, enforce_file_format=True)
+    partial.replace(target)
+    summary.fetched += 1
 
 
 def pull(
@@ -101,19 +120,40 @@ def pull(
     modality: str = "US",
     progress: bool = True,
 ) -> PullSummary:
-    """Pull every study found (see the module docstring) into `out`; returns counts and the studies that failed."""
-    found, missing = find_studies(client, studies, since, modality)
-    summary = PullSummary(studies=len(found))
+    """Pull every study found (see the module docstring) into `out`; returns counts, the studies that failed and
+    the UIDs refused (a `--study` value or a PACS answer that is not a DICOM UID never becomes a query or a path)."""
+    summary = PullSummary()
+    asked = _uids(studies or [], "--study", summary)
+    if studies and not asked:
+        return summary
+    found, missing = find_studies(client, asked, since, modality)
+    found = _uids(found, "a study the PACS listed", summary)
+    summary.studies = len(found)
     for uid in missing:
         summary.failed[uid] = "not found in the PACS"
         log.error("study %s: not found in the PACS", uid)
     for study in progress_bar(found, desc="pulling", unit="study", disable=not progress or len(found) < 2):
-        try:
-            pull_study(client, study, out, summary)
-        except requests.HTTPError as exc:
-            summary.failed[study] = describe(exc, client.base_url)
-        except requests.RequestException as exc:  # the PACS went away mid-study: left for the next run
-            summary.failed[study] = f"{type(exc).__name__}: the PACS stopped answering"
-        if study in summary.failed:
-            log.error("study %s left for the next run: %s", study, summary.failed[study])
+        _pull_or_leave(client, study, out, summary)
     return summary
+
+
+def _uids(values: list[str], where: str, summary: PullSummary) -> list[str]:
+    """The values that are DICOM UIDs; the others refused (and logged) as coming from `where`."""
+    for value in values:
+        if not is_uid(value):
+            summary.refuse(value, where)
+    return [value for value in values if is_uid(value)]
+
+
+def _pull_or_leave(client: DICOMwebClient, study: str, out: Path, summary: PullSummary) -> None:
+    """`pull_study`, or the study left for the next run with the reason (the PACS failed or answered nonsense)."""
+    try:
+        pull_study(client, study, out, summary)
+    except requests.HTTPError as exc:
+        summary.failed[study] = describe(exc, client.base_url)
+    except requests.RequestException as exc:  # the PACS went away mid-study: left for the next run
+        summary.failed[study] = f"{type(exc).__name__}: the PACS stopped answering"
+    except ValueError as exc:  # an answer that is not DICOM JSON, or one the client's own checks refuse
+        summary.failed[study] = f"the PACS answered what is not DICOMweb: {str(exc)[:200]}"
+    if study in summary.failed:
+        log.error("study %s left for the next run: %s", study, summary.failed[study])

@@ -1,6 +1,6 @@
 """`cardiacclip pacs push`: our SRs into the PACS by STOW-RS, one file at a time.
 
-Idempotent: an SR keeps its SOP Instance UID from run to run (`cardiacclip.jobs.sr.build_report`), so pushing
+Idempotent: an SR keeps its SOP Instance UID from run to run (`cardiacclip.dicom.sr.build_report`), so pushing
 twice leaves one SR per study in the PACS. A file the PACS refuses is logged and counted; the others go on.
 
 Tested by tests/jobs/pacs/test_pacs.py.
@@ -16,7 +16,7 @@ import pydicom
 import requests
 from dicomweb_client.api import DICOMwebClient
 
-from cardiacclip.jobs.pacs.client import describe
+from cardiacclip.dicom.dicomweb import describe
 from cardiacclip.progress import progress_bar
 
 log = logging.getLogger(__name__)

@@ -16,14 +16,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cardiacclip.data.echo_sr import is_structured_report
 from cardiacclip.data.video_io import find_videos
-from cardiacclip.jobs.pacs.client import PacsSettings, connect
+from cardiacclip.dicom.dicomweb import PacsSettings, connect
+from cardiacclip.dicom.echo_sr import is_structured_report
+from cardiacclip.dicom.sr import ModelIdentity
 from cardiacclip.jobs.pacs.pull import PullSummary, pull
 from cardiacclip.jobs.pacs.push import PushSummary, push
 from cardiacclip.jobs.predict import PredictOptions, PredictSummary, predict_files
-from cardiacclip.jobs.predict.studies import study_table
-from cardiacclip.jobs.sr import ModelIdentity, write_reports
+from cardiacclip.jobs.predict.studies import read_rows, report_studies
 from cardiacclip.model.predictor import load
 
 log = logging.getLogger(__name__)
@@ -63,9 +63,8 @@ def run_pacs(
     rows = out / "predictions.csv"
     options = dataclasses.replace(options or PredictOptions(), resume=rows.exists(), by="study")
     predicted = predict_files(predictor, loops, rows, options, progress=progress)
-    study_table(rows)
     clock.lap("predict")
-    reports = write_reports(rows, out / "sr", identity)
+    reports = report_studies(read_rows(rows), rows, True, out / "sr", identity).reports or []
     clock.lap("sr")
     pushed = push(client, reports, progress) if store else None
     clock.lap("push")

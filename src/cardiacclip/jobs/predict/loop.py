@@ -26,6 +26,7 @@ from cardiacclip.data.prepare import PreparedVideo, prepare_video
 from cardiacclip.data.region import preview
 from cardiacclip.data.source import Reading, probe
 from cardiacclip.data.video_io import find_videos
+from cardiacclip.dicom.sr import ModelIdentity
 from cardiacclip.distributed import Rank, barrier, gather_objects
 from cardiacclip.evaluate.plots import plot_attention_strip
 from cardiacclip.jobs.output import OutputError
@@ -39,8 +40,7 @@ from cardiacclip.jobs.predict.rows import (
     rows_done,
 )
 from cardiacclip.jobs.predict.shards import merge_parts, part_file
-from cardiacclip.jobs.predict.studies import study_key, study_table
-from cardiacclip.jobs.sr import ModelIdentity, write_reports
+from cardiacclip.jobs.predict.studies import read_rows, report_studies, study_key
 from cardiacclip.model.predictor import Prediction, Predictor, load
 from cardiacclip.progress import progress_bar
 from cardiacclip.runtime import resolve_device
@@ -62,8 +62,8 @@ class PredictOptions(Validated):
         workers: DataLoader processes that read and prepare the files while this process runs the model.
         batch_clips: consecutive videos go through the model together, about this many clips at a time.
         overwrite, resume: replace an existing output, or add the rows it lacks.
-        by: "study" also writes `<out>.studies.csv` (`studies.study_table`).
-        write_sr: folder for one DICOM SR per study (`cardiacclip.jobs.sr`; needs an output file).
+        by: "study" also writes `<out>.studies.csv` (`studies.report_studies`).
+        write_sr: folder for one DICOM SR per study (`cardiacclip.dicom.sr`; needs an output file).
     """
 
     clips: ClipCount | None = None
@@ -116,10 +116,10 @@ def run_predict(
         distributed.teardown()
     if not rank.main:
         return None
-    if options.by == "study":
-        summary.studies = study_table(out)
-    if options.write_sr is not None:
-        summary.reports = write_reports(out, options.write_sr, ModelIdentity.of(model))
+    if options.by == "study" or options.write_sr is not None:
+        identity = ModelIdentity.of(model) if options.write_sr is not None else None
+        outputs = report_studies(read_rows(out), out, options.by == "study", options.write_sr, identity)
+        summary.studies, summary.reports = outputs.table, outputs.reports
     return summary
 
 

@@ -128,18 +128,22 @@ class RowWriter:
 
 def check_output(out: Path | None, overwrite: bool = False, resume: bool = False) -> None:
     """Check the output path before any work starts (cheap: call it before loading a model)."""
+    if overwrite and resume:
+        raise OutputError("--overwrite and --resume exclude each other")
     if out is None:
         if resume:
             raise OutputError("--resume needs --out FILE (rows on standard output cannot be resumed)")
         return
-    if overwrite and resume:
-        raise OutputError("--overwrite and --resume exclude each other")
     if out.is_dir():
         raise OutputError(f"{out}: is a folder; pass a file name such as {out / 'predictions.csv'}")
     if out.suffix.lower() not in {".csv", ".jsonl", ".ndjson", ".json"}:
         raise OutputError(f"{out}: the output is a .csv or .jsonl file")
     if out.exists() and not (overwrite or resume):
         raise OutputError(f"{out}: exists; pass --overwrite to replace it or --resume to add the missing rows")
+    _check_writable(out)
+
+
+def _check_writable(out: Path) -> None:
     try:
         output_folder(out.parent)
     except OutputError as exc:

@@ -1,13 +1,23 @@
-"""Studies in `cardiacclip predict`: a study key safe to write out, a user's video-to-study map, and the
-per-study table beside the per-video rows."""
+"""Studies in `cardiacclip predict`: a study key safe to write out, a user's video-to-study map, which rows count
+for a study, and the one way from predict's rows to the per-study table and the SRs (`report_studies`), used by
+`predict --by study --write-sr` and by `pacs run`.
+
+Tested by tests/jobs/predict/test_studies.py, tests/dicom/test_sr.py and tests/jobs/pacs/test_pacs.py.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from cardiacclip.about import RESEARCH_NOTICE
+from cardiacclip.dicom.sr import LoopResult, ModelIdentity, loop_result, write_reports
 from cardiacclip.jobs.output import OutputError
+
+STUDY_COLUMNS = ["study", "EF_median", "videos_used", "videos", "notice"]
 
 
 def study_key(study_uid: str) -> str:
@@ -18,33 +28,64 @@ def study_key(study_uid: str) -> str:
 def read_study_map(path: Path) -> dict[str, str]:
     """A user's CSV mapping videos to studies (columns: file, study), for AVI/MP4 that carry no study UID.
     `file` may be the path as given to predict or just the file name."""
-    import pandas as pd
-
     table = pd.read_csv(path, dtype=str)
     if not {"file", "study"} <= set(table.columns):
         raise OutputError(f"{path}: a study map needs the columns file and study (has {list(table.columns)})")
     return dict(zip(table["file"].str.strip(), table["study"].str.strip(), strict=True))
 
 
-def study_table(out: Path) -> Path:
+def read_rows(path: Path) -> pd.DataFrame:
+    """Predict's rows from its output file, CSV or JSON Lines."""
+    return pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_json(path, lines=True)
+
+
+def usable(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows that count for a study: predicted (status ok) and not flagged."""
+    return rows[(rows["status"] == "ok") & (rows["flags"].astype(object).fillna("").astype(str) == "")]
+
+
+@dataclass
+class StudyOutputs:
+    table: Path | None = None  # the per-study table, <out>.studies.csv
+    reports: list[Path] | None = None  # one SR per study
+
+
+def report_studies(
+    rows: pd.DataFrame,
+    out: Path,
+    table: bool = True,
+    sr_folder: Path | None = None,
+    identity: ModelIdentity | None = None,
+) -> StudyOutputs:
+    """From predict's rows (in memory): with `table` the per-study table beside `out`, and with `sr_folder` one SR
+    per study signed with the model's `identity`."""
+    outputs = StudyOutputs(table=study_table(rows, out) if table else None)
+    if sr_folder is not None:
+        outputs.reports = write_reports(sr_studies(rows), sr_folder, identity)
+    return outputs
+
+
+def study_table(rows: pd.DataFrame, out: Path) -> Path:
     """Per-study rows beside the per-video output (`<out>.studies.csv`): median EF of the unflagged videos
     that were predicted, how many were used of how many (as EchoPrime reports at study level)."""
-    import pandas as pd
-
-    rows = pd.read_csv(out) if out.suffix.lower() == ".csv" else pd.read_json(out, lines=True)
     rows = rows[rows["study"].astype(object).fillna("").astype(str) != ""]
     records = []
     for study, group in rows.groupby("study", sort=True):
-        used = group[(group["status"] == "ok") & (group["flags"].astype(object).fillna("").astype(str) == "")]
-        records.append(
-            {
-                "study": study,
-                "EF_median": round(float(used["EF_pred"].median()), 2) if len(used) else None,
-                "videos_used": len(used),
-                "videos": len(group),
-                "notice": RESEARCH_NOTICE,
-            }
-        )
+        used = usable(group)
+        median = round(float(used["EF_pred"].median()), 2) if len(used) else None
+        records.append({"study": study, "EF_median": median, "videos_used": len(used), "videos": len(group)})
     path = out.with_suffix(".studies.csv")
-    pd.DataFrame(records, columns=["study", "EF_median", "videos_used", "videos", "notice"]).to_csv(path, index=False)
+    table = pd.DataFrame(records, columns=STUDY_COLUMNS[:-1]).assign(notice=RESEARCH_NOTICE)
+    table.to_csv(path, index=False)
     return path
+
+
+def sr_studies(rows: pd.DataFrame) -> dict[str, list[LoopResult]]:
+    """The usable DICOM loops of each study (StudyInstanceUID from the file's header)."""
+    studies: dict[str, list[LoopResult]] = {}
+    for row in usable(rows).to_dict("records"):
+        low, high = (None if pd.isna(row.get(k)) else float(row[k]) for k in ("EF_low", "EF_high"))
+        found = loop_result(row["file"], float(row["EF_pred"]), low, high)
+        if found is not None:
+            studies.setdefault(found[0], []).append(found[1])
+    return studies

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cardiacclip.cli import app
-from cardiacclip.data.echo_sr import walk_content
+from cardiacclip.dicom.echo_sr import walk_content
+from cardiacclip.dicom.sr import LVEF, read_study_ef
 from cardiacclip.jobs.predict.studies import study_key
-from cardiacclip.jobs.sr import LVEF, read_study_ef
 from cardiacclip.synthetic.dicoms import screen_capture, write_ultrasound_dicom
 
 runner = CliRunner()

@@ -18,7 +18,7 @@ of that method are averaged; values outside 0-100 % are ignored. A report with n
 study is listed, not guessed). Our own reports (TID 1500 measurement reports written by `cardiacclip`) are never
 read as labels.
 
-Tested by tests/data/test_echo_sr.py.
+Tested by tests/dicom/test_echo_sr.py.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
+
+from cardiacclip.dicom.ours import is_own_report
 
 SR_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.88.11": "basic",
@@ -52,8 +54,6 @@ METHOD_MODIFIERS = {  # CID 12227 values of (370129005, SCT, "Measurement Method
 }
 METHOD_RANK = ("biplane method of disks", "single-plane method of disks", "Teichholz", "unspecified")
 MEASUREMENT_METHOD = ("SCT", "370129005")
-OWN_REPORT_ROOT = ("DCM", "126000")  # TID 1500 "Imaging Measurement Report": what cardiacclip writes
-OWN_MANUFACTURER = "cardiacclip"
 
 
 @dataclass(frozen=True)
@@ -105,12 +105,6 @@ def ef_values(report: pydicom.Dataset) -> list[tuple[float, str]]:
         if 0 <= value <= 100:
             values.append((value, _method(item)))
     return values
-
-
-def is_own_report(report: pydicom.Dataset) -> bool:
-    """Whether an SR is one `cardiacclip` wrote (never a label: it is the model's own answer)."""
-    manufacturer = str(report.get("Manufacturer", "")).lower()
-    return manufacturer == OWN_MANUFACTURER or _code(report) == OWN_REPORT_ROOT  # TID 1500: no echo machine's report
 
 
 def report_ef(report: pydicom.Dataset) -> ReportEF | None:

@@ -14,7 +14,7 @@ from the source study: the SR belongs in the patient's study and is PHI, written
 The SOP Instance and Series UIDs are derived from the model's hash and the study UID, so a rerun writes the
 same UIDs (and STOW-RS of a rerun replaces, never adds). `read_study_ef` reads the study's EF back.
 
-Tested by tests/jobs/test_sr.py and tests/jobs/pacs/test_pacs.py.
+Tested by tests/dicom/test_sr.py and tests/jobs/pacs/test_pacs.py.
 """
 
 from __future__ import annotations
@@ -25,17 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import highdicom as hd
-import pandas as pd
 import pydicom
 from highdicom.sr import CodedConcept
 from pydicom.uid import generate_uid
 
 from cardiacclip.about import RESEARCH_NOTICE, __version__
-from cardiacclip.data.echo_sr import OWN_MANUFACTURER, walk_content
+from cardiacclip.dicom.echo_sr import walk_content
+from cardiacclip.dicom.ours import OWN_MANUFACTURER, OWN_SERIES
 from cardiacclip.model.factory import resolve
 from cardiacclip.model.layout import PackageFolder
 
-OWN_SERIES = "cardiacclip LVEF (research software, not a medical device)"
 LVEF = CodedConcept("18043-0", "LN", "Left Ventricular Ejection Fraction by US")
 PERCENT = CodedConcept("%", "UCUM", "%")
 LEFT_VENTRICLE = CodedConcept("87878005", "SCT", "Left ventricle")
@@ -74,27 +73,16 @@ class LoopResult:
     ef_high: float | None = None
 
 
-def read_rows(rows: Path) -> pd.DataFrame:
-    """Predict's rows (CSV or JSON Lines)."""
-    return pd.read_csv(rows) if rows.suffix.lower() == ".csv" else pd.read_json(rows, lines=True)
-
-
-def study_results(rows: pd.DataFrame) -> dict[str, list[LoopResult]]:
-    """The predicted DICOM loops of each study (StudyInstanceUID from the file's header): rows with status ok and
-    no flags, as the per-study table uses them."""
-    used = rows[(rows["status"] == "ok") & (rows["flags"].astype(object).fillna("").astype(str) == "")]
-    studies: dict[str, list[LoopResult]] = {}
-    for row in used.to_dict("records"):
-        try:
-            header = pydicom.dcmread(row["file"], stop_before_pixels=True)
-        except (pydicom.errors.InvalidDicomError, OSError):
-            continue  # an AVI or MP4: no study to report into
-        if "StudyInstanceUID" not in header:
-            continue
-        low, high = (None if pd.isna(row.get(k)) else float(row[k]) for k in ("EF_low", "EF_high"))
-        loop = LoopResult(header, float(row["EF_pred"]), low, high)
-        studies.setdefault(str(header.StudyInstanceUID), []).append(loop)
-    return studies
+def loop_result(path: str | Path, ef: float, low: float | None, high: float | None) -> tuple[str, LoopResult] | None:
+    """(StudyInstanceUID, the loop's result) for a predicted DICOM loop; None for a file without a study (an AVI,
+    an MP4, a DICOM header without StudyInstanceUID): there is no study to report into."""
+    try:
+        header = pydicom.dcmread(path, stop_before_pixels=True)
+    except (pydicom.errors.InvalidDicomError, OSError):
+        return None
+    if "StudyInstanceUID" not in header:
+        return None
+    return str(header.StudyInstanceUID), LoopResult(header, ef, low, high)
 
 
 def _measurement(identity: ModelIdentity, ef: float, low: float | None, high: float | None) -> hd.sr.Measurement:
@@ -180,11 +168,11 @@ def _with_type2_attributes(header: pydicom.Dataset) -> pydicom.Dataset:
     return header
 
 
-def write_reports(rows: Path, folder: Path, identity: ModelIdentity) -> list[Path]:
-    """One SR per study of predict's `rows` into `folder` (<SOPInstanceUID>.dcm); returns the files."""
+def write_reports(studies: dict[str, list[LoopResult]], folder: Path, identity: ModelIdentity) -> list[Path]:
+    """One SR per study into `folder` (<SOPInstanceUID>.dcm), studies in UID order; returns the files."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for study, loops in sorted(study_results(read_rows(rows)).items()):
+    for study, loops in sorted(studies.items()):
         report = build_report(study, loops, identity)
         path = folder / f"{report.SOPInstanceUID}.dcm"
         report.save_as(path, enforce_file_format=True)

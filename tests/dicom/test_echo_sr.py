@@ -3,7 +3,8 @@ from __future__ import annotations
 import pydicom
 import pytest
 
-from cardiacclip.data.echo_sr import is_own_report, is_structured_report, report_ef
+from cardiacclip.dicom.echo_sr import is_structured_report, report_ef
+from cardiacclip.dicom.ours import is_own_report
 from cardiacclip.synthetic.echo_reports import (
     BIPLANE,
     LVEF_BY_US,
