@@ -361,9 +361,11 @@ API_PAGES: dict[str, tuple[str, str, list[str]]] = {
         ["cardiacclip.jobs.train", "cardiacclip.jobs.evaluate", "cardiacclip.jobs.convert"],
     ),
     "synthetic": (
-        "Synthetic data and a local PACS",
-        "The built-in synthetic default, and the local Orthanc the tests and the PACS walk-through start.",
-        ["cardiacclip.synthetic.echoes", "cardiacclip.synthetic.dataset", "cardiacclip.testing"],
+        "Synthetic data, a local PACS, the fuzzer",
+        "The built-in synthetic default, the local Orthanc the tests and the PACS walk-through start, and the "
+        "mutation fuzzer.",
+        ["cardiacclip.synthetic.echoes", "cardiacclip.synthetic.dataset", "cardiacclip.testing.orthanc",
+         "cardiacclip.testing.fuzz"],
     ),
 }
 

@@ -236,9 +236,14 @@ class RunConfig(Validated):
                 )
             path = packaged
         try:
-            data = yaml.safe_load(path.read_text())
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the config as UTF-8") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        if data is not None and not isinstance(data, dict):
+            kind = type(data).__name__
+            raise ConfigError(f"{path}: a config is a mapping of sections (data, model, train), not a {kind}")
         return cls.from_dict(data)
 
     @classmethod

@@ -29,6 +29,9 @@ class CurrentStderr(logging.StreamHandler):
         pass
 
 
+# Libraries that log what they also raise or warn about: the readers turn that into the file's reason or warning,
+# so their own records (pydicom's come with full tracebacks) only show with -v.
+REPEATING = ("pydicom",)
 NOISY = (
     *("matplotlib", "PIL", "urllib3", "httpx", "huggingface_hub", "timm", "filelock", "fsspec"),
     *("highdicom", "dicomweb_client"),
@@ -37,7 +40,8 @@ NOISY = (
 
 def configure_logging(verbose: bool = False) -> None:
     """INFO (DEBUG with `verbose`) to stderr, rich on a terminal, plain lines elsewhere; third-party chatter only from
-    WARNING up. Under torchrun, ranks other than 0 log warnings and errors only (rank 0 reports the run)."""
+    WARNING up, and the libraries in `REPEATING` not at all unless `verbose`; Python warnings become one log line
+    each. Under torchrun, ranks other than 0 log warnings and errors only (rank 0 reports the run)."""
     level = logging.DEBUG if verbose else logging.INFO
     if int(os.environ.get("RANK", "0")) > 0:
         level = logging.WARNING
@@ -51,3 +55,6 @@ def configure_logging(verbose: bool = False) -> None:
     logging.getLogger("cardiacclip").setLevel(level)
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for repeating in REPEATING:
+        logging.getLogger(repeating).setLevel(logging.DEBUG if verbose else logging.CRITICAL + 1)
+    logging.captureWarnings(True)

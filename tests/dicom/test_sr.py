@@ -17,6 +17,7 @@ from cardiacclip.synthetic.dicoms import screen_capture, write_ultrasound_dicom
 runner = CliRunner()
 
 
+@pytest.mark.slow
 def test_predict_writes_one_sr_per_study_with_the_study_ef(tiny_run, tmp_path):
     loops = []
     for i, study in enumerate(["1.2.3.10", "1.2.3.10", "1.2.3.20"]):

@@ -46,6 +46,7 @@ def archive(tmp_path_factory):
     return src, root / "labels.csv"
 
 
+@pytest.mark.slow
 def test_convert_writes_a_deidentified_echonet_folder(archive, tmp_path):
     src, labels = archive
     out = tmp_path / "echonet"
@@ -122,6 +123,7 @@ def test_private_folder_inside_the_output_is_refused(tmp_path):
         convert_archive(tmp_path, tmp_path / "out", private=tmp_path / "out" / "private", progress=False)
 
 
+@pytest.mark.slow
 def test_labels_from_the_echo_reports_of_the_archive(archive, tmp_path):
     import shutil
 

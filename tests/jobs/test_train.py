@@ -60,6 +60,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(synthetic_root, 
     assert resumed.best_val_mae == pytest.approx(straight.best_val_mae)
 
 
+@pytest.mark.slow
 def test_reference_switches_and_gradient_checkpointing_run(synthetic_root, tmp_path):
     config = RunConfig.load("reference")
     small = tiny_config(synthetic_root, split_file=small_split_file(synthetic_root, tmp_path / "split.csv"))

@@ -108,7 +108,7 @@ def _display_rate(ds: pydicom.Dataset) -> float | None:
 
 def _open(path: Path, warnings: list[str]) -> pydicom.Dataset:
     try:
-        return pydicom.dcmread(path)
+        return _with_transfer_syntax(pydicom.dcmread(path), warnings)
     except InvalidDicomError:
         pass  # no preamble: maybe a raw dataset
     except Exception as exc:  # pydicom raises plain exceptions on truncated headers
@@ -119,14 +119,23 @@ def _open(path: Path, warnings: list[str]) -> pydicom.Dataset:
         raise NotAVideoError(path, f"not a readable DICOM file: {exc}") from exc
     if "PixelData" not in ds and len(ds) == 0:
         raise NotAVideoError(path, "not a DICOM file")
-    if not hasattr(ds, "file_meta") or "TransferSyntaxUID" not in ds.file_meta:
-        ds.file_meta = getattr(ds, "file_meta", pydicom.dataset.FileMetaDataset())
-        ds.file_meta.TransferSyntaxUID = (
-            pydicom.uid.ImplicitVRLittleEndian if ds.is_implicit_VR else (pydicom.uid.ExplicitVRLittleEndian)
-        )
+    ds = _with_transfer_syntax(ds, [])
     warnings.append(
         f"raw DICOM dataset without the 128-byte preamble and file meta: read as {ds.file_meta.TransferSyntaxUID.name}"
     )
+    return ds
+
+
+def _with_transfer_syntax(ds: pydicom.Dataset, warnings: list[str]) -> pydicom.Dataset:
+    """A dataset whose file meta lacks the transfer syntax (a raw dataset, or a damaged meta group) gets the one it
+    was read with (implicit or explicit VR little endian), with a warning."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and "TransferSyntaxUID" in meta:
+        return ds
+    ds.file_meta = meta if meta is not None else pydicom.dataset.FileMetaDataset()
+    syntax = pydicom.uid.ImplicitVRLittleEndian if ds.is_implicit_VR else pydicom.uid.ExplicitVRLittleEndian
+    ds.file_meta.TransferSyntaxUID = syntax
+    warnings.append(f"no transfer syntax in the file meta: read as {syntax.name}")
     return ds
 
 
@@ -180,8 +189,12 @@ def _check_header(ds: pydicom.Dataset, path: Path) -> None:
     try:
         for element in ds:
             element.value  # noqa: B018 (reading the value is the check)
+        known_syntax = ds.file_meta.TransferSyntaxUID.is_transfer_syntax
     except Exception as exc:  # pydicom's plain exceptions on a damaged element
         raise CorruptVideoError(path, f"malformed DICOM header: {type(exc).__name__}: {exc}") from exc
+    if not known_syntax:
+        syntax = str(ds.file_meta.TransferSyntaxUID)[:64]
+        raise CorruptVideoError(path, f"malformed DICOM header: {syntax!r} is not a transfer syntax")
 
 
 def _text(ds: pydicom.Dataset, keyword: str) -> str | None:

@@ -10,6 +10,7 @@ The released files carry a UTF-8 byte-order mark and CRLF line ends; both are re
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,25 @@ FILELIST_EXTRA_COLUMNS = {
     "EF_method": "convert --labels-from-sr: how the echo report measured the EF (biplane, single plane, Teichholz)",
 }
 SPLITS = ("TRAIN", "VAL", "TEST")
+
+
+def read_table(path: str | Path, what: str, **options) -> pd.DataFrame:
+    """A CSV table a user gives (a FileList, labels, a study map, tracings), read as UTF-8 with or without a
+    byte-order mark. A file that is not UTF-8 text, is empty or does not parse as CSV is a `DatasetError` naming
+    the file and what to do; `options` go to `pandas.read_csv`."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # rows longer than the header: refused, not cut
+            return pd.read_csv(path, encoding="utf-8-sig", index_col=False, **options)
+    except pd.errors.ParserWarning:
+        raise DatasetError(f"{path}: the {what} has rows with more fields than its header") from None
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: the {what} is not UTF-8 text (byte {exc.start}): save it as UTF-8 CSV") from None
+    except pd.errors.EmptyDataError:
+        raise DatasetError(f"{path}: the {what} is empty") from None
+    except pd.errors.ParserError as exc:
+        reason = str(exc).splitlines()[0][:160]
+        raise DatasetError(f"{path}: the {what} does not parse as CSV ({reason})") from None
 
 
 def video_file_name(name: str) -> str:
@@ -69,7 +89,7 @@ def read_filelist(path: str | Path, require_ef: bool = True) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: FileList not found")
-    df = pd.read_csv(path, encoding="utf-8-sig", dtype={"FileName": str, "Split": str}, keep_default_na=True)
+    df = read_table(path, "FileList", dtype={"FileName": str, "Split": str}, keep_default_na=True)
     df.columns = [str(c).strip() for c in df.columns]
     if "FileName" not in df.columns:
         raise DatasetError(f"{path}: no FileName column (columns: {list(df.columns)})")
@@ -116,7 +136,7 @@ def read_volume_tracings(path: str | Path) -> dict[str, dict[int, np.ndarray]]:
     Frames keep the order in which they are listed: EchoNet-Dynamic takes the first listed
     frame as end-systolic (small) and the last as end-diastolic (large).
     """
-    df = pd.read_csv(path, encoding="utf-8-sig")
+    df = read_table(path, "VolumeTracings.csv")
     df.columns = [str(c).strip() for c in df.columns]
     tracings: dict[str, dict[int, np.ndarray]] = {}
     for (name, frame), rows in df.groupby(["FileName", "Frame"], sort=False):

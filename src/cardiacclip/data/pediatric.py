@@ -23,6 +23,7 @@ import pandas as pd
 
 from cardiacclip.data.errors import DatasetError
 from cardiacclip.data.external import SourceLoop, split_of_fold
+from cardiacclip.data.filelist import read_table
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def traced_phases(path: Path) -> dict[str, tuple[int | None, int | None]]:
     (the first frame listed is end-systole, the last end-diastole; untraced phases are None)."""
     if not path.is_file():
         return {}
-    table = pd.read_csv(path, dtype={"Frame": str})
+    table = read_table(path, "VolumeTracings.csv", dtype={"Frame": str})
     phases = {}
     for name, rows in table.groupby("FileName", sort=False):
         frames = [int(f) if str(f).strip().isdigit() else None for f in rows["Frame"].drop_duplicates()]
@@ -51,7 +52,7 @@ def pediatric_loops(root: str | Path, view: str, rule: dict[str, set[int]]) -> l
     folder = root / view if (root / view).is_dir() else root
     if not (folder / "FileList.csv").is_file():
         raise DatasetError(f"{root}: no {view}/FileList.csv (EchoNet-Pediatric layout: A4C/ and PSAX/ folders)")
-    table = pd.read_csv(folder / "FileList.csv")
+    table = read_table(folder / "FileList.csv", "FileList")
     phases = traced_phases(folder / "VolumeTracings.csv")
     loops = [_loop(folder, row, rule, phases) for row in table.to_dict("records")]
     return [loop for loop in loops if loop is not None]

@@ -45,12 +45,22 @@ def tissue_region_box(regions: list[dict], height: int, width: int) -> tuple[int
     """The box of the first 2D tissue region among DICOM ultrasound regions (dicts with the tag keywords)."""
     for region in regions:
         if region.get("RegionSpatialFormat") == 1 and region.get("RegionDataType") in (1, None):
-            x0, y0 = int(region["RegionLocationMinX0"]), int(region["RegionLocationMinY0"])
-            x1, y1 = int(region["RegionLocationMaxX1"]) + 1, int(region["RegionLocationMaxY1"]) + 1
-            x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
-            if x1 - x0 > 8 and y1 - y0 > 8:
-                return x0, y0, x1, y1
+            box = _region_box(region, height, width)
+            if box is not None:
+                return box
     return None
+
+
+def _region_box(region: dict, height: int, width: int) -> tuple[int, int, int, int] | None:
+    """A region's box clipped to the frame, or None when its coordinates are missing, not numbers or leave less
+    than 9 pixels each way (damaged tags are no region)."""
+    keys = ("RegionLocationMinX0", "RegionLocationMinY0", "RegionLocationMaxX1", "RegionLocationMaxY1")
+    try:
+        x0, y0, x1, y1 = (int(region[key]) for key in keys)
+    except (KeyError, TypeError, ValueError):
+        return None
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1 + 1), min(height, y1 + 1)
+    return (x0, y0, x1, y1) if x1 - x0 > 8 and y1 - y0 > 8 else None
 
 
 def find_sector(

@@ -174,6 +174,8 @@ class PyAVLoop:
             container = av.open(str(self.path))
         except av.FFmpegError as exc:
             raise NotAVideoError(self.path, f"FFmpeg cannot open it: {exc}") from exc
+        except UnicodeDecodeError as exc:  # PyAV decodes the container's metadata as text
+            raise CorruptVideoError(self.path, f"the container's metadata is damaged ({exc.reason})") from exc
         if not container.streams.video:
             container.close()
             raise NotAVideoError(self.path, "the file holds no video stream")

@@ -26,12 +26,14 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pydicom
 
 from cardiacclip.dicom.ours import is_own_report
+
+log = logging.getLogger(__name__)
 
 SR_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.88.11": "basic",
@@ -146,6 +148,7 @@ class Harvest:
     labels: dict[str, ReportEF]  # StudyInstanceUID -> label
     without_ef: list[str]  # StudyInstanceUIDs of studies whose reports hold no usable EF
     reports: list[Path]  # every SR file found (ours included): not loops, never converted
+    unreadable: dict[str, str] = field(default_factory=dict)  # damaged reports (path -> reason): left out, logged
 
 
 def harvest_labels(paths: list[Path]) -> Harvest:
@@ -153,9 +156,11 @@ def harvest_labels(paths: list[Path]) -> Harvest:
     EF are listed in `without_ef`, not guessed. Files that are not SRs are ignored."""
     by_study: dict[str, list[pydicom.Dataset]] = {}
     reports = [path for path in paths if is_structured_report(path)]
+    unreadable: dict[str, str] = {}
     for path in reports:
-        report = pydicom.dcmread(path, stop_before_pixels=True)
-        by_study.setdefault(str(report.get("StudyInstanceUID", "")), []).append(report)
+        report = _read_report(path, unreadable)
+        if report is not None:
+            by_study.setdefault(str(report.get("StudyInstanceUID", "")), []).append(report)
     labels, without = {}, []
     for study, study_reports in sorted(by_study.items()):
         label = study_ef(study_reports)
@@ -163,4 +168,18 @@ def harvest_labels(paths: list[Path]) -> Harvest:
             labels[study] = label
         elif not all(is_own_report(r) for r in study_reports):
             without.append(study)
-    return Harvest(labels, without, reports)
+    return Harvest(labels, without, reports, unreadable)
+
+
+def _read_report(path: Path, unreadable: dict[str, str]) -> pydicom.Dataset | None:
+    """A report read and its content walked now, so a damaged one is named here (in `unreadable`, and the log) and
+    left out, not a failure in the middle of the harvest."""
+    try:
+        report = pydicom.dcmread(path, stop_before_pixels=True)
+        is_own_report(report)
+        ef_values(report)
+        return report
+    except Exception as exc:  # pydicom's plain exceptions on a damaged report: this report's reason
+        unreadable[str(path)] = f"{type(exc).__name__}: {exc}"[:200]
+        log.warning("%s: echo report left out, unreadable (%s)", path, unreadable[str(path)])
+        return None

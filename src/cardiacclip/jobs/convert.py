@@ -36,6 +36,7 @@ from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.choices import ColourMode, CropMethod
 from cardiacclip.config import ConfigError, Validated
 from cardiacclip.data.errors import DatasetError
+from cardiacclip.data.filelist import read_table
 from cardiacclip.data.region import preview
 from cardiacclip.data.source import Reading, probe
 from cardiacclip.data.video_io import find_videos, write_video
@@ -301,7 +302,7 @@ def read_labels(path: Path) -> pd.DataFrame:
     AccessionNumber, or file: the source file name); an optional Split column is used as given."""
     if not path.is_file():
         raise DatasetError(f"{path}: labels CSV not found")
-    table = pd.read_csv(path, dtype=str)
+    table = read_table(path, "labels CSV", dtype=str)
     if "EF" not in table.columns:
         raise DatasetError(
             f"{path}: a labels CSV needs an EF column (percent); it has {list(table.columns)}: rename the EF column"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from cardiacclip.about import RESEARCH_NOTICE
+from cardiacclip.data.filelist import read_table
 from cardiacclip.dicom.sr import LoopResult, ModelIdentity, loop_result, write_reports
 from cardiacclip.jobs.output import OutputError
 
@@ -28,7 +29,7 @@ def study_key(study_uid: str) -> str:
 def read_study_map(path: Path) -> dict[str, str]:
     """A user's CSV mapping videos to studies (columns: file, study), for AVI/MP4 that carry no study UID.
     `file` may be the path as given to predict or just the file name."""
-    table = pd.read_csv(path, dtype=str)
+    table = read_table(path, "study map", dtype=str)
     if not {"file", "study"} <= set(table.columns):
         raise OutputError(f"{path}: a study map needs the columns file and study (has {list(table.columns)})")
     return dict(zip(table["file"].str.strip(), table["study"].str.strip(), strict=True))

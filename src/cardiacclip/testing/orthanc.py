@@ -1,10 +1,10 @@
-"""Test and demonstration infrastructure, not part of any command: a local Orthanc PACS for the tests, the PACS
-benchmark and the manual's walk-through (no mock: the real server), for users who try the PACS path locally.
+"""A local Orthanc PACS for the tests, the PACS benchmark and the manual's walk-through (no mock: the real server),
+for users who try the PACS path locally.
 
 `LocalOrthanc` starts Debian's `Orthanc` binary with its DICOMweb plugin on loopback, on a free port, with a
 temporary storage folder, HTTP basic authentication on and the DICOM port off, and stops it at the end. Orthanc's
 own REST API (`POST /instances`) loads files into it. Install: `apt-get install orthanc orthanc-dicomweb`.
-`is_part10` (from `cardiacclip.data.video_io`) picks the files a PACS accepts.
+`cardiacclip.testing.is_part10` (from `cardiacclip.data.video_io`) picks the files a PACS accepts.
 
 Tested by tests/jobs/pacs/test_pacs.py.
 """
@@ -20,10 +20,6 @@ import time
 from pathlib import Path
 
 import requests
-
-from cardiacclip.data.video_io import is_part10
-
-__all__ = ["LocalOrthanc", "is_part10", "orthanc_available", "orthanc_binary"]
 
 PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 

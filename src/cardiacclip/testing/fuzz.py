@@ -1,0 +1,360 @@
+"""A seeded mutation fuzzer over the files the toolkit reads.
+
+`seed_files` writes one valid file of every input kind (DICOM cine loops in each pixel encoding the readers
+support, AVI and MP4, a NIfTI sequence as CAMUS ships it, a vendor echo SR, a FileList and a labels CSV, a run
+config, a `--set` value). `campaign` draws `n` hostile variants from them, seeded: bytes flipped in the header or
+in the data, the file cut short, a chunk zeroed or repeated, and absurd values in the fields that matter (frame
+count, frame rate, rows, columns, bits, region coordinates; NaN, inf, huge cells, a byte-order mark, other
+separators in the tables). Each variant goes through the reader the toolkit uses for its kind, in a child
+process with a time limit, and gets one outcome:
+
+    ok           a result whose metadata is plausible (frames > 0, a frame rate inside `PLAUSIBLE_FPS` or unknown,
+                 the ultrasound region inside the frame, decoded pixels of the expected shape)
+    refused      an error of the toolkit's own classes (a `VideoReadError` subclass, `DatasetError`,
+                 `ConfigError`), which a command turns into an error row or exit status 2
+    traceback    any other exception: a bug
+    hang         no answer within the time limit: a bug
+    implausible  a result computed from metadata no scanner writes: a bug
+    escaped      a file written outside the case's own folder: a bug
+
+The test suite runs a small fixed budget (tests/testing/test_fuzz.py); `benchmarks/fuzz_inputs.py --n N` runs a
+large one and prints the table of outcomes per kind.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+OUTCOMES = ("ok", "refused", "traceback", "hang", "implausible", "escaped")
+BUGS = ("traceback", "hang", "implausible", "escaped")
+DICOM_ENCODINGS = ("rgb", "rle", "ybr_full", "mono2", "mono1", "mono16_window", "palette16", "jpeg")
+
+
+class Implausible(Exception):
+    """A reader returned a result whose metadata no scanner writes."""
+
+
+@dataclass(frozen=True)
+class Result:
+    kind: str
+    seed_file: str
+    mutation: str
+    outcome: str
+    detail: str
+
+
+# --- the seed files ----------------------------------------------------------------------------------------------
+
+
+def seed_files(folder: Path) -> dict[str, list[Path]]:
+    """One valid file (or several, for DICOM) of every input kind, written into `folder`: {kind: files}."""
+    from cardiacclip.data.video_io import write_video
+    from cardiacclip.synthetic.dicoms import screen_capture, write_ultrasound_dicom
+
+    folder.mkdir(parents=True, exist_ok=True)
+    capture = screen_capture(0, height=120, width=160, echo_px=64, n_frames=12)
+    dicoms = [write_ultrasound_dicom(folder / f"{e}.dcm", capture, e) for e in DICOM_ENCODINGS]
+    frames = capture.frames
+    seeds = {
+        "dicom": dicoms,
+        "avi": [write_video(folder / "loop.avi", frames, fps=capture.fps)],
+        "mp4": [write_video(folder / "loop.mp4", frames, fps=capture.fps)],
+        "nifti": [_nifti(folder / "half_sequence.nii.gz", frames.max(axis=-1))],
+        "echo_sr": [_echo_report(folder / "report.dcm")],
+        "filelist": [_text(folder / "FileList.csv", _FILELIST)],
+        "labels": [_text(folder / "labels.csv", "SOPInstanceUID,EF,Split\n1.2.3.4,55.5,TRAIN\n1.2.3.5,31.0,TEST\n")],
+        "config": [_text(folder / "config.yaml", "data:\n  length: 16\n  period: 4\nmodel:\n  scales: [1]\n")],
+        "set": [_text(folder / "set.txt", "data.length=16")],
+    }
+    return seeds
+
+
+_FILELIST = (
+    "FileName,EF,ESV,EDV,FrameHeight,FrameWidth,FPS,NumberOfFrames,Split\n"
+    "0X1A,55.2,30.1,67.2,112,112,50,200,TRAIN\n0X1B,35.0,80.0,123.0,112,112,50,180,VAL\n"
+)
+
+
+def _text(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _nifti(path: Path, frames: np.ndarray) -> Path:
+    import SimpleITK as sitk
+
+    sitk.WriteImage(sitk.GetImageFromArray(frames), str(path))
+    return path
+
+
+def _echo_report(path: Path) -> Path:
+    from cardiacclip.synthetic.echo_reports import vendor_measurements, write_echo_report
+
+    return write_echo_report(path, "1.2.3.4", vendor_measurements(52.0, 0))
+
+
+# --- mutations ---------------------------------------------------------------------------------------------------
+
+
+def mutate_bytes(data: bytes, rng: np.random.Generator) -> tuple[str, bytes]:
+    """One byte-level mutation of `data`: (its name, the mutated bytes)."""
+    data = bytearray(data)
+    n = len(data)
+    kind = rng.choice(["flip_header", "flip_data", "truncate", "zero_chunk", "repeat_chunk"])
+    if kind in ("flip_header", "flip_data") and n:
+        low, high = (0, min(n, 2048)) if kind == "flip_header" else (min(n - 1, 2048), n)
+        for at in rng.integers(low, max(high, low + 1), size=int(rng.integers(1, 21))):
+            data[int(at)] = int(rng.integers(0, 256))
+    elif kind == "truncate":
+        data = data[: int(rng.integers(0, max(n, 1)))]
+    elif n:
+        start, length = int(rng.integers(0, n)), int(rng.integers(1, max(2, n // 4)))
+        chunk = data[start : start + length]
+        data[start : start + length] = bytes(len(chunk)) if kind == "zero_chunk" else chunk * 2
+    return str(kind), bytes(data)
+
+
+ABSURD = {
+    "NumberOfFrames": ["0", "-3", "999999999", "1e9", "NaN"],
+    "CineRate": ["0", "-50", "99999999", "1e-9", "inf"],
+    "FrameTime": ["0", "-20", "1e-12", "nan", "33,3,3"],
+    "Rows": [0, 1, 65535],
+    "Columns": [0, 1, 65535],
+    "BitsAllocated": [0, 1, 7, 64],
+    "RegionLocationMaxX1": [0, 100000, 4294967295],
+}
+
+
+def mutate_dicom_field(path: Path, rng: np.random.Generator) -> tuple[str, bytes]:
+    """An absurd value written into one of the header fields the readers rely on."""
+    import pydicom
+
+    from cardiacclip.synthetic.dicoms import raw_tag
+
+    ds = pydicom.dcmread(path)
+    keyword = str(rng.choice(list(ABSURD)))
+    value = ABSURD[keyword][int(rng.integers(0, len(ABSURD[keyword])))]
+    if keyword == "RegionLocationMaxX1":
+        if "SequenceOfUltrasoundRegions" not in ds:
+            return mutate_bytes(path.read_bytes(), rng)
+        ds.SequenceOfUltrasoundRegions[0].RegionLocationMaxX1 = value
+    elif isinstance(value, int):
+        setattr(ds, keyword, value)
+    else:
+        raw_tag(ds, keyword, "IS" if keyword == "NumberOfFrames" else "DS", str(value))
+    target = path.with_name(f"{path.stem}.field.dcm")
+    ds.save_as(target, enforce_file_format=True)
+    return f"{keyword}={value}", target.read_bytes()
+
+
+TABLE_MUTATIONS = (
+    ("bom", lambda t: "\ufeff" + t),
+    ("semicolons", lambda t: t.replace(",", ";")),
+    ("tabs", lambda t: t.replace(",", "\t")),
+    ("nan_ef", lambda t: t.replace("55.2", "nan").replace("55.5", "NaN")),
+    ("inf_ef", lambda t: t.replace("55.2", "inf").replace("55.5", "-inf")),
+    ("duplicated_columns", lambda t: t.replace("EF", "EF,EF", 1)),
+    ("huge_cell", lambda t: t.replace("TRAIN", "T" * 200_000, 1)),
+    ("latin1", lambda t: (t.replace("TRAIN", "TRÄIN")).encode("latin-1").decode("latin-1", "replace")),
+    ("empty", lambda t: ""),
+    ("header_only", lambda t: t.splitlines()[0] + "\n"),
+)
+
+
+def mutate_text(path: Path, rng: np.random.Generator) -> tuple[str, bytes]:
+    """A structural mutation of a table or config (encodings, separators, NaN and inf, duplicated columns, huge
+    cells), or a byte-level one."""
+    if rng.random() < 0.5:
+        return mutate_bytes(path.read_bytes(), rng)
+    name, change = TABLE_MUTATIONS[int(rng.integers(0, len(TABLE_MUTATIONS)))]
+    encoding = "latin-1" if name == "latin1" else "utf-8"
+    return name, change(path.read_text()).encode(encoding, "replace")
+
+
+def _mutate_dicom(path: Path, rng: np.random.Generator) -> tuple[str, bytes]:
+    return mutate_dicom_field(path, rng) if rng.random() < 0.4 else mutate_bytes(path.read_bytes(), rng)
+
+
+def mutation_of(kind: str) -> Callable[[Path, np.random.Generator], tuple[str, bytes]]:
+    if kind == "dicom":
+        return _mutate_dicom
+    if kind in ("filelist", "labels", "config", "set"):
+        return mutate_text
+    return lambda path, rng: mutate_bytes(path.read_bytes(), rng)
+
+
+# --- the readers and the invariant -------------------------------------------------------------------------------
+
+
+def read_video(path: Path) -> None:
+    """What every job does with a loop: probe it, then decode four frames cropped and resized."""
+    from cardiacclip.data.source import PLAUSIBLE_FPS, probe
+
+    video = probe(path)
+    _check_metadata(video, PLAUSIBLE_FPS)
+    indices = sorted({int(i) for i in np.linspace(0, video.n_frames - 1, 4)})
+    frames = video.read_resized(indices, 32)
+    if sorted(frames) != indices or any(f.shape != (32, 32, 3) or f.dtype != np.uint8 for f in frames.values()):
+        raise Implausible("decoded frames of another shape or type than asked for")
+
+
+def _check_metadata(video, plausible_fps: tuple[float, float]) -> None:
+    """Frames, frame rate and region of a probed loop are what a scanner could have written."""
+    if video.n_frames <= 0:
+        raise Implausible(f"{video.n_frames} frames")
+    if video.fps is not None and not plausible_fps[0] <= video.fps <= plausible_fps[1]:
+        raise Implausible(f"frame rate {video.fps}")
+    x0, y0, x1, y1 = video.region.box
+    if not (0 <= x0 < x1 <= video.width and 0 <= y0 < y1 <= video.height):
+        raise Implausible(f"region {video.region.box} outside a {video.width}x{video.height} frame")
+
+
+def read_nifti(path: Path) -> None:
+    from cardiacclip.data.external import read_image_frames
+    from cardiacclip.data.source import probe
+
+    frames = read_image_frames(path)
+    if frames.size == 0:
+        raise Implausible(f"an empty sequence {frames.shape}")
+    read_video_array(probe(np.repeat(frames[..., None], 3, axis=-1), fps=None))
+
+
+def read_video_array(video) -> None:
+    if video.n_frames <= 0:
+        raise Implausible(f"{video.n_frames} frames")
+
+
+def read_echo_sr(path: Path) -> None:
+    """What `convert --labels-from-sr` does: harvest the EF of every report found, per study."""
+    from cardiacclip.dicom.echo_sr import harvest_labels
+
+    harvest = harvest_labels([path])
+    for label in harvest.labels.values():
+        if not 0 <= label.ef <= 100:
+            raise Implausible(f"EF {label.ef}")
+
+
+def read_filelist_file(path: Path) -> None:
+    from cardiacclip.data.filelist import read_filelist
+
+    table = read_filelist(path)
+    if not table["EF"].between(0, 100).all():
+        raise Implausible("an EF outside 0-100")
+
+
+def read_labels_file(path: Path) -> None:
+    from cardiacclip.jobs.convert import read_labels
+
+    read_labels(path)
+
+
+def read_config(path: Path) -> None:
+    from cardiacclip.config import RunConfig
+
+    RunConfig.load(path)
+
+
+def read_set(path: Path) -> None:
+    from cardiacclip.config import RunConfig, apply_overrides
+
+    apply_overrides(RunConfig(), [path.read_text(errors="replace")])
+
+
+READERS: dict[str, Callable[[Path], None]] = {
+    "dicom": read_video,
+    "avi": read_video,
+    "mp4": read_video,
+    "nifti": read_nifti,
+    "echo_sr": read_echo_sr,
+    "filelist": read_filelist_file,
+    "labels": read_labels_file,
+    "config": read_config,
+    "set": read_set,
+}
+
+
+def refusals() -> tuple[type[Exception], ...]:
+    """The toolkit's own error classes: a command turns each into an error row or exit status 2."""
+    from cardiacclip.config import ConfigError
+    from cardiacclip.data.errors import DatasetError, VideoReadError
+
+    return (VideoReadError, DatasetError, ConfigError)
+
+
+def _child(kind: str, path: Path, answer) -> None:
+    try:
+        READERS[kind](path)
+        answer.send(("ok", ""))
+    except Implausible as exc:
+        answer.send(("implausible", str(exc)))
+    except refusals() as exc:
+        answer.send(("refused", f"{type(exc).__name__}: {str(exc)[:200]}"))
+    except BaseException as exc:  # any other exception is what the campaign looks for
+        answer.send(("traceback", "".join(traceback.format_exception_only(type(exc), exc)).strip()[:300]))
+
+
+def run_case(kind: str, path: Path, timeout: float) -> tuple[str, str]:
+    """(outcome, detail) of one file through its reader, in a child process killed after `timeout` seconds."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(kind, path, send), daemon=True)
+    before = set(path.parent.parent.iterdir())
+    child.start()
+    ready = receive.poll(timeout)
+    if not ready:
+        child.kill()
+        child.join()
+        return "hang", f"no answer within {timeout:g} s"
+    outcome, detail = receive.recv()
+    child.join()
+    escaped = set(path.parent.parent.iterdir()) - before
+    return ("escaped", f"wrote {sorted(map(str, escaped))}") if escaped else (outcome, detail)
+
+
+def campaign(
+    n: int, folder: Path, seed: int = 0, timeout: float = 20.0, kinds: list[str] | None = None
+) -> list[Result]:
+    """`n` mutated files (spread evenly over the input kinds), each through its reader (`run_case`)."""
+    rng = np.random.default_rng(seed)
+    seeds = seed_files(folder / "seeds")
+    _import_readers()  # once here, so that every forked child starts with them
+    kinds = kinds or list(READERS)
+    results = []
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        source = seeds[kind][int(rng.integers(0, len(seeds[kind])))]
+        mutation, data = mutation_of(kind)(source, rng)
+        case = folder / "cases" / f"{i:05d}"
+        case.mkdir(parents=True)
+        path = case / source.name
+        path.write_bytes(data)
+        outcome, detail = run_case(kind, path, timeout)
+        results.append(Result(kind, source.name, mutation, outcome, detail))
+        shutil.rmtree(case)
+    return results
+
+
+def _import_readers() -> None:
+    import cardiacclip.config
+    import cardiacclip.data.external
+    import cardiacclip.data.filelist
+    import cardiacclip.data.source
+    import cardiacclip.dicom.echo_sr
+    import cardiacclip.jobs.convert  # noqa: F401
+
+
+def outcome_table(results: list[Result]) -> str:
+    """A Markdown table: per input kind, how many cases had each outcome."""
+    kinds = sorted({r.kind for r in results})
+    lines = ["| kind | cases | " + " | ".join(OUTCOMES) + " |", "|---|---|" + "---|" * len(OUTCOMES)]
+    for kind in kinds:
+        mine = [r.outcome for r in results if r.kind == kind]
+        lines.append(f"| {kind} | {len(mine)} | " + " | ".join(str(mine.count(o)) for o in OUTCOMES) + " |")
+    return "\n".join(lines)
