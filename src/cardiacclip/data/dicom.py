@@ -171,6 +171,9 @@ def open_dicom(path: str | Path) -> DicomLoop:
     _check_header(ds, path)
     if "PixelData" not in ds:
         raise NotAVideoError(path, "DICOM file has no pixel data")
+    missing = [k for k in ("Rows", "Columns", "BitsAllocated") if not isinstance(ds.get(k), int) or ds.get(k) <= 0]
+    if missing:
+        raise CorruptVideoError(path, f"malformed DICOM header: no valid {', '.join(missing)}")
     try:
         declared = int(_number(ds, "NumberOfFrames") or 1)
         fps = dicom_frame_rate(ds)
@@ -187,7 +190,7 @@ def _check_header(ds: pydicom.Dataset, path: Path) -> None:
     """Every header element parsed now (pydicom parses lazily): a damaged one, such as an unknown value
     representation, is a malformed header here, not a decoder's error later."""
     try:
-        for element in ds:
+        for element in ds.iterall():  # nested sequences too
             element.value  # noqa: B018 (reading the value is the check)
         known_syntax = ds.file_meta.TransferSyntaxUID.is_transfer_syntax
     except Exception as exc:  # pydicom's plain exceptions on a damaged element
@@ -206,7 +209,13 @@ def _describe(ds: pydicom.Dataset, info: LoopInfo) -> None:
     info.modality, info.study_uid = _text(ds, "Modality"), _text(ds, "StudyInstanceUID")
     info.sop_uid, info.accession = _text(ds, "SOPInstanceUID"), _text(ds, "AccessionNumber")
     regions = ds.get("SequenceOfUltrasoundRegions", [])
-    info.regions = [{k: item.get(k) for k in REGION_KEYWORDS if k in item} for item in regions]
+    info.regions = [_region_values(item) for item in regions]
+
+
+def _region_values(item: pydicom.Dataset) -> dict[str, int | float | str]:
+    """One ultrasound region's tags; a damaged one holding several values (or none) is left out."""
+    values = {k: item.get(k) for k in REGION_KEYWORDS if k in item}
+    return {k: v for k, v in values.items() if isinstance(v, int | float | str)}
 
 
 def _fit_frame_count(ds: pydicom.Dataset, declared: int, warnings: list[str]) -> None:

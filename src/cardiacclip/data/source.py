@@ -190,6 +190,8 @@ def _sample(loop: Loop) -> tuple[np.ndarray, np.ndarray]:
         loop.n_frames = counted
         index = even_indices(counted, SAMPLE_FRAMES)
         decoded = dict(loop.frames(index))
+    if not decoded:  # the counted frames decode in order but not where the sample seeks them
+        raise NoFramesError(loop.path, "no sampled frame decodes")
     index = np.array(sorted(decoded))
     return index, np.stack([decoded[i] for i in index])
 

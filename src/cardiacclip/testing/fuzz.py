@@ -250,7 +250,7 @@ def read_filelist_file(path: Path) -> None:
 
 
 def read_labels_file(path: Path) -> None:
-    from cardiacclip.jobs.convert import read_labels
+    from cardiacclip.jobs.convert_labels import read_labels
 
     read_labels(path)
 
@@ -347,7 +347,7 @@ def _import_readers() -> None:
     import cardiacclip.data.filelist
     import cardiacclip.data.source
     import cardiacclip.dicom.echo_sr
-    import cardiacclip.jobs.convert  # noqa: F401
+    import cardiacclip.jobs.convert_labels  # noqa: F401
 
 
 def outcome_table(results: list[Result]) -> str:
