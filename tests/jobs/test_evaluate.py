@@ -24,6 +24,8 @@ def test_evaluation_twice_gives_identical_numbers(tiny_run, synthetic_root, tmp_
     assert a == b
     key_frames = a.key_frames  # the synthetic set has VolumeTracings.csv
     assert key_frames.n_videos >= 1 and 0 < key_frames.uniform_mass <= 1 and 0 <= key_frames.attention_mass <= 1
+    assert key_frames.ed_ratio > 0 and key_frames.es_ratio > 0  # reported apart, each against its own uniform share
+    assert json.loads((tmp_path / "a" / "metrics.json").read_text())["key_frames"]["es_ratio"] == key_frames.es_ratio
     assert (tmp_path / "a" / "predictions.csv").read_text() == (tmp_path / "b" / "predictions.csv").read_text()
     for name in ("scatter.png", "bland_altman.png", "metrics.json"):
         assert (tmp_path / "a" / name).is_file()

@@ -185,7 +185,8 @@ def _key_frame_line(key_frames: KeyFrameShare | None) -> str:
     return (
         f"Key frames: {100 * key_frames.attention_mass:.1f}% of the MFL attention falls within one sampled "
         f"frame of the traced end-diastolic and end-systolic frames, against {100 * key_frames.uniform_mass:.1f}% "
-        f"for equal weights ({key_frames.ratio:.2f}x; {key_frames.n_videos} test videos)."
+        f"for equal weights ({key_frames.ratio:.2f}x; end-diastole alone {key_frames.ed_ratio:.2f}x, end-systole "
+        f"alone {key_frames.es_ratio:.2f}x; {key_frames.n_videos} test videos)."
     )
 
 

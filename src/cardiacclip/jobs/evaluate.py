@@ -49,6 +49,8 @@ class KeyFrameShare:
     attention_mass: float | None = None
     uniform_mass: float | None = None
     ratio: float | None = None
+    ed_ratio: float | None = None  # the same ratio for the frames near end-diastole alone
+    es_ratio: float | None = None  # and near end-systole alone
 
 
 @dataclass(frozen=True)
@@ -158,19 +160,19 @@ def key_frame_summary(dataset: EchoNetDataset, table, attention: dict[str, np.nd
     pairs = key_frames(dataset.root)
     if not pairs or sampler.length is None or sampler.frame_layout != "frames":
         return None
-    masses, uniforms = [], []
+    rows = []  # per video: (mass, uniform mass) near ED and ES together, near ED alone, near ES alone
     for name, starts, period in zip(table["FileName"], table["clip_starts"], table["period"], strict=True):
         key = list(pairs.get(video_file_name(name), ()))  # ES, ED
         found = _clip_holding(sampler, [int(s) for s in str(starts).split()], int(period), key) if key else None
         if found is not None:
-            clip, index = found
-            mass, uniform = key_frame_mass(attention[name][clip], index, key, int(period))
-            masses.append(mass)
-            uniforms.append(uniform)
-    if not masses:
+            weights, index = attention[name][found[0]], found[1]
+            es, ed = key
+            rows.append([key_frame_mass(weights, index, frames, int(period)) for frames in (key, [ed], [es])])
+    if not rows:
         return KeyFrameShare(0)
-    mass, uniform = float(np.mean(masses)), float(np.mean(uniforms))
-    return KeyFrameShare(len(masses), mass, uniform, mass / uniform)
+    means = np.asarray(rows, dtype=float).mean(axis=0)  # (3 groups, mass and uniform mass)
+    ratios = means[:, 0] / means[:, 1]
+    return KeyFrameShare(len(rows), float(means[0, 0]), float(means[0, 1]), *map(float, ratios))
 
 
 def _clip_holding(sampler, starts: list[int], period: int, key: list[int]) -> tuple[int, np.ndarray] | None:
@@ -238,7 +240,8 @@ def format_metrics(result: EvaluationResult) -> str:
     if kf is not None and kf.n_videos:
         lines.append(
             f"key frames: {100 * kf.attention_mass:.1f}% of the MFL attention within one sampled frame of "
-            f"ED/ES vs {100 * kf.uniform_mass:.1f}% for equal weights ({kf.ratio:.2f}x, {kf.n_videos} videos)"
+            f"ED/ES vs {100 * kf.uniform_mass:.1f}% for equal weights ({kf.ratio:.2f}x; ED {kf.ed_ratio:.2f}x, "
+            f"ES {kf.es_ratio:.2f}x; {kf.n_videos} videos)"
         )
     if result.interval is not None:
         iv = result.interval
