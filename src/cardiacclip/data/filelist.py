@@ -154,7 +154,7 @@ def key_frames(root: str | Path) -> dict[str, tuple[int, int]]:
         return {name: (list(frames)[0], list(frames)[-1]) for name, frames in tracings.items() if len(frames) >= 2}
     if not (root / "FileList.csv").is_file():
         return {}
-    table = pd.read_csv(root / "FileList.csv")
+    table = read_table(root / "FileList.csv", "FileList")
     if not {"ESFrame", "EDFrame"} <= set(table.columns):
         return {}
     table = table.dropna(subset=["ESFrame", "EDFrame"])

@@ -217,18 +217,14 @@ def _check_metadata(video, plausible_fps: tuple[float, float]) -> None:
 
 
 def read_nifti(path: Path) -> None:
+    """What `convert --from camus` does with a sequence: read it with SimpleITK, then probe the frames."""
     from cardiacclip.data.external import read_image_frames
-    from cardiacclip.data.source import probe
+    from cardiacclip.data.source import PLAUSIBLE_FPS, probe
 
     frames = read_image_frames(path)
     if frames.size == 0:
         raise Implausible(f"an empty sequence {frames.shape}")
-    read_video_array(probe(np.repeat(frames[..., None], 3, axis=-1), fps=None))
-
-
-def read_video_array(video) -> None:
-    if video.n_frames <= 0:
-        raise Implausible(f"{video.n_frames} frames")
+    _check_metadata(probe(np.repeat(frames[..., None], 3, axis=-1), fps=None), PLAUSIBLE_FPS)
 
 
 def read_echo_sr(path: Path) -> None:

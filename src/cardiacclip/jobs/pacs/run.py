@@ -23,7 +23,8 @@ from cardiacclip.dicom.sr import ModelIdentity
 from cardiacclip.jobs.pacs.pull import PullSummary, pull
 from cardiacclip.jobs.pacs.push import PushSummary, push
 from cardiacclip.jobs.predict import PredictOptions, PredictSummary, predict_files
-from cardiacclip.jobs.predict.studies import read_rows, report_studies
+from cardiacclip.jobs.predict.rows import read_rows
+from cardiacclip.jobs.predict.studies import report_studies
 from cardiacclip.model.predictor import load
 
 log = logging.getLogger(__name__)

@@ -37,10 +37,11 @@ from cardiacclip.jobs.predict.rows import (
     failure_row,
     output_columns,
     prediction_row,
+    read_rows,
     rows_done,
 )
 from cardiacclip.jobs.predict.shards import merge_parts, part_file
-from cardiacclip.jobs.predict.studies import read_rows, report_studies, study_key
+from cardiacclip.jobs.predict.studies import report_studies, study_key
 from cardiacclip.model.predictor import Prediction, Predictor, load
 from cardiacclip.progress import progress_bar
 from cardiacclip.runtime import resolve_device

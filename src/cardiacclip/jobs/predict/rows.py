@@ -12,12 +12,15 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.jobs.output import OutputError, output_folder
 from cardiacclip.model.predictor import Prediction
 from cardiacclip.model.prompts import PromptSet
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +153,13 @@ def _check_writable(out: Path) -> None:
         raise OutputError(f"{out}: not writable ({exc})") from None
     if not os.access(out if out.exists() else out.parent, os.W_OK):
         raise OutputError(f"{out}: not writable; pass --out a file in a writable folder")
+
+
+def read_rows(path: Path) -> pd.DataFrame:
+    """Predict's rows from its output file, as `RowWriter` wrote them (JSON Lines for `JSON_SUFFIXES`, else CSV)."""
+    import pandas as pd
+
+    return pd.read_json(path, lines=True) if path.suffix.lower() in JSON_SUFFIXES else pd.read_csv(path)
 
 
 def rows_done(out: Path, columns: list[str]) -> set[str]:

@@ -35,11 +35,6 @@ def read_study_map(path: Path) -> dict[str, str]:
     return dict(zip(table["file"].str.strip(), table["study"].str.strip(), strict=True))
 
 
-def read_rows(path: Path) -> pd.DataFrame:
-    """Predict's rows from its output file, CSV or JSON Lines."""
-    return pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_json(path, lines=True)
-
-
 def usable(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows that count for a study: predicted (status ok) and not flagged."""
     return rows[(rows["status"] == "ok") & (rows["flags"].astype(object).fillna("").astype(str) == "")]
