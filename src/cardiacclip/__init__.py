@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from cardiacclip.about import RESEARCH_NOTICE, __version__
 
 if TYPE_CHECKING:
-    from cardiacclip.model.predictor import Prediction, Predictor, load
+    from cardiacclip.model.predictor import BeatSummary, Prediction, Predictor, load
 
-_API = {"load", "Predictor", "Prediction"}
+_API = {"load", "Predictor", "Prediction", "BeatSummary"}
 
-__all__ = ["RESEARCH_NOTICE", "Prediction", "Predictor", "__version__", "load"]
+__all__ = ["RESEARCH_NOTICE", "BeatSummary", "Prediction", "Predictor", "__version__", "load"]
 
 
 def __getattr__(name: str) -> Any:

@@ -22,6 +22,9 @@ GroupBy = Literal["video", "study"]
 PretrainViews = Literal["clips", "key_frames"]
 # Drawing styles of the synthetic echoes (`cardiacclip.synthetic.styles`).
 SyntheticStyle = Literal["echonet", "mixed", "second"]
+# Heart rhythms the synthetic echoes draw (`cardiacclip.synthetic.echoes.sample_rhythm`): one cycle length and
+# one EF for every beat, or AF-like beat-to-beat variation.
+SyntheticRhythm = Literal["regular", "irregular"]
 # The styles the demo trains and tests on: its own, and the held-out look.
 DemoStyle = Literal["echonet", "second"]
 # External validation sets `convert --from` reads and `synth --layout` imitates.

@@ -104,7 +104,8 @@ class DataConfig(Validated):
     # tinted B-mode loops (a colour map over the grey scale): read as luminance, or as stored (data/colour.py)
     colour: ColourMode = "luminance"
     val_clips: int = 1  # clips per validation video
-    test_clips: int | Literal["all"] = 4  # clips per video in evaluate and predict: N evenly spaced, or every start
+    # clips per video in evaluate and predict: N evenly spaced, every start ("all"), or one per heartbeat ("beats")
+    test_clips: int | Literal["all", "beats"] = 4
     eval_random_clip: bool = False  # one random clip per video at evaluation (the released code's), not fixed clips
     # leave out listed videos that are missing, unreadable or flagged (listed in the log and the run folder) instead
     # of refusing to start

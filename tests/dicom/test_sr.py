@@ -44,3 +44,15 @@ def test_predict_writes_one_sr_per_study_with_the_study_ef(tiny_run, tmp_path):
 def test_write_sr_needs_an_output_file(tiny_run, tmp_path):
     result = runner.invoke(app, ["predict", str(tiny_run[0]), str(tmp_path), "--write-sr", str(tmp_path / "sr")])
     assert result.exit_code == 2 and "need --out FILE" in result.output
+
+
+def test_a_beat_by_beat_loop_says_how_many_beats_its_ef_averages(tmp_path):
+    from cardiacclip.dicom.sr import ModelIdentity, build_report, loop_result, report_text
+
+    capture = screen_capture(0, height=200, width=260, echo_px=128, n_frames=12)
+    path = write_ultrasound_dicom(tmp_path / "loop.dcm", capture, "rle", study_uid="1.2.3.30")
+    study, loop = loop_result(path, 55.0, 50.0, 60.0, beats=3)
+    text = "\n".join(report_text(build_report(study, [loop], ModelIdentity("0" * 64))))
+    assert "mean over 3 heartbeats" in text
+    study, loop = loop_result(path, 55.0, 50.0, 60.0)
+    assert "heartbeats" not in "\n".join(report_text(build_report(study, [loop], ModelIdentity("0" * 64))))

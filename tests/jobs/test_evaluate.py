@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from cardiacclip.cli import app
@@ -56,3 +57,19 @@ def test_evaluate_cli(tiny_run, synthetic_root, tmp_path):
     predictions = pd.read_csv(tmp_path / "ev" / "predictions.csv")
     assert {"FileName", "EF", "EF_pred"} <= set(predictions.columns)
     assert len(predictions) == (read_filelist(synthetic_root / "FileList.csv")["Split"] == "TEST").sum()
+
+
+def test_evaluate_with_one_clip_per_beat_gives_what_predict_gives(tiny_run, synthetic_root, tmp_path):
+    run_dir, _, _ = tiny_run
+    predictor = load(run_dir, "cpu", "fp32")
+    sampler = predictor.sampler
+    dataset = EchoNetDataset(synthetic_root, "test", sampler, train=False, clips="beats")
+    result = evaluate_model(predictor, dataset, tmp_path / "ev", n_bootstrap=50, progress=False)
+    table = pd.read_csv(tmp_path / "ev" / "predictions.csv")
+    assert result.clips_per_video == "beats" and json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    row = table.iloc[0]
+    video = synthetic_root / "Videos" / f"{row['FileName']}.avi"
+    expected = predictor.predict(video, clips="beats")
+    assert row["EF_pred"] == pytest.approx(expected.ef, abs=1e-3) and row["n_beats"] == expected.beats.n_beats
+    assert str(row["clip_periods"]).split() == [str(p) for p in expected.beats.beat_periods]
+    assert result.key_frames is not None and result.key_frames.n_videos >= 1  # beat clips hold ED and ES

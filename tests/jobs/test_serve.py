@@ -111,3 +111,18 @@ def test_openapi_docs_and_page(predictor, tiny_run):
     assert api.get("/docs").status_code == 200
     page = api.get("/").text
     assert "not a medical device" in page and 'id="result"' in page
+
+
+def test_beats_over_the_api(predictor, tiny_run, video):
+    response = client(predictor, tiny_run[0]).post(
+        "/v1/predict", files={"file": ("a.avi", video.read_bytes(), "video/x-msvideo")}, data={"clips": "beats"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    expected = predictor.predict(video, clips="beats")
+    assert body["ef"] == pytest.approx(expected.ef)
+    assert body["beats"]["beat_efs"] == pytest.approx(expected.beats.beat_efs)
+    assert body["beats"]["n_beats"] == expected.beats.n_beats >= 1
+    assert len(body["frame_marks"]) == len(body["frames"]) == len(body["frame_sources"])
+    assert {"ED", "ES"} <= set(body["frame_marks"])  # the first beat's clip runs from its ED through its ES
+    assert body["frame_sources"][0] == expected.beats.beat_ed[0]

@@ -105,3 +105,26 @@ def test_page_shows_the_apis_ef_and_then_an_error(server, browser, synthetic_roo
     error = WebDriverWait(browser, 60).until(ec.visibility_of_element_located((By.ID, "error")))
     assert "422" in error.text and "not a readable video" in error.text
     assert not browser.find_element(By.ID, "result").is_displayed()
+
+
+def test_beats_are_marked_on_frames_that_keep_their_shape(server, browser, synthetic_root):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    url, predictor = server
+    video = synthetic_root / "Videos" / read_filelist(synthetic_root / "FileList.csv")["VideoFile"][0]
+    browser.get(url)
+    Select(browser.find_element(By.ID, "clips")).select_by_value("beats")
+    upload(browser, video)
+    WebDriverWait(browser, 60).until(ec.visibility_of_element_located((By.ID, "result")))
+    expected = predictor.predict(video, clips="beats")
+    assert browser.find_element(By.ID, "ef").text == f"{expected.ef:.1f} %"
+    text = browser.find_element(By.ID, "beats").text
+    assert f"{expected.beats.n_beats} beat" in text and f"{expected.beats.beat_efs[0]:.1f}" in text
+    marks = {m.text for m in browser.find_elements(By.CSS_SELECTOR, "#frames .mark") if m.is_displayed()}
+    assert marks == {"ED", "ES"}
+    for image in browser.find_elements(By.CSS_SELECTOR, "#frames img"):
+        drawn = image.size["width"] / image.size["height"]
+        natural = browser.execute_script("return arguments[0].naturalWidth / arguments[0].naturalHeight", image)
+        assert drawn == pytest.approx(natural, rel=0.1)  # 112 x 112 frames drawn square, not squeezed

@@ -121,3 +121,30 @@ def test_unknown_style_is_refused_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="unknown synthetic style"):
         generate_dataset(tmp_path / "x", n=2, seed=0, style="sepia", progress=False)
     assert not (tmp_path / "x").exists()
+
+
+def test_irregular_rhythm_writes_every_beat(tmp_path):
+    from cardiacclip.data.filelist import read_beats
+
+    table = generate_dataset(tmp_path / "af", n=10, seed=3, workers=2, progress=False, rhythm="irregular")
+    beats = read_beats(tmp_path / "af")
+    relative = []
+    for name, ef in zip(table["FileName"], table["EF"], strict=True):
+        mine = beats[beats["FileName"] == name]
+        assert len(mine) >= 1 and ef == pytest.approx(mine["EF"].mean(), abs=1e-4)  # the label is the beats' mean
+        assert (mine["EDFrame"] < mine["ESFrame"]).all() and (mine["ESFrame"] < mine["NextEDFrame"]).all()
+        assert (mine["EDFrame"].to_numpy()[1:] == mine["NextEDFrame"].to_numpy()[:-1]).all()
+        relative += list(mine["RR_ms"] / mine["RR_ms"].mean())
+    assert np.std(relative) > 0.1  # AF-like: the intervals vary (a regular rhythm: under 0.05, below)
+
+
+def test_a_regular_rhythm_has_one_ef_for_every_beat(synthetic_root):
+    from cardiacclip.data.filelist import read_beats
+
+    beats = read_beats(synthetic_root)
+    labels = read_filelist(synthetic_root / "FileList.csv").set_index("FileName")["EF"]
+    spread = beats.groupby("FileName")["EF"].agg(lambda e: e.max() - e.min())
+    assert spread.max() < 1.0  # within frame sampling
+    first = beats.groupby("FileName").first()
+    assert (first["EF"] - labels[first.index]).abs().max() < 1.0
+    assert beats.groupby("FileName")["RR_ms"].agg(lambda r: r.std(ddof=0) / r.mean()).max() < 0.05

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from cardiacclip.about import RESEARCH_NOTICE
-from cardiacclip.choices import ExternalSet, SyntheticStyle
+from cardiacclip.choices import ExternalSet, SyntheticRhythm, SyntheticStyle
 from cardiacclip.cli.app import EXIT_STATUS, app, console, err, usage_errors
 from cardiacclip.cli.options import (
     ColourOption,
@@ -40,6 +40,14 @@ def synth(
             "pretraining archive) or second (a held-out look: bronze, noisy, narrow sector, 30 fps).",
         ),
     ] = "echonet",
+    rhythm: Annotated[
+        SyntheticRhythm,
+        typer.Option(
+            "--rhythm",
+            help="regular (one cycle length and EF for every beat) or irregular (AF-like: every ED-to-ED interval "
+            "drawn apart, each beat's EF following the interval before it; the label is the mean over beats).",
+        ),
+    ] = "regular",
     pacs: Annotated[
         bool,
         typer.Option(
@@ -55,7 +63,7 @@ def synth(
     export of DICOM screen captures to try `inspect`, `convert` and `predict --by study` on)."""
     from cardiacclip.jobs.synth import synthesize
 
-    result = synthesize(out, n, seed, size, fps, workers, style, pacs, layout)
+    result = synthesize(out, n, seed, size, fps, workers, style, pacs, layout, rhythm)
     if result.kind == "echoes":
         console.print(
             f"wrote {result.n} synthetic videos to {out} ({result.split_counts}); EF mean {result.ef_mean:.1f}, "

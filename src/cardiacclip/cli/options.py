@@ -47,7 +47,11 @@ Workers = Annotated[
 ]
 Clips = Annotated[
     str | None,
-    typer.Option("--clips", help="Clips per video: all, or N evenly spaced (default: the run's test_clips)."),
+    typer.Option(
+        "--clips",
+        help="Clips per video: all, N evenly spaced, or beats (one per heartbeat found in the loop; "
+        "default: the run's test_clips).",
+    ),
 ]
 SkipUnreadable = Annotated[
     bool,

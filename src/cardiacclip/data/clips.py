@@ -31,7 +31,9 @@ import torch
 if TYPE_CHECKING:
     from cardiacclip.config import DataConfig
 
-ClipCount = int | Literal["all"]
+# Clips per video at evaluation: N evenly spaced, every start ("all"), or one per heartbeat ("beats", placed by
+# `cardiacclip.model.beats` from the model's phase signal).
+ClipCount = int | Literal["all", "beats"]
 
 # OpenAI CLIP statistics on a 0-1 scale: EchoCLIP's preprocessing, and open_clip's default.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -39,15 +41,15 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
 def parse_clip_count(text: str | int | None) -> ClipCount | None:
-    """`--clips` values: "all", a positive integer, or None (keep the run's setting)."""
-    if text is None or text == "all":
+    """`--clips` values: "all", "beats", a positive integer, or None (keep the run's setting)."""
+    if text is None or text in ("all", "beats"):
         return text
     try:
         count = int(text)
     except (TypeError, ValueError):
-        raise ValueError(f"clips must be 'all' or a positive integer, got {text!r}") from None
+        raise ValueError(f"clips must be 'all', 'beats' or a positive integer, got {text!r}") from None
     if count < 1:
-        raise ValueError(f"clips must be 'all' or a positive integer, got {text!r}")
+        raise ValueError(f"clips must be 'all', 'beats' or a positive integer, got {text!r}")
     return count
 
 
@@ -126,9 +128,20 @@ class ClipSampler:
         max_start = max(n_frames - self.span(n_frames), 0)
         if clips == "all":
             return np.arange(max_start + 1)
+        if clips == "beats":
+            raise ValueError("clips='beats' are placed from the model's phase signal (cardiacclip.model.beats)")
         if int(clips) < 1:
             raise ValueError(f"clips must be 'all' or a positive integer, got {clips!r}")
         return np.rint(np.linspace(0, max_start, int(clips))).astype(int)
+
+    def beat_clips(self, beats: list[tuple[int, int]], n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """(starts (N,), periods (N,)) of one clip per beat, given as (end-diastolic frame, next end-diastolic
+        frame): the clip starts at the beat's end-diastole and takes every period-th frame so that its frames
+        span the beat once (through end-systole to the next end-diastole), whatever the beat's length."""
+        length = self.clip_length(n_frames)
+        starts = np.array([ed for ed, _ in beats], dtype=int)
+        periods = np.array([max(1, int(round((nxt - ed) / max(length - 1, 1)))) for ed, nxt in beats], dtype=int)
+        return starts, periods
 
     def random_start(self, n_frames: int, generator: torch.Generator | None = None) -> int:
         """A uniformly random start index (training)."""
@@ -150,9 +163,10 @@ class ClipSampler:
             return None
         return clip_positions(starts, length, self.period if period is None else period)
 
-    def take(self, frames: np.ndarray, start: int) -> np.ndarray:
-        """(F, H, W, C) uint8 video -> (T, S, S, C) uint8 clip, resized to `image_size`."""
-        index = self.frame_indices(len(frames), start)
+    def take(self, frames: np.ndarray, start: int, period: int | None = None) -> np.ndarray:
+        """(F, H, W, C) uint8 video -> (T, S, S, C) uint8 clip, resized to `image_size`; every `period`-th frame
+        (default `self.period`)."""
+        index = clip_positions(np.array([start]), self.clip_length(len(frames)), period or self.period)[0]
         valid = index < len(frames)
         picked = resize_frames(frames[index[valid]], self.image_size) if valid.any() else None
         clip = np.zeros((len(index), self.image_size, self.image_size, frames.shape[-1]), dtype=frames.dtype)

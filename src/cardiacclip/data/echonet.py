@@ -57,7 +57,8 @@ class EchoNetDataset(Dataset):
         file_names: keep only these FileNames (e.g. a seeded k-shot sample), in this order.
         train: True draws one random, augmented clip per access; False gives deterministic
             evaluation clips (`clips`). Default: True for the "train" split.
-        clips: evaluation clips per video: "all" (every start) or N evenly spaced starts.
+        clips: evaluation clips per video: "all" (every start), N evenly spaced starts, or "beats" (the item
+            then holds the `PreparedVideo` as `prepared`, and the model places one clip per beat).
         reading: how a file becomes frames (`Reading`: the ultrasound region kept, "auto" leaving
             EchoNet-Dynamic's small square crops as they are; tinted loops read as luminance).
         skip_unreadable: leave out missing, unreadable and flagged videos (listed in `skipped` and the
@@ -165,7 +166,7 @@ class EchoNetDataset(Dataset):
         else:
             prepared = prepare_video(source, self.sampler, self.clips, decode=self.decode_pixels)
             video, starts, period = prepared.clips, prepared.starts, prepared.period
-        return {
+        item = {
             "video": video,
             "ef": torch.tensor(float(self.table.at[index, "EF"]), dtype=torch.float32),
             "file_name": str(self.table.at[index, "FileName"]),
@@ -173,6 +174,9 @@ class EchoNetDataset(Dataset):
             "period": period,
             "num_frames": source.n_frames,
         }
+        if self.clips == "beats" and not self.train:  # beats are placed by the model (`model.beats`)
+            item["prepared"] = prepared
+        return item
 
     def all_frames(self, index: int) -> tuple[str, torch.Tensor, ClipSampler]:
         """(FileName, every frame of the video as (F, 3, S, S), the video's own sampler), preprocessed as the clips

@@ -37,6 +37,20 @@ FILELIST_EXTRA_COLUMNS = {
     "ESFrame": "0-based end-systolic frame",
     "EF_method": "convert --labels-from-sr: how the echo report measured the EF (biplane, single plane, Teichholz)",
 }
+# Beats.csv, beside VolumeTracings.csv in a synthetic dataset: every complete beat of every video (ED -> ES -> next
+# ED), the truth beat-by-beat methods are measured against.
+BEAT_COLUMNS = {
+    "FileName": "the video's name, as in FileList.csv",
+    "Beat": "0-based index of the complete beat in the video",
+    "EDFrame": "0-based end-diastolic frame that starts the beat",
+    "ESFrame": "0-based end-systolic frame of the beat",
+    "NextEDFrame": "0-based end-diastolic frame that ends the beat (the next beat's EDFrame)",
+    "EF": "the beat's LVEF in percent, by the method of disks on its EDFrame and ESFrame",
+    "EDV": "end-diastolic volume in mL",
+    "ESV": "end-systolic volume in mL",
+    "RR_ms": "the beat's ED-to-ED interval in milliseconds",
+}
+BEATS_FILE = "Beats.csv"
 SPLITS = ("TRAIN", "VAL", "TEST")
 
 
@@ -160,6 +174,19 @@ def key_frames(root: str | Path) -> dict[str, tuple[int, int]]:
     table = table.dropna(subset=["ESFrame", "EDFrame"])
     names = [video_file_name(str(n)) for n in table["FileName"]]
     return dict(zip(names, zip(table["ESFrame"].astype(int), table["EDFrame"].astype(int), strict=True), strict=True))
+
+
+def read_beats(root: str | Path) -> pd.DataFrame | None:
+    """A dataset folder's Beats.csv (`BEAT_COLUMNS`), FileName without extension; None when it has none."""
+    path = Path(root) / BEATS_FILE
+    if not path.is_file():
+        return None
+    table = read_table(path, "Beats")
+    missing = [c for c in BEAT_COLUMNS if c not in table.columns]
+    if missing:
+        raise DatasetError(f"{path}: missing columns {missing}")
+    table["FileName"] = [Path(str(n)).stem if str(n).endswith(".avi") else str(n) for n in table["FileName"]]
+    return table
 
 
 def volume_from_tracing(coords: np.ndarray) -> float:

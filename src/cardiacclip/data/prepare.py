@@ -10,6 +10,7 @@ they run in DataLoader worker processes while the main process runs it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,11 @@ class PreparedVideo:
     the last frame and hold black), or None when clip positions are not single frames (the reference
     frame layout). period: every period-th frame was taken. first_clip: (T, S, S, 3) uint8, the first
     clip as the model sees it (for plots). frame_source: the loop (region, colour, flags, file facts).
+
+    With clips="beats" the beats are not known yet (they need the model): `clips` holds the evenly spaced
+    fallback clips, `phase_frames` (P, 3, S, S) the preprocessed frames the phase signal is computed on,
+    `phase_index` (P,) their source frames, and `frames` the decoded loop (F, S, S, 3) uint8 the beat clips
+    are cut from (`cardiacclip.model.beats`).
     """
 
     source: str
@@ -38,21 +44,35 @@ class PreparedVideo:
     warnings: list[str]
     frame_source: FrameSource = field(repr=False)
     first_clip: np.ndarray = field(repr=False)
+    periods: np.ndarray | None = None  # (N,) each clip's period when clips differ (one clip per beat)
+    phase_frames: torch.Tensor | None = field(default=None, repr=False)
+    phase_index: np.ndarray | None = None
+    frames: np.ndarray | None = field(default=None, repr=False)
 
 
 def prepare_video(
-    video: FrameSource, sampler: ClipSampler, clips: ClipCount, source: str | None = None, decode: bool = True
+    video: FrameSource,
+    sampler: ClipSampler,
+    clips: ClipCount,
+    source: str | None = None,
+    decode: bool = True,
+    fallback_clips: int = 4,
 ) -> PreparedVideo:
     """The evaluation clips of a probed loop: `clips` ("all" or N evenly spaced starts) sampled at the loop's
     own period (`sampler.for_video`). With `decode` False the clips hold black frames (for a model that takes
-    every frame's features from a cache and only needs the frame indices). Raises `CorruptVideoError` when a
-    frame the clips use does not decode."""
+    every frame's features from a cache and only needs the frame indices). With "beats", every phase frame is
+    decoded as well and `fallback_clips` evenly spaced clips wait for a loop without a complete beat (see
+    `PreparedVideo`). Raises `CorruptVideoError` when a frame the clips use does not decode."""
     sampler = sampler.for_video(video.fps)
     n = video.n_frames
-    starts = sampler.evaluation_starts(n, clips)
+    even = fallback_clips if clips == "beats" else clips
+    starts = sampler.evaluation_starts(n, even)
     wanted = np.concatenate([sampler.frame_indices(n, int(s)) for s in starts])
+    phase_index = phase_frame_indices(n, video.fps) if clips == "beats" else None
+    if phase_index is not None:
+        wanted = np.union1d(wanted, phase_index)
     frames = frames_array(video, sampler.image_size, wanted, decode)
-    tensor, starts = sampler.evaluation_clips(frames, clips)
+    tensor, starts = sampler.evaluation_clips(frames, even)
     warnings = list(video.warnings)
     if not video.fps:
         warnings.append(f"frame rate unknown: assumed the training rate, {sampler.fps:g} frames/s")
@@ -67,7 +87,26 @@ def prepare_video(
         warnings=warnings,
         frame_source=video,
         first_clip=sampler.take(frames, int(starts[0])),
+        phase_frames=None if phase_index is None else plain(sampler).to_tensor(frames[phase_index]),
+        phase_index=phase_index,
+        frames=None if phase_index is None else frames,
     )
+
+
+PHASE_FPS = 50.0  # loops faster than this are read for their phase every round(fps / PHASE_FPS)-th frame
+PHASE_MAX_FRAMES = 600
+
+
+def phase_frame_indices(n_frames: int, fps: float | None) -> np.ndarray:
+    """Source frames the phase signal is computed on: every frame up to PHASE_FPS frames/s, every k-th of a
+    faster loop, at most PHASE_MAX_FRAMES of them."""
+    step = max(1, int(round((fps or PHASE_FPS) / PHASE_FPS)), -(-n_frames // PHASE_MAX_FRAMES))
+    return np.arange(0, n_frames, step)
+
+
+def plain(sampler: ClipSampler) -> ClipSampler:
+    """The sampler's preprocessing for single frames (the reference layout mixes frames of a clip)."""
+    return dataclasses.replace(sampler, frame_layout="frames")
 
 
 def training_clip(

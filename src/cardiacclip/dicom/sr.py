@@ -71,9 +71,12 @@ class LoopResult:
     ef: float
     ef_low: float | None = None
     ef_high: float | None = None
+    beats: int | None = None  # heartbeats the EF is the mean of (predicted with clips="beats")
 
 
-def loop_result(path: str | Path, ef: float, low: float | None, high: float | None) -> tuple[str, LoopResult] | None:
+def loop_result(
+    path: str | Path, ef: float, low: float | None, high: float | None, beats: int | None = None
+) -> tuple[str, LoopResult] | None:
     """(StudyInstanceUID, the loop's result) for a predicted DICOM loop; None for a file without a study (an AVI,
     an MP4, a DICOM header without StudyInstanceUID): there is no study to report into."""
     try:
@@ -82,7 +85,7 @@ def loop_result(path: str | Path, ef: float, low: float | None, high: float | No
         return None
     if "StudyInstanceUID" not in header:
         return None
-    return str(header.StudyInstanceUID), LoopResult(header, ef, low, high)
+    return str(header.StudyInstanceUID), LoopResult(header, ef, low, high, beats)
 
 
 def _measurement(identity: ModelIdentity, ef: float, low: float | None, high: float | None) -> hd.sr.Measurement:
@@ -126,7 +129,11 @@ def build_report(study: str, loops: list[LoopResult], identity: ModelIdentity) -
     for i, loop in enumerate(loops):
         uid = generate_uid(entropy_srcs=[*key, str(i)])
         interval = (loop.ef_low, loop.ef_high)
-        groups.append(_group(identity, str(loop.header.SOPInstanceUID), uid, [loop], loop.ef, interval))
+        group = _group(identity, str(loop.header.SOPInstanceUID), uid, [loop], loop.ef, interval)
+        if loop.beats:
+            text = f"LVEF is the mean over {loop.beats} heartbeats (end-diastole and end-systole found in the loop)"
+            group[0].ContentSequence.append(hd.sr.TextContentItem(COMMENT, text, relationship_type="CONTAINS"))
+        groups.append(group)
     median = statistics.median(loop.ef for loop in loops)
     study_uid = generate_uid(entropy_srcs=[*key, "study"])
     groups.append(_group(identity, STUDY_GROUP, study_uid, loops, median, (None, None)))

@@ -110,7 +110,9 @@ def evaluate_model(
     """
     out = output_folder(out)
     model = predictor.model
-    predicted = predict_dataset(model, dataset, predictor.placement, progress=progress, workers=workers)
+    predicted = predict_dataset(
+        model, dataset, predictor.placement, progress=progress, workers=workers, phase=predictor.phase
+    )
     table = predicted.table
     y, p = table["EF"].to_numpy(), table["EF_pred"].to_numpy()
     names = list(model.prompts.names)
@@ -161,13 +163,14 @@ def key_frame_summary(dataset: EchoNetDataset, table, attention: dict[str, np.nd
     if not pairs or sampler.length is None or sampler.frame_layout != "frames":
         return None
     rows = []  # per video: (mass, uniform mass) near ED and ES together, near ED alone, near ES alone
-    for name, starts, period in zip(table["FileName"], table["clip_starts"], table["period"], strict=True):
+    periods = table["clip_periods"] if "clip_periods" in table else table["period"]
+    for name, starts, period in zip(table["FileName"], table["clip_starts"], periods, strict=True):
         key = list(pairs.get(video_file_name(name), ()))  # ES, ED
-        found = _clip_holding(sampler, [int(s) for s in str(starts).split()], int(period), key) if key else None
+        found = _clip_holding(sampler, *_clip_geometry(starts, period), key) if key else None
         if found is not None:
-            weights, index = attention[name][found[0]], found[1]
+            weights, index, step = attention[name][found[0]], found[1], found[2]
             es, ed = key
-            rows.append([key_frame_mass(weights, index, frames, int(period)) for frames in (key, [ed], [es])])
+            rows.append([key_frame_mass(weights, index, frames, step) for frames in (key, [ed], [es])])
     if not rows:
         return KeyFrameShare(0)
     means = np.asarray(rows, dtype=float).mean(axis=0)  # (3 groups, mass and uniform mass)
@@ -175,12 +178,22 @@ def key_frame_summary(dataset: EchoNetDataset, table, attention: dict[str, np.nd
     return KeyFrameShare(len(rows), float(means[0, 0]), float(means[0, 1]), *map(float, ratios))
 
 
-def _clip_holding(sampler, starts: list[int], period: int, key: list[int]) -> tuple[int, np.ndarray] | None:
-    """The first clip (its number and source frames) that holds every key frame, or None."""
-    for clip, start in enumerate(starts):
+def _clip_geometry(starts: str, periods: str | int) -> tuple[list[int], list[int]]:
+    """A table row's clip starts and each clip's period, from the space-separated cells (one period for all
+    clips, or one per clip with clips="beats")."""
+    first = [int(s) for s in str(starts).split()]
+    each = [int(p) for p in str(periods).split()]
+    return first, each * len(first) if len(each) == 1 else each
+
+
+def _clip_holding(
+    sampler, starts: list[int], periods: list[int], key: list[int]
+) -> tuple[int, np.ndarray, int] | None:
+    """The first clip (its number, source frames and period) that holds every key frame, or None."""
+    for clip, (start, period) in enumerate(zip(starts, periods, strict=True)):
         index = sampler.source_index(np.array([start]), sampler.length, period)[0]
         if min(key) >= index[0] and max(key) <= index[-1]:
-            return clip, index
+            return clip, index, period
     return None
 
 

@@ -39,7 +39,7 @@ from cardiacclip.data.clips import parse_clip_count
 from cardiacclip.data.errors import VideoReadError
 from cardiacclip.data.region import preview
 from cardiacclip.model.layout import RunFolder
-from cardiacclip.model.predictor import Predictor
+from cardiacclip.model.predictor import Prediction, Predictor
 
 log = logging.getLogger(__name__)
 
@@ -206,14 +206,37 @@ def _predict_file(predictor: Predictor, path: Path, clips, crop: str | None, set
     shown = np.unique(np.linspace(0, len(frames) - 1, min(len(frames), settings.thumbnails)).round().astype(int))
     body = prediction.to_dict()
     body.pop("source")
+    sources = _strip_sources(prediction, shown)
     body.update(
         {
             "frames": [_jpeg(frames[i], settings.thumbnail_size) for i in shown],
             "frame_positions": [int(i) for i in shown],
+            "frame_sources": sources,
+            "frame_marks": _frame_marks(prediction, sources),
             "preview": _jpeg(preview(video.frame(0), prediction.region), 256),
         }
     )
     return body
+
+
+def _strip_sources(prediction: Prediction, shown: np.ndarray) -> list[int]:
+    """The source frame of each frame shown from the first clip (a beat's clip has its own period)."""
+    beats = prediction.beats
+    period = beats.beat_periods[0] if beats is not None and beats.beat_periods else prediction.period
+    return [int(prediction.clip_starts[0] + i * period) for i in shown]
+
+
+def _frame_marks(prediction: Prediction, sources: list[int]) -> list[str]:
+    """"ED", "ES" or "" for each frame shown: the shown frame nearest to each end-diastole and end-systole found
+    within the strip's span (predictions with clips="beats"; all empty otherwise)."""
+    marks = [""] * len(sources)
+    if prediction.beats is None or not sources:
+        return marks
+    found = [("ED", f) for f in prediction.beats.ed_frames] + [("ES", f) for f in prediction.beats.es_frames]
+    for label, frame in found:
+        if sources[0] <= frame <= sources[-1]:
+            marks[int(np.argmin([abs(s - frame) for s in sources]))] = label
+    return marks
 
 
 def _jpeg(frame: np.ndarray, size: int) -> str:

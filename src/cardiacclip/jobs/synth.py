@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cardiacclip.choices import ExternalSet, SyntheticStyle
+from cardiacclip.choices import ExternalSet, SyntheticRhythm, SyntheticStyle
 
 
 @dataclass
@@ -36,8 +36,10 @@ def synthesize(
     style: SyntheticStyle = "echonet",
     pacs: bool = False,
     layout: ExternalSet | None = None,
+    rhythm: SyntheticRhythm = "regular",
 ) -> SynthResult:
-    """Write `n` synthetic videos (per view for a layout) to `out`; the same seed gives the same data."""
+    """Write `n` synthetic videos (per view for a layout) to `out`; the same seed gives the same data. `rhythm`
+    applies to echoes (`cardiacclip.synthetic.dataset.generate_dataset`)."""
     if layout is not None:
         from cardiacclip.synthetic.layouts import write_camus, write_pediatric
 
@@ -49,7 +51,7 @@ def synthesize(
         return SynthResult(kind="pacs", root=write_pacs_export(out, n=n, seed=seed), n=n)
     from cardiacclip.synthetic.dataset import generate_dataset
 
-    table = generate_dataset(out, n=n, seed=seed, size=size, fps=fps, workers=workers, style=style)
+    table = generate_dataset(out, n=n, seed=seed, size=size, fps=fps, workers=workers, style=style, rhythm=rhythm)
     ef = table["EF"].astype(float)
     counts = {str(k): int(v) for k, v in table["Split"].value_counts().items()}
     return SynthResult("echoes", out, len(table), counts, ef.mean(), ef.std(), ef.min(), ef.max())

@@ -39,10 +39,12 @@ from cardiacclip.model.conformal import Calibration, calibrate
 from cardiacclip.model.feature_cache import TrunkFeatureCache
 from cardiacclip.model.inference import predict_dataset
 from cardiacclip.model.layout import RunFolder
+from cardiacclip.model.phase import PhaseHead
 from cardiacclip.model.predictor import load
 from cardiacclip.model.prompts import load_prompts
 from cardiacclip.runtime import Placement, resolve_device, resolve_precision, seed_everything
 from cardiacclip.train.loop import FitSettings, Optimization, fit, steps_per_epoch
+from cardiacclip.train.phase_fit import fit_phase
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,7 @@ def train(
     fit(network, loader, val_set, settings)
     epochs.close()
     if rank.main:
-        _finish(run, epochs.history, val_set, placement, progress, cache)
+        _finish(run, epochs.history, (train_set, val_set), placement, progress, cache)
     distributed.barrier()
     distributed.teardown()
     best = epochs.best
@@ -267,12 +269,14 @@ def _train_loader(
     )
 
 
-def _finish(run: RunFolder, history: list[dict], val_set, placement: Placement, progress: bool, cache) -> None:
-    """Rank 0, after the last epoch: learning curves, the calibration of the best checkpoint, cache figures."""
+def _finish(run: RunFolder, history: list[dict], splits: tuple, placement: Placement, progress: bool, cache) -> None:
+    """Rank 0, after the last epoch: learning curves, the calibration and phase head of the best checkpoint,
+    cache figures. `splits` are the (training, validation) datasets."""
     if history:
         plot_learning_curves(pd.DataFrame(history), run.learning_curves)
     if run.best.is_file():
-        calibrate_run(run.root, val_set, placement, progress)
+        calibrate_run(run.root, splits[1], placement, progress)
+        fit_phase_run(run.root, *splits, placement)
     if cache is not None:
         log.info("trunk-feature cache: %d frames, %d hits, %d misses", len(cache), cache.hits, cache.misses)
 
@@ -301,6 +305,17 @@ def calibrate_run(run_dir: Path, val_set, placement: Placement, progress: bool =
         calibration.source,
     )
     return calibration
+
+
+def fit_phase_run(run_dir: Path, train_set, val_set, placement: Placement) -> PhaseHead | None:
+    """The phase head of the run's best checkpoint (`cardiacclip.train.phase_fit`), written to run_dir/phase.json
+    when the training data traces ED and ES frames."""
+    run = RunFolder(run_dir)
+    best = load(run.best, placement.device, placement.precision)
+    head = fit_phase(best.model, train_set, val_set, placement)
+    if head is not None:
+        head.save(run.phase)
+    return head
 
 
 def _tensorboard(run: RunFolder):

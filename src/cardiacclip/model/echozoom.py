@@ -173,6 +173,13 @@ class EchoZoom(nn.Module):
         frozen trunk, a function of each frame alone that can be cached)."""
         return self.feature_map(images).mean(dim=(2, 3))
 
+    def plain_features(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) frames -> (N, C): the trunk at scale 1 alone, globally pooled (the phase signal's input,
+        `cardiacclip.model.phase`; a fifth of a two-scale frame's cost)."""
+        if images.shape[-1] != self.tile_size or images.shape[-2] != self.tile_size:
+            images = F.interpolate(images, size=(self.tile_size, self.tile_size), mode="bicubic", align_corners=False)
+        return self.trunk.forward_features(images).mean(dim=(2, 3))
+
     def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
         """(N, C * |scales|) pooled features -> (N, embed_dim): per-scale LayerNorm (or the reference's batch
         standardisation) and the projection to the joint space."""

@@ -22,6 +22,7 @@ from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.checkpoint import CheckpointError, build_model, read_checkpoint
 from cardiacclip.model.conformal import Calibration
 from cardiacclip.model.layout import BEST, LAST, PackageFolder, RunFolder
+from cardiacclip.model.phase import PHASE_FILE, PhaseHead
 from cardiacclip.model.prompts import PromptSet, load_prompts
 
 
@@ -32,6 +33,11 @@ class ModelFiles:
     kind: Literal["package", "checkpoint"]
     path: Path  # the package folder or the checkpoint file
     calibration: Path  # calibration.json beside it (may not exist)
+
+    @property
+    def phase(self) -> Path:
+        """phase.json, the fitted phase head, beside the calibration (may not exist)."""
+        return self.calibration.with_name(PHASE_FILE)
 
 
 @dataclass
@@ -44,6 +50,7 @@ class LoadedModel:
     backbone: dict[str, Any]  # the backbone description (open_clip config, mean/std) it was rebuilt from
     files: ModelFiles
     version: str  # the cardiacclip version that wrote it ("?" when it does not say)
+    phase: PhaseHead | None = None  # the phase head fitted after training (`cardiacclip.model.phase`)
 
 
 def resolve(path: str | Path) -> ModelFiles:
@@ -82,7 +89,8 @@ def open_model(path: str | Path, device: torch.device | str = "cpu") -> LoadedMo
         reason = str(exc).splitlines()[0][:200]
         raise CheckpointError(f"{files.path}: does not match this version of cardiacclip ({reason})") from None
     calibration = Calibration.load(files.calibration) if files.calibration.is_file() else None
-    return LoadedModel(model.to(device).eval(), config, calibration, backbone, files, version)
+    phase = PhaseHead.load(files.phase) if files.phase.is_file() else None
+    return LoadedModel(model.to(device).eval(), config, calibration, backbone, files, version, phase)
 
 
 Parts = tuple[RunConfig, dict[str, Any], PromptSet, dict[str, torch.Tensor], str]

@@ -13,8 +13,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from cardiacclip.data.echonet import EchoNetDataset
+from cardiacclip.model.beats import BeatSummary, find_video_beats, on_beats
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.feature_cache import TrunkFeatureCache
+from cardiacclip.model.phase import PhaseHead
 from cardiacclip.progress import progress_bar
 from cardiacclip.runtime import CPU_FP32, Placement
 
@@ -119,9 +121,12 @@ def predict_dataset(
     desc: str = "evaluating",
     workers: int = 0,
     cache: TrunkFeatureCache | None = None,
+    phase: PhaseHead | None = None,
 ) -> DatasetPredictions:
     """Predictions for every video of a dataset (in evaluation mode); `workers` DataLoader processes decode
-    the videos while the model runs, and frames shared by overlapping clips are encoded once.
+    the videos while the model runs, and frames shared by overlapping clips are encoded once. With the
+    dataset's clips "beats", each video gets one clip per beat found with `phase` (`cardiacclip.model.beats`)
+    and its row the beats' columns.
 
     A video whose frames fail to decode is left out of the table and named in `failed` (see
     `DatasetPredictions`).
@@ -139,8 +144,12 @@ def predict_dataset(
             log.warning("left out of %s: %s", desc, item["error"])
             failed[item["file_name"]] = item["error"]
             continue
-        per_clip = _predict_item(model, dataset, item, placement, chunk, cache)
-        rows.append(_row(model, item, reduce_clips(per_clip)))
+        if "prepared" in item:
+            per_clip, row = _predict_beats(model, dataset, item, placement, chunk, phase)
+        else:
+            per_clip = _predict_item(model, dataset, item, placement, chunk, cache)
+            row = _row(model, item, reduce_clips(per_clip))
+        rows.append(row)
         attention[item["file_name"]] = per_clip["attention"]
     model.train(was_training)
     table = pd.DataFrame(rows)
@@ -165,6 +174,23 @@ def _predict_item(
     videos = [item["file_name"]] * len(source_index)
     features = cache.pooled(model, item["video"], videos, source_index, placement, strict=not dataset.decode_pixels)
     return predict_clips(model, features, placement, chunk, pooled=True)
+
+
+def _predict_beats(
+    model: CardiacCLIP, dataset: EchoNetDataset, item: dict, placement: Placement, chunk: int, phase: PhaseHead | None
+) -> tuple[dict[str, np.ndarray], dict]:
+    """One clip per beat of a dataset item (clips="beats"): the clips' outputs and the video's row, with the
+    clips' own periods (clip_periods) and the beats' columns."""
+    finding = find_video_beats(model, item["prepared"], phase, placement)
+    video = on_beats(dataset.sampler, item["prepared"], finding)
+    per_clip = predict_clips(model, video.clips, placement, chunk, video.source_index)
+    placed = {**item, "starts": video.starts}
+    row = _row(model, placed, reduce_clips(per_clip))
+    periods = video.periods if video.periods is not None else np.full(len(video.starts), video.period)
+    row["clip_periods"] = " ".join(str(int(p)) for p in periods)
+    beats = BeatSummary.from_finding(finding, per_clip["ef"], video.frame_source.fps is not None, video.periods)
+    row.update(beats.columns())
+    return per_clip, row
 
 
 def _row(model: CardiacCLIP, item: dict, summary: dict) -> dict:

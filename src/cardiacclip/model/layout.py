@@ -9,6 +9,7 @@ A run folder:
     metrics.csv          one row per epoch (losses, train MAE, val MAE/RMSE/R2, lr, seconds)
     learning_curves.png
     calibration.json     the split-conformal EF interval of the best checkpoint
+    phase.json           the phase head of the best checkpoint (when the training data traced ED and ES)
     checkpoints/last.pt  model + optimizer state, for resuming after an interruption
     checkpoints/best.pt  the model with the best validation MAE
     tensorboard/         with data.tensorboard
@@ -20,6 +21,7 @@ A package folder (`cardiacclip export`; weights-only safetensors and plain text,
     config.yaml         the run config
     prompts.yaml        the category prompts and EF intervals
     calibration.json    the split-conformal EF interval (when the run has one)
+    phase.json          the phase head (when the run has one)
     README.md           a model card: training data, k, metrics, intended use, licences
 """
 
@@ -30,6 +32,7 @@ from pathlib import Path
 
 from cardiacclip.data.echonet import LEFT_OUT_FILE
 from cardiacclip.model.conformal import CALIBRATION_FILE
+from cardiacclip.model.phase import PHASE_FILE
 
 CHECKPOINTS = "checkpoints"
 BEST, LAST = "best.pt", "last.pt"
@@ -74,6 +77,10 @@ class RunFolder:
         return self.root / CALIBRATION_FILE
 
     @property
+    def phase(self) -> Path:
+        return self.root / PHASE_FILE
+
+    @property
     def checkpoints(self) -> Path:
         return self.root / CHECKPOINTS
 
@@ -115,6 +122,10 @@ class PackageFolder:
     @property
     def calibration(self) -> Path:
         return self.root / CALIBRATION_FILE
+
+    @property
+    def phase(self) -> Path:
+        return self.root / PHASE_FILE
 
     @property
     def card(self) -> Path:

@@ -42,6 +42,8 @@ def export_package(source: str | Path, out: str | Path) -> Path:
     write_prompts(prompts, package.prompts, header=f"Category prompts of this model ({prompts.source}).")
     if loaded.calibration is not None:
         loaded.calibration.save(package.calibration)
+    if loaded.phase is not None:
+        loaded.phase.save(package.phase)
     run = RunFolder.of(loaded.files.path)
     package.card.write_text(model_card(run, loaded))
     return package.root

@@ -32,10 +32,12 @@ from cardiacclip.data.dicom import LoopInfo
 from cardiacclip.data.prepare import PreparedVideo, prepare_video
 from cardiacclip.data.region import Region
 from cardiacclip.data.source import FrameSource, Reading, probe
+from cardiacclip.model.beats import BeatSummary, find_video_beats, on_beats
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.conformal import Calibration
 from cardiacclip.model.factory import open_model
 from cardiacclip.model.inference import predict_clips, reduce_clips
+from cardiacclip.model.phase import BeatFinding, PhaseHead
 from cardiacclip.runtime import Placement, resolve_device, resolve_precision
 
 Input = str | Path | np.ndarray | torch.Tensor
@@ -60,9 +62,10 @@ class Prediction:
     n_frames: int | None = None  # decoded frames of the input video (None for tensor input)
     source: str = ""  # the file, or "array" / "tensor"
     crop: dict | None = None  # {"method": "none"|"regions"|"sector", "box": [x0, y0, x1, y1]} of the input kept
-    flags: list[str] = field(default_factory=list)  # quality flags: not_ultrasound, doppler_or_mmode, too_short, ...
+    flags: list[str] = field(default_factory=list)  # quality and rhythm flags: too_short, irregular_rhythm, ...
     colour: str | None = None  # grey, tinted (read as luminance unless the run says rgb) or colour_doppler
     warnings: list[str] = field(default_factory=list)
+    beats: BeatSummary | None = None  # with clips="beats": the beats found and each one's EF
     notice: str = RESEARCH_NOTICE
     region: Region | None = field(default=None, repr=False, compare=False)  # the crop itself (mask included)
     # (T, S, S, 3) uint8: the first clip as the model saw it (for plots)
@@ -71,7 +74,10 @@ class Prediction:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON-ready), without the crop mask and the frames."""
         hidden = {"region", "first_clip"}
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in hidden}
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in hidden}
+        if self.beats is not None:
+            data["beats"] = {**dataclasses.asdict(self.beats), "n_beats": self.beats.n_beats}
+        return data
 
 
 class Predictor:
@@ -81,6 +87,8 @@ class Predictor:
         model: the network (eval mode).
         config: the run config it was trained with (clip geometry, training frame rate).
         device: where it runs. precision: "fp32", "bf16" or "fp16" autocast.
+        calibration: the split-conformal EF interval, when the run has one.
+        phase: the run's fitted phase head (`cardiacclip.model.phase`); None: beats are found label-free.
     """
 
     def __init__(
@@ -90,9 +98,10 @@ class Predictor:
         device: torch.device,
         precision: str = "fp32",
         calibration: Calibration | None = None,
+        phase: PhaseHead | None = None,
     ):
         self.model, self.config, self.device, self.precision = model.eval(), config, device, precision
-        self.calibration = calibration
+        self.calibration, self.phase = calibration, phase
         self.sampler = ClipSampler.from_config(config.data, model.mean, model.std)
         self.share_frames = True  # encode a frame shared by overlapping clips once (False: every clip alone)
 
@@ -117,7 +126,8 @@ class Predictor:
                 does: resized, normalized with the backbone's mean/std).
             fps: frame rate of an array input (a file states its own); unknown rates assume the
                 training rate, with a warning in the result.
-            clips: evaluation clips per video, "all" or N evenly spaced (default: the run's test_clips).
+            clips: evaluation clips per video: N evenly spaced, "all", or "beats" (one per heartbeat found in the
+                video, `cardiacclip.model.beats`; default: the run's test_clips).
             crop: the ultrasound region to keep (`cardiacclip.data.region`): "auto" (DICOM region tags,
                 else nothing for small square videos, else the scan sector found in the pixels),
                 "regions", "sector" or "none"; default: the run's `data.crop`, as `evaluate` reads.
@@ -188,7 +198,13 @@ class Predictor:
         """The model-free half of a prediction (`cardiacclip.data.prepare.prepare_video`): only the frames the
         clips use, decoded, cropped and resized. Safe to run in worker processes."""
         count = clips if clips is not None else self.config.data.test_clips
-        return prepare_video(video, self.sampler, count, source)
+        return prepare_video(video, self.sampler, count, source, fallback_clips=self.fallback_clips)
+
+    @property
+    def fallback_clips(self) -> int:
+        """Evenly spaced clips of a loop without a complete beat: the run's test_clips, or 4."""
+        count = self.config.data.test_clips
+        return count if isinstance(count, int) else 4
 
     def run(self, prepared: PreparedVideo) -> Prediction:
         """The model half: EF and the rest for a `PreparedVideo`."""
@@ -197,30 +213,56 @@ class Predictor:
     def run_many(self, videos: list[PreparedVideo]) -> list[Prediction]:
         """`run` for several videos with their clips batched together through the model (frames shared by
         overlapping clips of one video still encoded once); the same predictions as one video at a time."""
+        findings = [find_video_beats(self.model, v, self.phase, self.placement) for v in videos]
+        videos = [on_beats(self.sampler, v, f) for v, f in zip(videos, findings, strict=True)]
+        out = self._clip_outputs(videos)
+        predictions, start = [], 0
+        for v, finding in zip(videos, findings, strict=True):
+            end = start + len(v.clips)
+            prediction = self._video_result(v, {key: value[start:end] for key, value in out.items()})
+            if finding is not None:
+                self._add_beats(prediction, finding, out["ef"][start:end], v.frame_source.fps, v.periods)
+            predictions.append(prediction)
+            start = end
+        return predictions
+
+    def _clip_outputs(self, videos: list[PreparedVideo]) -> dict[str, np.ndarray]:
+        """Every clip of several videos through the model in one batch (`predict_clips`)."""
         clips = torch.cat([v.clips for v in videos]) if len(videos) > 1 else videos[0].clips
         shared = None
         if self.share_frames and all(v.source_index is not None for v in videos):
             shared = batch_frame_ids([v.source_index for v in videos])
-        out = predict_clips(self.model, clips, self.placement, source_index=shared)
-        predictions, start = [], 0
-        for v in videos:
-            n = len(v.clips)
-            part = {key: value[start : start + n] for key, value in out.items()}
-            start += n
-            frames = v.frame_source
-            prediction = self._from_outputs(part, v.starts, frames.fps, v.period, v.source, list(v.warnings))
-            prediction.n_frames, prediction.flags, prediction.colour = (
-                frames.n_frames,
-                list(frames.flags),
-                frames.colour,
+        return predict_clips(self.model, clips, self.placement, source_index=shared)
+
+    def _video_result(self, v: PreparedVideo, part: dict[str, np.ndarray]) -> Prediction:
+        """One video's prediction from its clips' outputs and what its loop says about itself."""
+        frames = v.frame_source
+        prediction = self._from_outputs(part, v.starts, frames.fps, v.period, v.source, list(v.warnings))
+        prediction.n_frames, prediction.flags, prediction.colour = frames.n_frames, list(frames.flags), frames.colour
+        prediction.crop, prediction.region = frames.region.to_dict(), frames.region
+        prediction.first_clip = v.first_clip
+        return prediction
+
+    def _add_beats(
+        self,
+        prediction: Prediction,
+        finding: BeatFinding,
+        clip_efs: np.ndarray,
+        fps: float | None,
+        periods: np.ndarray | None,
+    ) -> None:
+        """A beat-by-beat prediction's beats, rhythm flags and warnings (`fps`: the loop's rate, None if unknown)."""
+        beats = BeatSummary.from_finding(finding, clip_efs, fps is not None, periods)
+        prediction.beats = beats
+        width = None if prediction.ef_low is None else prediction.ef_high - prediction.ef_low
+        prediction.flags += beats.flags(width)
+        if beats.fallback:
+            prediction.warnings.append("no complete heartbeat found: the EF comes from evenly spaced clips")
+        if self.phase is None:
+            prediction.warnings.append(
+                "beats found by the label-free route (periodicity of the frame features): "
+                "the run has no phase head fitted on traced end-diastolic and end-systolic frames"
             )
-            prediction.crop, prediction.region, prediction.first_clip = (
-                frames.region.to_dict(),
-                frames.region,
-                v.first_clip,
-            )
-            predictions.append(prediction)
-        return predictions
 
     def _predict_tensor(self, x: torch.Tensor) -> Prediction:
         clips = _check_clips(x).float()
@@ -295,7 +337,8 @@ def load(path: str | Path, device: str | torch.device = "auto", precision: str |
 
     Args:
         path: checkpoint file, run folder (its best checkpoint, else the last) or `cardiacclip export` folder
-            (`cardiacclip.model.layout`); its calibration.json, when present, gives every prediction an EF interval.
+            (`cardiacclip.model.layout`); its calibration.json, when present, gives every prediction an EF interval,
+            its phase.json the phase head beats are found with (`clips="beats"`).
         device: "auto" (cuda, then mps, then cpu), or any torch device.
         precision: "fp32", "bf16", "fp16" or "auto"; default: the run's setting.
 
@@ -305,7 +348,7 @@ def load(path: str | Path, device: str | torch.device = "auto", precision: str |
     torch_device = device if isinstance(device, torch.device) else resolve_device(device)
     loaded = open_model(path, torch_device)
     precision = resolve_precision(precision or loaded.config.train.precision, torch_device)
-    return Predictor(loaded.model, loaded.config, torch_device, precision, loaded.calibration)
+    return Predictor(loaded.model, loaded.config, torch_device, precision, loaded.calibration, loaded.phase)
 
 
 __all__: Sequence[str] = ("Prediction", "Predictor", "load")

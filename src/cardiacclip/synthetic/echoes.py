@@ -17,12 +17,13 @@ These videos are for demonstrations and tests. They are not a model of real anat
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from cardiacclip.data.filelist import volume_from_tracing
+from cardiacclip.synthetic.rhythm import Rhythm, TrueBeat, irregular_track, regular_track, true_beats
 from cardiacclip.synthetic.styles import ECHONET, Style, colour_map
 
 log = logging.getLogger(__name__)
@@ -99,20 +100,22 @@ def sample_params(rng: np.random.Generator, size: int = 112, fps: float = 50.0, 
     )
 
 
-def contraction(phase: np.ndarray, systole: float) -> np.ndarray:
+def contraction(phase: np.ndarray, systole: float | np.ndarray) -> np.ndarray:
     """Systolic contraction c in [0, 1] over the cycle: 0 at end-diastole (phase 0), 1 at end-systole.
 
-    Ejection over `systole`, rapid relaxation over 0.2 of the cycle to an early-filling level,
-    diastasis, then the atrial kick fills the LV to its end-diastolic size at phase 1.
+    Ejection over `systole` (the share of the cycle; one for all, or one per phase), rapid relaxation over
+    0.2 of the cycle to an early-filling level, diastasis, then the atrial kick fills the LV to its
+    end-diastolic size at phase 1.
     """
     phase = np.mod(phase, 1.0)
+    systole = np.broadcast_to(np.asarray(systole, dtype=np.float64), phase.shape)
     relax = 0.2
     early_fill_level = 0.15
     c = np.full_like(phase, early_fill_level, dtype=np.float64)
     ejecting = phase < systole
-    c[ejecting] = np.sin(0.5 * np.pi * phase[ejecting] / systole) ** 2
+    c[ejecting] = np.sin(0.5 * np.pi * phase[ejecting] / systole[ejecting]) ** 2
     relaxing = (phase >= systole) & (phase < systole + relax)
-    x = (phase[relaxing] - systole) / relax
+    x = (phase[relaxing] - systole[relaxing]) / relax
     c[relaxing] = early_fill_level + (1 - early_fill_level) * np.cos(0.5 * np.pi * x) ** 2
     kick = phase >= 0.85
     c[kick] = early_fill_level * np.cos(0.5 * np.pi * (phase[kick] - 0.85) / 0.15) ** 2
@@ -127,17 +130,18 @@ def lv_profile(u: np.ndarray, taper: float = 0.18) -> np.ndarray:
     return np.sqrt(u * (2.0 - u)) * (1.0 - taper * u2 * u2)
 
 
-def lv_geometry(p: HeartParams, c: float) -> tuple[float, float]:
-    """(long-axis length, radius) of the LV at contraction c, built so that EF is p.target_ef at c=1."""
-    remaining = 1.0 - p.target_ef / 100.0
-    length = p.lv_length * (1.0 - c * (1.0 - remaining**p.long_share))
-    radius = p.lv_radius * (1.0 - c * (1.0 - remaining ** ((1.0 - p.long_share) / 2.0)))
+def lv_geometry(p: HeartParams, c: float, ef: float | None = None, scale: float = 1.0) -> tuple[float, float]:
+    """(long-axis length, radius) of the LV at contraction c, built so that EF is `ef` (default p.target_ef) at
+    c=1; `scale` sizes the end-diastolic LV (a beat after a long interval fills more)."""
+    remaining = 1.0 - (p.target_ef if ef is None else ef) / 100.0
+    length = scale * p.lv_length * (1.0 - c * (1.0 - remaining**p.long_share))
+    radius = scale * p.lv_radius * (1.0 - c * (1.0 - remaining ** ((1.0 - p.long_share) / 2.0)))
     return length, radius
 
 
-def lv_tracing(p: HeartParams, c: float) -> np.ndarray:
+def lv_tracing(p: HeartParams, c: float, ef: float | None = None, scale: float = 1.0) -> np.ndarray:
     """VolumeTracings rows for one frame: the long axis, then N_CHORDS chords (x1, y1, x2, y2)."""
-    length, radius = lv_geometry(p, c)
+    length, radius = lv_geometry(p, c, ef, scale)
     axis = np.array([np.sin(p.tilt), np.cos(p.tilt)])
     normal = np.array([np.cos(p.tilt), -np.sin(p.tilt)])
     apex = np.array([p.apex_x, p.apex_y]) + _apex_offset(p)
@@ -231,9 +235,9 @@ class _Renderer:
         outer = _ramp(1.0 + wall / min(rs, rv) - d, 0.8 / min(rs, rv))
         return region, cavity, np.clip(outer - cavity, 0.0, 1.0)
 
-    def frame(self, c: float, index: int) -> np.ndarray:
+    def frame(self, c: float, index: int, ef: float | None = None, scale: float = 1.0) -> np.ndarray:
         p = self.p
-        length, radius = lv_geometry(p, c)
+        length, radius = lv_geometry(p, c, ef, scale)
         wall = p.wall * (1.0 + 0.5 * c * p.target_ef / 60.0)
         rv_len = p.lv_length * 0.85 * (1.0 - 0.15 * c)
         rv_rad = p.lv_radius * p.rv_scale * (1.0 - c * (1.0 - np.sqrt(1.0 - p.rv_ef)))
@@ -279,8 +283,8 @@ def _ramp(x: np.ndarray, width: float) -> np.ndarray:
 @dataclass
 class SyntheticVideo:
     frames: np.ndarray  # (F, H, W) uint8 grey, or (F, H, W, 3) RGB for a style with a colour map
-    ef: float
-    esv: float  # mL
+    ef: float  # the label: the traced beat's EF, or the mean over complete beats for an irregular rhythm
+    esv: float  # mL, of the traced beat
     edv: float  # mL
     es_frame: int
     ed_frame: int
@@ -288,22 +292,37 @@ class SyntheticVideo:
     ed_tracing: np.ndarray
     params: HeartParams
     style: Style = ECHONET
+    beats: list[TrueBeat] = field(default_factory=list)  # every complete beat, in order
+    rhythm: Rhythm | None = None  # None: regular
 
 
-def render_video(p: HeartParams, rng: np.random.Generator, style: Style = ECHONET) -> SyntheticVideo:
-    """Draw all frames of one subject in `style` and measure its EF from the traced ED and ES frames."""
-    t = np.arange(p.n_frames)
-    phase = p.phase0 + t * p.heart_rate / 60.0 / p.fps
-    c = contraction(phase, p.systole)
+def render_video(
+    p: HeartParams, rng: np.random.Generator, style: Style = ECHONET, rhythm: Rhythm | None = None
+) -> SyntheticVideo:
+    """Draw all frames of one subject in `style` and measure its EF from the traced ED and ES frames; with an
+    irregular `rhythm` (`sample_rhythm`) each beat has its own length, size and EF, and the label is their mean."""
+    if rhythm is None:
+        track = regular_track(p.phase0, p.heart_rate, p.fps, p.n_frames, p.systole, p.target_ef)
+    else:
+        track = irregular_track(rhythm, p.phase0, p.fps, p.n_frames, p.systole)
+    c = contraction(track.phase, track.systole)
     renderer = _Renderer(p, rng, style)
-    frames = colour_map(np.stack([renderer.frame(float(ci), i) for i, ci in enumerate(c)]), style)
-    ed_frame, es_frame = _traced_frames(phase, c, p.systole)
-    ed_tracing, es_tracing = lv_tracing(p, float(c[ed_frame])), lv_tracing(p, float(c[es_frame]))
-    edv_px, esv_px = volume_from_tracing(ed_tracing), volume_from_tracing(es_tracing)
+    frames = [renderer.frame(float(ci), i, float(track.ef[i]), float(track.scale[i])) for i, ci in enumerate(c)]
+    frames = colour_map(np.stack(frames), style)
     ml_per_px3 = p.cm_per_px**3
+    geometry = [(float(c[i]), float(track.ef[i]), float(track.scale[i])) for i in range(p.n_frames)]
+    volume = np.array([volume_from_tracing(lv_tracing(p, *g)) for g in geometry])
+    beats = true_beats(track, volume, p.fps, ml_per_px3)
+    if rhythm is None or not beats:
+        ed_frame, es_frame = _traced_frames(track.phase, c, p.systole)
+    else:
+        ed_frame, es_frame = beats[0].ed_frame, beats[0].es_frame
+    ed_tracing, es_tracing = lv_tracing(p, *geometry[ed_frame]), lv_tracing(p, *geometry[es_frame])
+    edv_px, esv_px = volume_from_tracing(ed_tracing), volume_from_tracing(es_tracing)
+    traced_ef = 100.0 * (edv_px - esv_px) / edv_px
     return SyntheticVideo(
         frames=frames,
-        ef=100.0 * (edv_px - esv_px) / edv_px,
+        ef=traced_ef if rhythm is None or not beats else float(np.mean([b.ef for b in beats])),
         esv=esv_px * ml_per_px3,
         edv=edv_px * ml_per_px3,
         es_frame=es_frame,
@@ -312,6 +331,8 @@ def render_video(p: HeartParams, rng: np.random.Generator, style: Style = ECHONE
         ed_tracing=ed_tracing,
         params=p,
         style=style,
+        beats=beats,
+        rhythm=rhythm,
     )
 
 

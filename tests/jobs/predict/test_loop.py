@@ -157,3 +157,18 @@ def test_output_path_is_checked_before_any_work(tiny_run, twenty_inputs, tmp_pat
         app, ["predict", str(run_dir), video, "--out", str(tmp_path / "q.csv"), "--resume", "--overwrite"]
     )
     assert both.exit_code == 2 and "exclude each other" in both.output
+
+
+def test_predict_with_beats_writes_each_beat(tiny_run, synthetic_root, tmp_path):
+    videos = sorted((synthetic_root / "Videos").glob("*.avi"))[:2]
+    out = tmp_path / "beats.jsonl"
+    args = ["predict", str(tiny_run[0]), *map(str, videos), "--clips", "beats", "--out", str(out), "--device", "cpu"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    for row in rows:
+        efs = [float(e) for e in row["beat_efs"].split()]
+        assert row["n_beats"] == len(efs) == row["clips"] >= 1 and row["phase_route"] in ("head", "periodicity")
+        assert row["EF_pred"] == pytest.approx(sum(efs) / len(efs), abs=1e-3)
+        assert row["clip_starts"] == row["beat_ed_frames"] and 30 < row["heart_rate"] < 200
+        assert len(row["es_frames"].split()) >= row["n_beats"]

@@ -118,3 +118,22 @@ def test_predictions_by_study(tiny_run, synthetic_root, tmp_path):
     assert studies.loc[dicom_study, "videos"] == 3 and studies.loc[dicom_study, "videos_used"] == 2  # CT flagged
     assert studies.loc[dicom_study, "EF_median"] == pytest.approx(ok["EF_pred"].median(), abs=0.01)
     assert studies.loc["clinic-7", "videos"] == 1
+
+
+def test_rhythm_flags_do_not_leave_a_video_out_of_its_study(tmp_path):
+    from cardiacclip.jobs.predict.studies import study_table, usable
+
+    rows = pd.DataFrame(
+        {
+            "file": ["a", "b", "c", "d"],
+            "status": ["ok", "ok", "ok", "error"],
+            "study": ["S1", "S1", "S1", "S1"],
+            "EF_pred": [50.0, 60.0, 20.0, None],
+            "flags": ["irregular_rhythm beat_ef_spread", None, "not_ultrasound", None],
+            "n_beats": [3, 2, 1, None],
+        }
+    )
+    assert usable(rows)["file"].tolist() == ["a", "b"]
+    table = pd.read_csv(study_table(rows, tmp_path / "pred.csv")).set_index("study")
+    assert table.loc["S1", "EF_median"] == 55.0 and table.loc["S1", "videos_used"] == 2
+    assert table.loc["S1", "beats"] == 5 and table.loc["S1", "irregular_rhythm"] == 1

@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.jobs.output import OutputError, output_folder
+from cardiacclip.model.beats import BEAT_COLUMNS
 from cardiacclip.model.predictor import Prediction
 from cardiacclip.model.prompts import PromptSet
 
@@ -31,14 +32,14 @@ JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}  # written as JSON Lines
 BASE_COLUMNS = {
     "file": "the input path as given",
     "status": "ok, or error (the reason in `error`)",
-    "EF_pred": "predicted LVEF in percent, the mean over the video's clips",
+    "EF_pred": "predicted LVEF in percent, the mean over the video's clips (with --clips beats: over its beats)",
     "EF_low": "lower end of the calibrated EF interval (empty when the model has no calibration)",
     "EF_high": "upper end of the calibrated EF interval",
     "category": "the LVEF category with the highest mean probability",
 }
 DETAIL_COLUMNS = {
     "study": "with --by study: the study the video belongs to (a hash of its StudyInstanceUID, or --studies)",
-    "flags": "quality flags, space-separated (not_ultrasound, doppler_or_mmode, too_short, blank, ...)",
+    "flags": "quality and rhythm flags, space-separated (too_short, blank, irregular_rhythm, beat_ef_spread, ...)",
     "colour": "grey, tinted (read as luminance) or colour_doppler",
     "crop_method": "how the region was found: regions (DICOM tags), sector (pixels) or none (the whole frame)",
     "crop_box": "the region kept, as x0 y0 x1 y1 in pixels of the stored frame",
@@ -48,6 +49,7 @@ DETAIL_COLUMNS = {
     "period": "clip period used: every period-th frame, following the loop's frame rate",
     "clips": "number of clips averaged",
     "clip_starts": "first frame of each clip, space-separated",
+    **BEAT_COLUMNS,
     "attention": "MFL weight of each frame of the first clip, space-separated",
     "warnings": "warnings about this input, separated by '; '",
     "error": "the reason, when status is error",
@@ -83,6 +85,7 @@ def prediction_row(prediction: Prediction, prompts: PromptSet) -> dict[str, Any]
         "period": prediction.period,
         "clips": len(prediction.clip_efs),
         "clip_starts": " ".join(map(str, prediction.clip_starts)),
+        **(prediction.beats.columns() if prediction.beats is not None else dict.fromkeys(BEAT_COLUMNS)),
         "attention": " ".join(f"{a:.4f}" for a in prediction.attention),
         "warnings": "; ".join(prediction.warnings),
         "error": "",

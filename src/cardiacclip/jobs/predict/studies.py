@@ -17,8 +17,9 @@ from cardiacclip.about import RESEARCH_NOTICE
 from cardiacclip.data.filelist import read_table
 from cardiacclip.dicom.sr import LoopResult, ModelIdentity, loop_result, write_reports
 from cardiacclip.jobs.output import OutputError
+from cardiacclip.model.beats import BEAT_FLAGS
 
-STUDY_COLUMNS = ["study", "EF_median", "videos_used", "videos", "notice"]
+STUDY_COLUMNS = ["study", "EF_median", "videos_used", "videos", "beats", "irregular_rhythm", "notice"]
 
 
 def study_key(study_uid: str) -> str:
@@ -36,8 +37,11 @@ def read_study_map(path: Path) -> dict[str, str]:
 
 
 def usable(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows that count for a study: predicted (status ok) and not flagged."""
-    return rows[(rows["status"] == "ok") & (rows["flags"].astype(object).fillna("").astype(str) == "")]
+    """The rows that count for a study: predicted (status ok) and without a quality flag (the rhythm flags of
+    `cardiacclip.model.beats` describe the heart, not the loop, and do not leave a video out)."""
+    flags = rows["flags"].astype(object).fillna("").astype(str).str.split()
+    quality = flags.map(lambda found: bool(set(found) - set(BEAT_FLAGS)))
+    return rows[(rows["status"] == "ok") & ~quality]
 
 
 @dataclass
@@ -69,11 +73,21 @@ def study_table(rows: pd.DataFrame, out: Path) -> Path:
     for study, group in rows.groupby("study", sort=True):
         used = usable(group)
         median = round(float(used["EF_pred"].median()), 2) if len(used) else None
-        records.append({"study": study, "EF_median": median, "videos_used": len(used), "videos": len(group)})
+        record = {"study": study, "EF_median": median, "videos_used": len(used), "videos": len(group)}
+        records.append({**record, **_beats(used)})
     path = out.with_suffix(".studies.csv")
     table = pd.DataFrame(records, columns=STUDY_COLUMNS[:-1]).assign(notice=RESEARCH_NOTICE)
     table.to_csv(path, index=False)
     return path
+
+
+def _beats(used: pd.DataFrame) -> dict:
+    """A study's beats: complete beats averaged over its used videos, and how many of them are flagged
+    irregular_rhythm (both empty when they were predicted without --clips beats)."""
+    if "n_beats" not in used or used["n_beats"].isna().all():
+        return {"beats": None, "irregular_rhythm": None}
+    irregular = used["flags"].astype(object).fillna("").astype(str).str.split().map(lambda f: "irregular_rhythm" in f)
+    return {"beats": int(used["n_beats"].fillna(0).sum()), "irregular_rhythm": int(irregular.sum())}
 
 
 def sr_studies(rows: pd.DataFrame) -> dict[str, list[LoopResult]]:
@@ -81,7 +95,9 @@ def sr_studies(rows: pd.DataFrame) -> dict[str, list[LoopResult]]:
     studies: dict[str, list[LoopResult]] = {}
     for row in usable(rows).to_dict("records"):
         low, high = (None if pd.isna(row.get(k)) else float(row[k]) for k in ("EF_low", "EF_high"))
-        found = loop_result(row["file"], float(row["EF_pred"]), low, high)
+        beats = row.get("n_beats")
+        beats = int(beats) if beats is not None and not pd.isna(beats) and str(beats) != "" else None
+        found = loop_result(row["file"], float(row["EF_pred"]), low, high, beats)
         if found is not None:
             studies.setdefault(found[0], []).append(found[1])
     return studies
