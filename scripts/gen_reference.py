@@ -268,7 +268,7 @@ def config_page() -> str:
 
 
 def outputs_page() -> str:
-    from cardiacclip.data.filelist import FILELIST_COLUMNS, FILELIST_EXTRA_COLUMNS
+    from cardiacclip.data.filelist import BEAT_COLUMNS, FILELIST_COLUMNS, FILELIST_EXTRA_COLUMNS
     from cardiacclip.jobs.predict.rows import BASE_COLUMNS, DETAIL_COLUMNS
 
     predict = [*BASE_COLUMNS.items(), ("p_<category>", "probability of each LVEF category, one column each"),
@@ -281,6 +281,9 @@ def outputs_page() -> str:
         + table(("column", "what it holds"), [(f"`{k}`", v) for k, v in predict])
         + "\n## FileList.csv\n\nThe EchoNet-Dynamic table every dataset command reads and `convert` writes.\n\n"
         + table(("column", "what it holds"), [(f"`{k}`", v) for k, v in filelist])
+        + "\n## Beats.csv\n\nBeside VolumeTracings.csv in a synthetic dataset (`synth`): every complete beat of "
+        "every video, the truth [beat-by-beat](../explanation/beats.md) predictions are measured against.\n\n"
+        + table(("column", "what it holds"), [(f"`{k}`", v) for k, v in BEAT_COLUMNS.items()])
         + "\n## Run folders, packages, evaluation and SR\n\n"
         "The files of a run folder and of an exported package are described with the code that names them, "
         "[`cardiacclip.model.layout`](api/model.md#cardiacclip.model.layout); what `evaluate` writes with "
@@ -339,11 +342,12 @@ API_PAGES: dict[str, tuple[str, str, list[str]]] = {
     ),
     "model": (
         "Model",
-        "The network (paper Sec. 2), the backbone loader, the factory that opens a trained model and the "
+        "The network (paper Sec. 2), the cardiac phase and beats, the factory that opens a trained model and the "
         "layout of run folders and packages.",
         ["cardiacclip.model.cardiacclip", "cardiacclip.model.echozoom", "cardiacclip.model.mfl",
          "cardiacclip.model.ef_head", "cardiacclip.model.backbone", "cardiacclip.model.factory",
-         "cardiacclip.model.layout", "cardiacclip.model.conformal"],
+         "cardiacclip.model.layout", "cardiacclip.model.conformal", "cardiacclip.model.phase",
+         "cardiacclip.model.beats"],
     ),
     "train": (
         "Training and evaluation",
@@ -352,6 +356,7 @@ API_PAGES: dict[str, tuple[str, str, list[str]]] = {
             "cardiacclip.train.loop",
             "cardiacclip.train.losses",
             "cardiacclip.train.pretrain",
+            "cardiacclip.train.phase_fit",
             "cardiacclip.evaluate.metrics",
         ],
     ),
@@ -364,7 +369,8 @@ API_PAGES: dict[str, tuple[str, str, list[str]]] = {
         "Synthetic data, a local PACS, the fuzzer",
         "The built-in synthetic default, the local Orthanc the tests and the PACS walk-through start, and the "
         "mutation fuzzer.",
-        ["cardiacclip.synthetic.echoes", "cardiacclip.synthetic.dataset", "cardiacclip.testing.orthanc",
+        ["cardiacclip.synthetic.echoes", "cardiacclip.synthetic.rhythm", "cardiacclip.synthetic.dataset",
+         "cardiacclip.testing.orthanc",
          "cardiacclip.testing.fuzz"],
     ),
 }

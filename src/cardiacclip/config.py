@@ -151,11 +151,15 @@ class ModelConfig(Validated):
 
 @dataclass
 class LossWeights(Validated):
-    """The weights of the training loss terms (paper Sec. 2.3): CE + KL + L1, 1 each."""
+    """The weights of the training loss terms (paper Sec. 2.3): CE + KL + L1, 1 each; an optional fourth term
+    (`key_frames`, not in the paper) asks MFL to look at the traced end-diastolic and end-systolic frames."""
 
     ce: float = 1.0  # cross-entropy over the categories
     kl: float = 1.0  # KL between the category-to-video targets and the logits (text to video)
     l1: float = 1.0  # |predicted EF - true EF|
+    # cross-entropy of MFL's frame weights against half on the traced ED frame and half on the ES frame, for
+    # training clips that hold both (data with VolumeTracings.csv or EDFrame/ESFrame); 0: off, the paper's loss
+    key_frames: float = 0.0
 
 
 @dataclass
@@ -179,7 +183,7 @@ class TrainConfig(Validated):
     # cardiacclip.train.radam)
     radam_early_steps: Literal["sgd", "skip"] = "sgd"
     warmup_epochs: float = 0.0  # linear warm-up, in epochs
-    loss: LossWeights = field(default_factory=LossWeights)  # the weights of the three loss terms
+    loss: LossWeights = field(default_factory=LossWeights)  # the weights of the loss terms
     precision: Precision = "auto"  # auto: bf16 on GPUs that have it, fp32 for training on CPUs
     device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, ...
     seed: int = 114513  # seed of the weights' initialisation, the batches and the augmentation

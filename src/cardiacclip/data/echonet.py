@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD, ClipCount, ClipSampler
 from cardiacclip.data.errors import DatasetError, UnusableVideosError, VideoReadError
-from cardiacclip.data.filelist import read_filelist, select_split
+from cardiacclip.data.filelist import key_frames, read_filelist, select_split, video_file_name
 from cardiacclip.data.prepare import prepare_video, training_clip
 from cardiacclip.data.source import DEFAULT_READING, FrameSource, ProbeResult, Reading, probe_all, problem
 
@@ -108,6 +108,7 @@ class EchoNetDataset(Dataset):
             raise DatasetError(f"no usable videos in split {split!r} of {self.filelist}")
         self.table: pd.DataFrame = table
         self.sources: list[FrameSource] = [results[name] for name in table["FileName"]]
+        self.traced = key_frames(self.root) if self.train else {}  # (ES, ED) frames, for the key-frame loss
         # False once every frame's features are cached (`TrunkFeatureCache`): clips are then built from black
         # frames without reading the file, since only their frame indices are used
         self.decode_pixels = True
@@ -127,6 +128,16 @@ class EchoNetDataset(Dataset):
         shown = "; ".join(f"{name}: {reason}" for name, reason in list(self.skipped.items())[:20])
         log.warning("left out %d unusable video(s) of split %s: %s", len(self.skipped), self.split, shown)
         return table[~table["FileName"].isin(self.skipped)].reset_index(drop=True)
+
+    def _key_positions(self, index: int, start: int, period: int, length: int) -> torch.Tensor:
+        """(2,) clip positions of the traced ED and ES frames (the nearest sampled frame), -1 where the training clip
+        does not hold one or the video has none traced."""
+        key = self.traced.get(video_file_name(str(self.table.at[index, "FileName"])))
+        if key is None:
+            return torch.tensor([-1, -1])
+        es, ed = key
+        positions = [round((frame - start) / period) for frame in (ed, es)]
+        return torch.tensor([p if 0 <= p < length else -1 for p in positions])
 
     def __len__(self) -> int:
         return len(self.table)
@@ -174,6 +185,8 @@ class EchoNetDataset(Dataset):
             "period": period,
             "num_frames": source.n_frames,
         }
+        if self.train:
+            item["key_positions"] = self._key_positions(index, int(starts[0]), period, video.shape[1])
         if self.clips == "beats" and not self.train:  # beats are placed by the model (`model.beats`)
             item["prepared"] = prepared
         return item

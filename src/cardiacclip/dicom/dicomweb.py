@@ -112,6 +112,8 @@ def connect(settings: PacsSettings) -> DICOMwebClient:
         client.search_for_studies(limit=1)
     except requests.HTTPError as exc:
         raise PacsError(describe(exc, settings.url)) from None
+    except requests.JSONDecodeError:
+        raise PacsError(f"{settings.url} answered a search with what is not DICOM JSON: not a DICOMweb root?") from None
     except requests.RequestException as exc:
         raise PacsError(f"cannot reach the PACS at {settings.url} ({type(exc).__name__})") from None
     return client

@@ -103,7 +103,10 @@ def run_epoch(
             video, pooled = video.to(device, non_blocking=True), False
         with placement.autocast():
             out = model(video, pooled=pooled)
-        terms = cardiacclip_loss(out["logits"], out["ef"], ef, core.prompts.classify(ef, label_bins), tc.loss)
+        classes = core.prompts.classify(ef, label_bins)
+        terms = cardiacclip_loss(
+            out["logits"], out["ef"], ef, classes, tc.loss, out["attention"], batch.get("key_positions")
+        )
         opt.scaler.scale(terms.total / tc.grad_accum).backward()
         if (i + 1) % tc.grad_accum == 0 or i + 1 == len(loader):
             opt.scaler.step(opt.optimizer)

@@ -57,6 +57,13 @@ def _value(item: dict, tag: str) -> str | None:
     return None if values[0] is None else str(values[0])
 
 
+def _objects(answer: object, what: str) -> list[dict]:
+    """A QIDO-RS answer, which must be a list of DICOM JSON objects; a `ValueError` naming `what` otherwise."""
+    if not isinstance(answer, list) or not all(isinstance(item, dict) for item in answer):
+        raise ValueError(f"{what}: the answer is not a list of DICOM JSON objects")
+    return answer
+
+
 def find_studies(
     client: DICOMwebClient, studies: list[str] | None = None, since: str | None = None, modality: str = "US"
 ) -> tuple[list[str], list[str]]:
@@ -70,26 +77,31 @@ def find_studies(
     filters = {"ModalitiesInStudy": modality} if modality else {}
     if since:
         filters["StudyDate"] = f"{since}-"
-    return sorted({_value(item, STUDY) for item in client.search_for_studies(search_filters=filters)} - {None}), []
+    answer = _objects(client.search_for_studies(search_filters=filters), "the studies")
+    return sorted({_value(item, STUDY) for item in answer} - {None}), []
 
 
 def pull_study(client: DICOMwebClient, study: str, out: Path, summary: PullSummary) -> None:
     """Fetch one study's loops and SRs into out/<study>/ (see the module docstring)."""
     folder = output_folder(out / study)
-    for series in client.search_for_series(study):
+    for series in _objects(client.search_for_series(study), f"the series of study {study}"):
         if is_own_series(_value(series, MODALITY), _value(series, DESCRIPTION)):
             continue  # our own report, written by a previous run
         series_uid = _value(series, SERIES)
         if not is_uid(series_uid):
             summary.refuse(series_uid, f"a series of study {study}")
             continue
-        for instance in client.search_for_instances(study, series_uid, fields=[SOP_CLASS]):
+        found = client.search_for_instances(study, series_uid, fields=[SOP_CLASS])
+        for instance in _objects(found, f"the instances of series {series_uid}"):
             _pull_instance(client, (study, series_uid), instance, folder, summary)
 
 
 def _pull_instance(client: DICOMwebClient, where: tuple[str, str], instance: dict, folder: Path, summary) -> None:
     """Fetch one instance (a loop or an SR) of a study's series into `folder`, unless it is there already."""
     sop_class, sop = _value(instance, SOP_CLASS), _value(instance, SOP)
+    if not is_uid(sop_class):  # a search answer that does not say what the object is: not DICOM JSON
+        summary.refuse(sop_class, f"the SOP class of an instance of study {where[0]}")
+        return
     if sop_class not in LOOP_CLASSES and sop_class not in SR_CLASSES:
         summary.skipped += 1
         return
@@ -102,14 +114,29 @@ def _pull_instance(client: DICOMwebClient, where: tuple[str, str], instance: dic
         return
     try:
         dataset = client.retrieve_instance(*where, sop, media_types=AS_STORED)
-    except pydicom.errors.InvalidDicomError as exc:  # the PACS hands out what it was given
-        summary.unreadable[sop] = str(exc).splitlines()[0][:200]
-        log.error("instance %s of study %s: not a readable DICOM file as served", sop, where[0])
+        _write_instance(dataset, sop, target)
+    except (pydicom.errors.InvalidDicomError, AttributeError, ValueError, TypeError) as exc:
+        # the PACS hands out what it was given, or an answer cut short: named, never half written
+        summary.unreadable[sop] = str(exc).splitlines()[0][:200] or type(exc).__name__
+        reason = summary.unreadable[sop]
+        log.error("instance %s of study %s: not a readable DICOM file as served (%s)", sop, where[0], reason)
         return
-    partial = target.with_name(f".{sop}.partial")
-    dataset.save_as(partial, enforce_file_format=True)
-    partial.replace(target)
     summary.fetched += 1
+
+
+def _write_instance(dataset: pydicom.Dataset, sop: str, target: Path) -> None:
+    """Write a served instance through a temporary name, once it is the instance asked for (an answer cut short
+    parses into a dataset without it); a `ValueError` otherwise, and nothing left behind."""
+    served = str(dataset.get("SOPInstanceUID", ""))
+    if served != sop:
+        raise ValueError(f"the answer is not the instance asked for (SOPInstanceUID {served[:70]!r}): cut short?")
+    partial = target.with_name(f".{sop}.partial")
+    try:
+        dataset.save_as(partial, enforce_file_format=True)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(target)
 
 
 def pull(
@@ -151,6 +178,8 @@ def _pull_or_leave(client: DICOMwebClient, study: str, out: Path, summary: PullS
         pull_study(client, study, out, summary)
     except requests.HTTPError as exc:
         summary.failed[study] = describe(exc, client.base_url)
+    except requests.JSONDecodeError as exc:
+        summary.failed[study] = f"the PACS answered what is not DICOM JSON ({str(exc)[:120]})"
     except requests.RequestException as exc:  # the PACS went away mid-study: left for the next run
         summary.failed[study] = f"{type(exc).__name__}: the PACS stopped answering"
     except ValueError as exc:  # an answer that is not DICOM JSON, or one the client's own checks refuse
