@@ -126,3 +126,31 @@ def test_beats_over_the_api(predictor, tiny_run, video):
     assert len(body["frame_marks"]) == len(body["frames"]) == len(body["frame_sources"])
     assert {"ED", "ES"} <= set(body["frame_marks"])  # the first beat's clip runs from its ED through its ES
     assert body["frame_sources"][0] == expected.beats.beat_ed[0]
+
+
+@pytest.mark.slow
+def test_mutated_uploads_get_a_result_or_a_422_never_a_500(predictor, tiny_run, tmp_path):
+    import numpy as np
+
+    from cardiacclip.data.source import PLAUSIBLE_FPS
+    from cardiacclip.testing import fuzz
+
+    seeds = fuzz.seed_files(tmp_path / "seeds")
+    api = client(predictor, tiny_run[0])
+    rng = np.random.default_rng(0)
+    before, statuses = uploads_left(), []
+    for kind in ("dicom", "avi", "mp4"):
+        for i in range(6):
+            seed = seeds[kind][i % len(seeds[kind])]
+            mutation, data = fuzz.mutation_of(kind)(seed, rng)
+            response = api.post("/v1/predict", files={"file": (seed.name, data, "application/octet-stream")})
+            statuses.append(response.status_code)
+            assert response.status_code in (200, 422), (kind, mutation, response.text)
+            if response.status_code == 200:
+                body = response.json()
+                assert 0 <= body["ef"] <= 100 and body["n_frames"] > 0, (kind, mutation)
+                assert body["fps"] is None or PLAUSIBLE_FPS[0] <= body["fps"] <= PLAUSIBLE_FPS[1], (kind, mutation)
+            else:
+                assert "Traceback" not in response.text and str(tmp_path) not in response.text
+    assert 200 in statuses and 422 in statuses
+    assert uploads_left() == before
