@@ -65,3 +65,11 @@ def test_rhythm_flags():
     assert summary(0.05, [40.0, 55.0]).flags(20.0) == []  # within the model's interval width
     assert summary(0.05, [40.0, 55.0]).flags(None) == ["beat_ef_spread"]  # uncalibrated: 10 EF points
     assert BeatSummary("periodicity", None, None, [], [], fallback=True).flags(10.0) == ["no_complete_beat"]
+
+
+def test_without_a_phase_head_beats_are_found_label_free_and_it_says_so(predictor, synthetic_root):
+    video = synthetic_root / "Videos" / read_filelist(synthetic_root / "FileList.csv")["VideoFile"][0]
+    label_free = cc.Predictor(predictor.model, predictor.config, predictor.device, calibration=predictor.calibration)
+    result = label_free.predict(video, clips="beats")
+    assert result.beats.route == "periodicity" and any("label-free route" in w for w in result.warnings)
+    assert not any("label-free" in w for w in predictor.predict(video, clips="beats").warnings)

@@ -232,7 +232,7 @@ class PyAVLoop:
                     if position >= target:
                         break
         except av.FFmpegError as exc:
-            raise CorruptVideoError(self.path, f"decoding stopped near frame {position}: {exc}") from exc
+            raise CorruptVideoError(self.path, f"decoding stopped {_where(position)}: {exc}") from exc
         return out
 
     def _in_order(self, wanted: list[int]) -> dict[int, np.ndarray]:
@@ -289,3 +289,8 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 50.0, quality
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def _where(position: int) -> str:
+    """Where decoding stopped, for a message: near a frame, or before the first one (position -1)."""
+    return f"near frame {position}" if position >= 0 else "before the first frame"

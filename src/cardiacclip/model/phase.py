@@ -199,13 +199,21 @@ def _ed_before(smooth: np.ndarray, es: int, previous_es: int, cycle: float) -> i
     """The end-diastole that starts the systole ending at `es`: the fullest frame in the 0.55 cycle before it
     and after the previous end-systole (systole lasts about a third of a cycle; further back lies diastasis,
     nearly as full). None when that stretch is cut short (by the loop's start or the previous end-systole) and
-    its fullest frame is where it was cut."""
+    its fullest frame is where it was cut, unless the LV is full there (a loop that starts at end-diastole)."""
     lo = es - int(round(0.55 * cycle))
     start = max(lo, previous_es + 1, 0)
     if es <= start:
         return None
     ed = start + int(np.argmax(smooth[start:es]))
-    return None if lo < start and ed == start else ed  # still falling where the stretch was cut: no ED seen
+    if lo < start and ed == start and not _full(smooth, ed):  # still falling where the stretch was cut: no ED seen
+        return None
+    return ed
+
+
+def _full(smooth: np.ndarray, frame: int) -> bool:
+    """Whether the LV is (nearly) full at `frame`: within a tenth of the signal's range of its top."""
+    top, bottom = np.percentile(smooth, 98), np.percentile(smooth, 2)
+    return bool(smooth[frame] >= top - 0.1 * (top - bottom))
 
 
 def _ed_after(smooth: np.ndarray, es: int, cycle: float) -> int | None:
