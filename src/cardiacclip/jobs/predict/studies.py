@@ -77,6 +77,7 @@ def study_table(rows: pd.DataFrame, out: Path) -> Path:
         records.append({**record, **_beats(used)})
     path = out.with_suffix(".studies.csv")
     table = pd.DataFrame(records, columns=STUDY_COLUMNS[:-1]).assign(notice=RESEARCH_NOTICE)
+    table = table.astype({"beats": "Int64", "irregular_rhythm": "Int64"})  # counts, empty without beats
     table.to_csv(path, index=False)
     return path
 
