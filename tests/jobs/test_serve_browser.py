@@ -128,3 +128,5 @@ def test_beats_are_marked_on_frames_that_keep_their_shape(server, browser, synth
         drawn = image.size["width"] / image.size["height"]
         natural = browser.execute_script("return arguments[0].naturalWidth / arguments[0].naturalHeight", image)
         assert drawn == pytest.approx(natural, rel=0.1)  # 112 x 112 frames drawn square, not squeezed
+    if SCREENSHOT:
+        browser.save_screenshot(SCREENSHOT.replace(".png", "_beats.png"))
