@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD, ClipCount, ClipSampler
 from cardiacclip.data.errors import DatasetError, UnusableVideosError, VideoReadError
 from cardiacclip.data.filelist import key_frames, read_filelist, select_split, video_file_name
-from cardiacclip.data.prepare import prepare_video, training_clip
+from cardiacclip.data.prepare import FALLBACK_CLIPS, fallback_clip_count, prepare_video, training_clip
 from cardiacclip.data.source import DEFAULT_READING, FrameSource, ProbeResult, Reading, probe_all, problem
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ class EchoNetDataset(Dataset):
             evaluation clips (`clips`). Default: True for the "train" split.
         clips: evaluation clips per video: "all" (every start), N evenly spaced starts, or "beats" (the item
             then holds the `PreparedVideo` as `prepared`, and the model places one clip per beat).
+        fallback_clips: with "beats", the evenly spaced clips of a loop without a complete beat.
         reading: how a file becomes frames (`Reading`: the ultrasound region kept, "auto" leaving
             EchoNet-Dynamic's small square crops as they are; tinted loops read as luminance).
         skip_unreadable: leave out missing, unreadable and flagged videos (listed in `skipped` and the
@@ -86,6 +87,7 @@ class EchoNetDataset(Dataset):
         file_names: list[str] | None = None,
         train: bool | None = None,
         clips: ClipCount = 1,
+        fallback_clips: int = FALLBACK_CLIPS,
         reading: Reading = DEFAULT_READING,
         skip_unreadable: bool = False,
         probed: Mapping[str, ProbeResult] | None = None,
@@ -97,6 +99,7 @@ class EchoNetDataset(Dataset):
         self.sampler = sampler or ClipSampler()
         self.train = split.lower() == "train" if train is None else train
         self.clips: ClipCount = clips
+        self.fallback_clips = fallback_clips
         self.reading = reading
         self.filelist = Path(filelist or self.root / "FileList.csv")
         table = _rows(self.filelist, split, file_names)
@@ -108,7 +111,7 @@ class EchoNetDataset(Dataset):
             raise DatasetError(f"no usable videos in split {split!r} of {self.filelist}")
         self.table: pd.DataFrame = table
         self.sources: list[FrameSource] = [results[name] for name in table["FileName"]]
-        self.traced = key_frames(self.root) if self.train else {}  # (ES, ED) frames, for the key-frame loss
+        self.traced: dict[str, tuple[int, int]] | None = None  # (ES, ED) frames for the key-frame loss, when asked
         # False once every frame's features are cached (`TrunkFeatureCache`): clips are then built from black
         # frames without reading the file, since only their frame indices are used
         self.decode_pixels = True
@@ -128,6 +131,11 @@ class EchoNetDataset(Dataset):
         shown = "; ".join(f"{name}: {reason}" for name, reason in list(self.skipped.items())[:20])
         log.warning("left out %d unusable video(s) of split %s: %s", len(self.skipped), self.split, shown)
         return table[~table["FileName"].isin(self.skipped)].reset_index(drop=True)
+
+    def with_key_frames(self) -> EchoNetDataset:
+        """Training items also give the clip positions of the traced ED and ES frames (`train.loss.key_frames`)."""
+        self.traced = key_frames(self.root)
+        return self
 
     def _key_positions(self, index: int, start: int, period: int, length: int) -> torch.Tensor:
         """(2,) clip positions of the traced ED and ES frames (the nearest sampled frame), -1 where the training clip
@@ -175,7 +183,9 @@ class EchoNetDataset(Dataset):
         if self.train:
             video, starts, period = training_clip(source, self.sampler, decode=self.decode_pixels)
         else:
-            prepared = prepare_video(source, self.sampler, self.clips, decode=self.decode_pixels)
+            prepared = prepare_video(
+                source, self.sampler, self.clips, decode=self.decode_pixels, fallback_clips=self.fallback_clips
+            )
             video, starts, period = prepared.clips, prepared.starts, prepared.period
         item = {
             "video": video,
@@ -185,7 +195,7 @@ class EchoNetDataset(Dataset):
             "period": period,
             "num_frames": source.n_frames,
         }
-        if self.train:
+        if self.train and self.traced is not None:
             item["key_positions"] = self._key_positions(index, int(starts[0]), period, video.shape[1])
         if self.clips == "beats" and not self.train:  # beats are placed by the model (`model.beats`)
             item["prepared"] = prepared
@@ -285,6 +295,7 @@ def dataset_from_config(
         filelist=split_file,
         train=train,
         clips=clips,
+        fallback_clips=fallback_clip_count(data.test_clips),
         reading=Reading.from_config(data),
         skip_unreadable=data.skip_unreadable,
         probed=probed,

@@ -19,6 +19,13 @@ import torch
 from cardiacclip.data.clips import ClipCount, ClipSampler
 from cardiacclip.data.source import FrameSource
 
+FALLBACK_CLIPS = 4  # evenly spaced clips of a loop without a complete beat, when the run's test_clips is no count
+
+
+def fallback_clip_count(test_clips: ClipCount) -> int:
+    """Evenly spaced clips of a loop without a complete beat: the run's test_clips when it is a count."""
+    return test_clips if isinstance(test_clips, int) else FALLBACK_CLIPS
+
 
 @dataclass
 class PreparedVideo:
@@ -31,9 +38,8 @@ class PreparedVideo:
     clip as the model sees it (for plots). frame_source: the loop (region, colour, flags, file facts).
 
     With clips="beats" the beats are not known yet (they need the model): `clips` holds the evenly spaced
-    fallback clips, `phase_frames` (P, 3, S, S) the preprocessed frames the phase signal is computed on,
-    `phase_index` (P,) their source frames, and `frames` the decoded loop (F, S, S, 3) uint8 the beat clips
-    are cut from (`cardiacclip.model.beats`).
+    fallback clips, `phase_index` (P,) the source frames the phase signal is computed on, and `frames` the
+    decoded loop (F, S, S, 3) uint8 the phase frames and the beat clips are taken from (`cardiacclip.model.beats`).
     """
 
     source: str
@@ -45,7 +51,6 @@ class PreparedVideo:
     frame_source: FrameSource = field(repr=False)
     first_clip: np.ndarray = field(repr=False)
     periods: np.ndarray | None = None  # (N,) each clip's period when clips differ (one clip per beat)
-    phase_frames: torch.Tensor | None = field(default=None, repr=False)
     phase_index: np.ndarray | None = None
     frames: np.ndarray | None = field(default=None, repr=False)
 
@@ -56,7 +61,7 @@ def prepare_video(
     clips: ClipCount,
     source: str | None = None,
     decode: bool = True,
-    fallback_clips: int = 4,
+    fallback_clips: int = FALLBACK_CLIPS,
 ) -> PreparedVideo:
     """The evaluation clips of a probed loop: `clips` ("all" or N evenly spaced starts) sampled at the loop's
     own period (`sampler.for_video`). With `decode` False the clips hold black frames (for a model that takes
@@ -87,7 +92,6 @@ def prepare_video(
         warnings=warnings,
         frame_source=video,
         first_clip=sampler.take(frames, int(starts[0])),
-        phase_frames=None if phase_index is None else plain(sampler).to_tensor(frames[phase_index]),
         phase_index=phase_index,
         frames=None if phase_index is None else frames,
     )

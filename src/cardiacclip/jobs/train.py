@@ -40,7 +40,7 @@ from cardiacclip.model.feature_cache import TrunkFeatureCache
 from cardiacclip.model.inference import predict_dataset
 from cardiacclip.model.layout import RunFolder
 from cardiacclip.model.phase import PhaseHead
-from cardiacclip.model.predictor import load
+from cardiacclip.model.predictor import Predictor, load
 from cardiacclip.model.prompts import load_prompts
 from cardiacclip.runtime import Placement, resolve_device, resolve_precision, seed_everything
 from cardiacclip.train.loop import FitSettings, Optimization, fit, steps_per_epoch
@@ -209,6 +209,8 @@ def _datasets(
         reading = Reading.from_config(data)
         probed = check_videos(data.root, split_file, ("train", "val"), reading, data.skip_unreadable, progress)
     train_set = dataset_from_config(data, "train", split_file, train=True, mean=mean, std=std, probed=probed)
+    if config.train.loss.key_frames:
+        train_set.with_key_frames()
     val_set = dataset_from_config(
         data, "val", split_file, train=data.eval_random_clip, clips=data.val_clips, mean=mean, std=std, probed=probed
     )
@@ -275,18 +277,22 @@ def _finish(run: RunFolder, history: list[dict], splits: tuple, placement: Place
     if history:
         plot_learning_curves(pd.DataFrame(history), run.learning_curves)
     if run.best.is_file():
-        calibrate_run(run.root, splits[1], placement, progress)
-        fit_phase_run(run.root, *splits, placement)
+        best = load(run.best, placement.device, placement.precision)  # once, for both
+        calibrate_run(run.root, splits[1], placement, progress, best)
+        fit_phase_run(run.root, *splits, placement, best)
     if cache is not None:
         log.info("trunk-feature cache: %d frames, %d hits, %d misses", len(cache), cache.hits, cache.misses)
 
 
-def calibrate_run(run_dir: Path, val_set, placement: Placement, progress: bool = True) -> Calibration:
+def calibrate_run(
+    run_dir: Path, val_set, placement: Placement, progress: bool = True, best: Predictor | None = None
+) -> Calibration:
     """Split-conformal EF intervals for the run's best checkpoint, calibrated on the validation split
     (the same videos that chose the checkpoint, so the intervals can be slightly optimistic); written
-    to run_dir/calibration.json, where `cc.load`, `predict`, `evaluate` and `export` find it."""
+    to run_dir/calibration.json, where `cc.load`, `predict`, `evaluate` and `export` find it. `best`: the
+    checkpoint already loaded (default: loaded here)."""
     run = RunFolder(run_dir)
-    best = load(run.best, placement.device, placement.precision)
+    best = best or load(run.best, placement.device, placement.precision)
     table = predict_dataset(best.model, val_set, placement, progress=progress, desc="calibrating").table
     tc = best.config.train
     calibration = calibrate(
@@ -307,11 +313,13 @@ def calibrate_run(run_dir: Path, val_set, placement: Placement, progress: bool =
     return calibration
 
 
-def fit_phase_run(run_dir: Path, train_set, val_set, placement: Placement) -> PhaseHead | None:
+def fit_phase_run(
+    run_dir: Path, train_set, val_set, placement: Placement, best: Predictor | None = None
+) -> PhaseHead | None:
     """The phase head of the run's best checkpoint (`cardiacclip.train.phase_fit`), written to run_dir/phase.json
-    when the training data traces ED and ES frames."""
+    when the training data traces ED and ES frames. `best`: the checkpoint already loaded (default: loaded here)."""
     run = RunFolder(run_dir)
-    best = load(run.best, placement.device, placement.precision)
+    best = best or load(run.best, placement.device, placement.precision)
     head = fit_phase(best.model, train_set, val_set, placement)
     if head is not None:
         head.save(run.phase)

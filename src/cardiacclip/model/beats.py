@@ -26,9 +26,17 @@ import numpy as np
 import torch
 
 from cardiacclip.data.clips import ClipSampler
-from cardiacclip.data.prepare import PreparedVideo
+from cardiacclip.data.prepare import PreparedVideo, plain
 from cardiacclip.model.cardiacclip import CardiacCLIP
-from cardiacclip.model.phase import IRREGULAR_CV, BeatFinding, PhaseHead, PhaseRoute, find_beats, phase_signal
+from cardiacclip.model.phase import (
+    IRREGULAR_CV,
+    BeatFinding,
+    PhaseHead,
+    PhaseRoute,
+    find_beats,
+    is_irregular,
+    phase_signal,
+)
 from cardiacclip.runtime import CPU_FP32, Placement
 
 SPREAD_WITHOUT_CALIBRATION = 10.0  # EF points
@@ -134,7 +142,7 @@ class BeatSummary:
         if self.fallback:
             return ["no_complete_beat"]
         flags = []
-        if self.rr_cv is not None and self.rr_cv > IRREGULAR_CV:
+        if is_irregular(self.rr_cv):
             flags.append("irregular_rhythm")
         limit = SPREAD_WITHOUT_CALIBRATION if interval_width is None else interval_width
         if self.n_beats >= 2 and max(self.beat_efs) - min(self.beat_efs) > limit:
@@ -155,20 +163,33 @@ def phase_features(
     return torch.cat(out).numpy()
 
 
-def find_video_beats(
-    model: CardiacCLIP, video: PreparedVideo, head: PhaseHead | None, placement: Placement = CPU_FP32
-) -> BeatFinding | None:
-    """The beats of a video prepared with clips="beats" (None for other clips), in its source frames. A loop of
-    unknown frame rate is read at the training rate, as its clips are."""
-    if video.phase_frames is None or video.phase_index is None:
-        return None
-    features = phase_features(model, video.phase_frames, placement)
+def loop_phase_features(
+    model: CardiacCLIP, sampler: ClipSampler, video: PreparedVideo, placement: Placement = CPU_FP32
+) -> tuple[np.ndarray, float]:
+    """The phase frames of a video prepared with clips="beats" through the trunk: (P, C) features and the rate
+    they are at in frames/s (a loop of unknown rate is read at the training rate `sampler.fps`, as its clips
+    are; a subsampled fast loop at its rate over the step)."""
     index = video.phase_index
     step = int(index[1] - index[0]) if len(index) > 1 else 1
-    fps = (video.frame_source.fps or 50.0) / step
+    frames = plain(sampler).to_tensor(video.frames[index])
+    return phase_features(model, frames, placement), (video.frame_source.fps or sampler.fps or 50.0) / step
+
+
+def find_video_beats(
+    model: CardiacCLIP,
+    sampler: ClipSampler,
+    video: PreparedVideo,
+    head: PhaseHead | None,
+    placement: Placement = CPU_FP32,
+) -> BeatFinding | None:
+    """The beats of a video prepared with clips="beats" (None for other clips), in its source frames."""
+    if video.phase_index is None or video.frames is None:
+        return None
+    features, fps = loop_phase_features(model, sampler, video, placement)
     signal, route = phase_signal(features, fps, head)
     finding = find_beats(signal, fps, route)
-    return finding if step == 1 else _in_source_frames(finding, index)
+    index = video.phase_index
+    return finding if len(index) < 2 or index[1] - index[0] == 1 else _in_source_frames(finding, index)
 
 
 def on_beats(sampler: ClipSampler, video: PreparedVideo, finding: BeatFinding | None) -> PreparedVideo:
@@ -185,7 +206,7 @@ def on_beats(sampler: ClipSampler, video: PreparedVideo, finding: BeatFinding | 
         clips=torch.stack([sampler.to_tensor(t) for t in taken]),
         starts=starts,
         source_index=sampler.source_index(starts, sampler.clip_length(n), periods),
-        first_clip=sampler.take(video.frames, int(starts[0]), int(periods[0])),
+        first_clip=taken[0],
         periods=periods,
     )
 

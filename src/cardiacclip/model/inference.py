@@ -181,7 +181,7 @@ def _predict_beats(
 ) -> tuple[dict[str, np.ndarray], dict]:
     """One clip per beat of a dataset item (clips="beats"): the clips' outputs and the video's row, with the
     clips' own periods (clip_periods) and the beats' columns."""
-    finding = find_video_beats(model, item["prepared"], phase, placement)
+    finding = find_video_beats(model, dataset.sampler, item["prepared"], phase, placement)
     video = on_beats(dataset.sampler, item["prepared"], finding)
     per_clip = predict_clips(model, video.clips, placement, chunk, video.source_index)
     placed = {**item, "starts": video.starts}

@@ -126,7 +126,6 @@ class BeatFinding:
         ed_frames, es_frames: every end-diastole and end-systole found, complete beats or not.
         heart_rate: beats per minute from the mean ED-to-ED interval; None without two end-diastoles.
         rr_cv: coefficient of variation of the ED-to-ED intervals (None with fewer than two intervals).
-        irregular: rr_cv above `IRREGULAR_CV`.
         route: "head" or "periodicity", what made the signal.
         signal: (F,) the filling signal (ED high), for plots.
     """
@@ -136,9 +135,18 @@ class BeatFinding:
     es_frames: list[int]
     heart_rate: float | None
     rr_cv: float | None
-    irregular: bool
     route: PhaseRoute
     signal: np.ndarray = field(repr=False)
+
+    @property
+    def irregular(self) -> bool:
+        """Whether the ED-to-ED intervals vary beyond `IRREGULAR_CV` (`is_irregular`)."""
+        return is_irregular(self.rr_cv)
+
+
+def is_irregular(rr_cv: float | None) -> bool:
+    """The irregular-rhythm rule: a coefficient of variation of the ED-to-ED intervals above `IRREGULAR_CV`."""
+    return rr_cv is not None and rr_cv > IRREGULAR_CV
 
 
 def find_beats(signal: np.ndarray, fps: float, route: PhaseRoute) -> BeatFinding:
@@ -156,7 +164,6 @@ def find_beats(signal: np.ndarray, fps: float, route: PhaseRoute) -> BeatFinding
         es_frames=ess,
         heart_rate=heart_rate,
         rr_cv=cv,
-        irregular=cv is not None and cv > IRREGULAR_CV,
         route=route,
         signal=np.asarray(signal, dtype=np.float64),
     )

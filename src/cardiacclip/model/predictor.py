@@ -29,7 +29,7 @@ from cardiacclip.choices import CropMethod
 from cardiacclip.config import RunConfig
 from cardiacclip.data.clips import ClipCount, ClipSampler, batch_frame_ids
 from cardiacclip.data.dicom import LoopInfo
-from cardiacclip.data.prepare import PreparedVideo, prepare_video
+from cardiacclip.data.prepare import PreparedVideo, fallback_clip_count, prepare_video
 from cardiacclip.data.region import Region
 from cardiacclip.data.source import FrameSource, Reading, probe
 from cardiacclip.model.beats import BeatSummary, find_video_beats, on_beats
@@ -202,9 +202,8 @@ class Predictor:
 
     @property
     def fallback_clips(self) -> int:
-        """Evenly spaced clips of a loop without a complete beat: the run's test_clips, or 4."""
-        count = self.config.data.test_clips
-        return count if isinstance(count, int) else 4
+        """Evenly spaced clips of a loop without a complete beat (`data.prepare.fallback_clip_count`)."""
+        return fallback_clip_count(self.config.data.test_clips)
 
     def run(self, prepared: PreparedVideo) -> Prediction:
         """The model half: EF and the rest for a `PreparedVideo`."""
@@ -213,7 +212,7 @@ class Predictor:
     def run_many(self, videos: list[PreparedVideo]) -> list[Prediction]:
         """`run` for several videos with their clips batched together through the model (frames shared by
         overlapping clips of one video still encoded once); the same predictions as one video at a time."""
-        findings = [find_video_beats(self.model, v, self.phase, self.placement) for v in videos]
+        findings = [find_video_beats(self.model, self.sampler, v, self.phase, self.placement) for v in videos]
         videos = [on_beats(self.sampler, v, f) for v, f in zip(videos, findings, strict=True)]
         out = self._clip_outputs(videos)
         predictions, start = [], 0

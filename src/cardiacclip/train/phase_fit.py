@@ -17,7 +17,7 @@ import numpy as np
 from cardiacclip.data.echonet import EchoNetDataset
 from cardiacclip.data.filelist import key_frames, video_file_name
 from cardiacclip.data.prepare import prepare_video
-from cardiacclip.model.beats import phase_features
+from cardiacclip.model.beats import loop_phase_features
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.phase import PhaseHead, find_beats, fit_phase_head, periodicity_signal
 from cardiacclip.runtime import CPU_FP32, Placement
@@ -70,10 +70,10 @@ def _traced_features(
         if key is None or max(key) >= source.n_frames or len(out) >= max_videos:
             continue
         prepared = prepare_video(source, dataset.sampler, "beats", fallback_clips=1)
-        if prepared.phase_index is None or len(prepared.phase_index) != source.n_frames:
+        if len(prepared.phase_index) != source.n_frames:
             continue  # a fast loop read every k-th frame: its traced frames may not be among them
-        features = phase_features(model, prepared.phase_frames, placement)
-        out.append((features, int(key[0]), int(key[1]), source.fps or 50.0))
+        features, fps = loop_phase_features(model, dataset.sampler, prepared, placement)
+        out.append((features, int(key[0]), int(key[1]), fps))
     return out
 
 
