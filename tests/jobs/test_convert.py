@@ -153,3 +153,14 @@ def test_labels_from_the_echo_reports_of_the_archive(archive, tmp_path):
     assert float(harvested.at["1.2.3.4.300", "EF"]) == 53.0  # single plane (50 + 3) over Teichholz (50 - 5)
     for phi in PHI:
         assert phi not in (out / "FileList.csv").read_text()
+
+
+def test_a_file_past_the_time_limit_is_logged_as_failed(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    capture = screen_capture(0, n_frames=20)
+    write_video(src / "capture.avi", capture.frames, fps=capture.fps)
+    summary = convert_archive(src, tmp_path / "out", settings=ConvertSettings(file_timeout=1e-4), progress=False)
+    assert summary.converted == 0 and summary.failed == 1
+    errors = pd.read_csv(summary.private / "errors.csv")
+    assert errors.iloc[0].astype(str).str.contains("took longer than the time limit").any()

@@ -14,6 +14,7 @@ from cardiacclip.cli.app import EXIT_STATUS, app, console, err, usage_errors
 from cardiacclip.cli.options import (
     ColourOption,
     CropOption,
+    FileTimeout,
     Folds,
     FromSet,
     KeepFlagged,
@@ -22,6 +23,7 @@ from cardiacclip.cli.options import (
     PrivateFolder,
     View,
 )
+from cardiacclip.data.deadline import FILE_TIME_LIMIT
 
 
 @app.command()
@@ -186,6 +188,7 @@ def convert(
     source: FromSet = None,
     view: View = None,
     folds: Folds = None,
+    file_timeout: FileTimeout = FILE_TIME_LIMIT,
 ) -> None:
     """Convert a DICOM/video archive to the EchoNet-Dynamic layout, de-identified, cropped to the ultrasound region.
 
@@ -202,7 +205,9 @@ def convert(
         if source is not None:
             _print_release(source, out, convert_release(src, out, source, view, folds, size))
             return
-        settings = ConvertSettings(size=size, crop=crop or "auto", colour=colour, keep_flagged=keep_flagged)
+        settings = ConvertSettings(
+            size=size, crop=crop or "auto", colour=colour, keep_flagged=keep_flagged, file_timeout=file_timeout or None
+        )
         summary = convert_archive(
             src, out, labels=labels, labels_from_sr=labels_from_sr, workers=workers, settings=settings, private=private
         )

@@ -15,6 +15,7 @@ from cardiacclip.cli.options import (
     Clips,
     CropOption,
     Device,
+    FileTimeout,
     GroupByOption,
     ModelPath,
     PrecisionOption,
@@ -26,6 +27,7 @@ from cardiacclip.cli.options import (
     WriteSr,
     parse_clips,
 )
+from cardiacclip.data.deadline import FILE_TIME_LIMIT
 
 log = logging.getLogger("cardiacclip")
 
@@ -48,6 +50,7 @@ def predict(
     device: Device = "auto",
     precision: PrecisionOption = None,
     workers: Workers = 0,
+    file_timeout: FileTimeout = FILE_TIME_LIMIT,
 ) -> None:
     """EF (percent), category and category probabilities per video.
 
@@ -68,6 +71,7 @@ def predict(
             crops_dir=save_crops,
             studies=read_study_map(studies_csv) if studies_csv else None,
             workers=workers,
+            file_timeout=file_timeout or None,
             overwrite=overwrite,
             resume=resume,
             by=by,

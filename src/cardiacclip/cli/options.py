@@ -45,6 +45,14 @@ PrecisionOption = Annotated[
 Workers = Annotated[
     int, typer.Option("--workers", min=0, help="DataLoader processes that decode and prepare videos (0: in-process).")
 ]
+FileTimeout = Annotated[
+    float,
+    typer.Option(
+        "--file-timeout",
+        min=0,
+        help="Seconds one file may take to read and prepare; a file that takes longer gets an error (0: no limit).",
+    ),
+]
 Clips = Annotated[
     str | None,
     typer.Option(

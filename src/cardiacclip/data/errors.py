@@ -54,6 +54,10 @@ class UnsupportedEncodingError(VideoReadError):
     reason = "unsupported pixel encoding"
 
 
+class ReadTimeoutError(VideoReadError):
+    reason = "reading took longer than the time limit per file"
+
+
 class DatasetError(Exception):
     """A dataset folder or FileList that cannot be used as given."""
 

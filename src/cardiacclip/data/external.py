@@ -10,12 +10,16 @@ Tested by tests/data/test_external_sets.py.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from cardiacclip.data.errors import DatasetError
+from cardiacclip.data.library_messages import stderr_messages
+
+log = logging.getLogger(__name__)
 
 FOLD_RULE = {"TRAIN": range(0, 8), "VAL": range(8, 9), "TEST": range(9, 10)}  # folds 0-7 / 8 / 9
 
@@ -52,14 +56,20 @@ def read_cfg(path: Path) -> dict[str, str]:
 
 def read_image_frames(path: Path) -> np.ndarray:
     """(F, H, W) uint8 frames of a NIfTI (.nii, .nii.gz) or MetaImage (.mhd + .raw) sequence, read by SimpleITK;
-    other pixel types are scaled to 0-255."""
+    other pixel types are scaled to 0-255. What ITK prints about the file is logged once, as its warning, or
+    joins the error."""
     import SimpleITK as sitk
 
+    messages: list[str] = []
     try:
-        array = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
+        with stderr_messages(messages):
+            array = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
     except RuntimeError as exc:
-        reason = str(exc).splitlines()[0][:160]
+        said = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+        reason = "; ".join([said[-1][:200], *messages])  # ITK's own reason comes last, after where it was raised
         raise DatasetError(f"{path}: not a readable NIfTI/MetaImage sequence ({reason})") from None
+    for message in messages:
+        log.warning("%s: %s", path, message)
     if array.ndim == 2:
         array = array[None]
     if array.ndim != 3:

@@ -45,6 +45,7 @@ from cardiacclip.choices import ColourMode, CropMethod
 from cardiacclip.config import Validated
 from cardiacclip.data.clips import resize_frames
 from cardiacclip.data.colour import ColourKind, assess_colour, to_luminance
+from cardiacclip.data.deadline import time_limit
 from cardiacclip.data.dicom import DicomLoop, LoopInfo
 from cardiacclip.data.errors import CorruptVideoError, NoFramesError, VideoReadError
 from cardiacclip.data.quality import quality_flags
@@ -243,7 +244,8 @@ def probe_all(
 def _probe_or_error(job: tuple[Path, Reading]) -> ProbeResult:
     path, reading = job
     try:
-        return probe(path, reading)
+        with time_limit(path):
+            return probe(path, reading)
     except VideoReadError as exc:
         return exc
     except Exception as exc:  # a decoder's own error on a damaged file: this video's reason, not the run's end

@@ -29,6 +29,7 @@ from cardiacclip.data.errors import (
     NotAVideoError,
     VideoNotFoundError,
 )
+from cardiacclip.data.library_messages import ffmpeg_messages
 
 DICOM_SUFFIXES = {".dcm", ".dicom"}
 SEEK_GAP = 12  # a wanted frame further ahead than this is reached by seeking, nearer ones by decoding on
@@ -159,15 +160,15 @@ class PyAVLoop:
 
     def __init__(self, path: Path):
         self.path, self.info = path, LoopInfo()
-        with self._open() as container:
+        with ffmpeg_messages(self.info.warnings), self._open() as container:
             stream = container.streams.video[0]
             self.fps = float(stream.average_rate) if stream.average_rate else None
             try:
                 self.n_frames = sum(1 for packet in container.demux(stream) if packet.size > 0)
             except av.FFmpegError as exc:
                 raise CorruptVideoError(path, f"the container cannot be read: {exc}") from exc
-        if self.n_frames == 0:
-            raise NoFramesError(path)
+            if self.n_frames == 0:  # inside: FFmpeg's messages say why
+                raise NoFramesError(path)
 
     def _open(self):
         try:
@@ -193,7 +194,7 @@ class PyAVLoop:
     def _sequential(self, last: int | None) -> Iterator[tuple[int, np.ndarray]]:
         """Every frame from the start (up to index `last`)."""
         decoded = 0
-        with self._open() as container:
+        with ffmpeg_messages(self.info.warnings), self._open() as container:
             try:
                 for frame in container.decode(container.streams.video[0]):
                     yield decoded, frame.to_ndarray(format="rgb24")
@@ -205,11 +206,11 @@ class PyAVLoop:
 
     def _select(self, wanted: list[int]) -> dict[int, np.ndarray]:
         """`wanted` (ascending) frames, decoded with seeks; from the start when the stream has no timestamps."""
-        with self._open() as container:
+        out = None
+        with ffmpeg_messages(self.info.warnings), self._open() as container:
             stream = container.streams.video[0]
-            if not stream.average_rate or stream.time_base is None:
-                return self._in_order(wanted)
-            out = self._seek_and_decode(container, stream, wanted)
+            if stream.average_rate and stream.time_base is not None:
+                out = self._seek_and_decode(container, stream, wanted)
         return self._in_order(wanted) if out is None else out
 
     def _seek_and_decode(self, container, stream, wanted: list[int]) -> dict[int, np.ndarray] | None:

@@ -34,6 +34,7 @@ import pandas as pd
 
 from cardiacclip.choices import ColourMode, CropMethod
 from cardiacclip.config import ConfigError, Validated
+from cardiacclip.data.deadline import FILE_TIME_LIMIT, time_limit
 from cardiacclip.data.errors import DatasetError
 from cardiacclip.data.region import preview
 from cardiacclip.data.source import Reading, probe
@@ -68,14 +69,16 @@ ASSUMED_FPS = 50.0  # EchoNet-Dynamic's rate, written for loops that state none 
 @dataclass(frozen=True)
 class ConvertSettings(Validated):
     """How loops are converted: the region kept (`crop`), how tinted loops are read (`colour`: as luminance, or
-    as stored), the output side in pixels (`size`), and whether flagged inputs (not ultrasound, Doppler, blank,
-    no sector, colour Doppler...; `cardiacclip.data.quality`) are kept."""
+    as stored), the output side in pixels (`size`), whether flagged inputs (not ultrasound, Doppler, blank,
+    no sector, colour Doppler...; `cardiacclip.data.quality`) are kept, and the seconds one file may take to read
+    (`file_timeout`, `cardiacclip.data.deadline`; None: no limit)."""
 
     size: int = 112
     crop: CropMethod = "auto"
     colour: ColourMode = "luminance"
     keep_flagged: bool = False
     previews: bool = True
+    file_timeout: float | None = FILE_TIME_LIMIT
 
     def validate(self) -> None:
         if self.size < 16:
@@ -238,11 +241,12 @@ def convert_one(
 ) -> tuple[dict | None, str | None]:
     """Convert one loop: (mapping record, None) or (None, the reason it was not converted). Never raises."""
     try:
-        video = probe(path, Reading(settings.crop, settings.colour))
-        if video.flags and not settings.keep_flagged:
-            return None, f"not converted, flagged: {' '.join(video.flags)} (--keep-flagged converts it anyway)"
+        with time_limit(path, settings.file_timeout):
+            video = probe(path, Reading(settings.crop, settings.colour))
+            if video.flags and not settings.keep_flagged:
+                return None, f"not converted, flagged: {' '.join(video.flags)} (--keep-flagged converts it anyway)"
+            decoded = video.read_resized(range(video.n_frames), settings.size)
         name = file_name(video.info.sop_uid or _relative(path, src), salt)
-        decoded = video.read_resized(range(video.n_frames), settings.size)
         frames = np.stack([decoded[i] for i in sorted(decoded)])
         warnings = list(video.warnings)
         fps = video.fps or ASSUMED_FPS

@@ -172,3 +172,15 @@ def test_predict_with_beats_writes_each_beat(tiny_run, synthetic_root, tmp_path)
         assert row["EF_pred"] == pytest.approx(sum(efs) / len(efs), abs=1e-3)
         assert row["clip_starts"] == row["beat_ed_frames"] and 30 < row["heart_rate"] < 200
         assert len(row["es_frames"].split()) >= row["n_beats"]
+
+
+def test_a_file_past_the_time_limit_gets_an_error_row_and_the_batch_goes_on(tiny_run, synthetic_root, tmp_path):
+    run_dir, _, _ = tiny_run
+    videos = sorted((synthetic_root / "Videos").glob("*.avi"))[:2]
+    out = tmp_path / "pred.csv"
+    args = ["predict", str(run_dir), *map(str, videos), "--out", str(out), "--clips", "1", "--device", "cpu"]
+    result = runner.invoke(app, [*args, "--file-timeout", "0.0001"])
+    assert result.exit_code == 1, result.output
+    table = pd.read_csv(out)
+    assert table["status"].tolist() == ["error", "error"]
+    assert table["error"].str.contains("took longer than the time limit per file").all()

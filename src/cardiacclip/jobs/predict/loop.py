@@ -21,6 +21,7 @@ from cardiacclip import distributed
 from cardiacclip.choices import CropMethod, GroupBy
 from cardiacclip.config import Validated
 from cardiacclip.data.clips import ClipCount, ClipSampler
+from cardiacclip.data.deadline import FILE_TIME_LIMIT, time_limit
 from cardiacclip.data.errors import DatasetError
 from cardiacclip.data.prepare import PreparedVideo, prepare_video
 from cardiacclip.data.region import preview
@@ -61,6 +62,7 @@ class PredictOptions(Validated):
         crops_dir: folder for a preview per file (first frame, box and mask outline).
         studies: file path or name -> study, for videos that carry no StudyInstanceUID.
         workers: DataLoader processes that read and prepare the files while this process runs the model.
+        file_timeout: seconds one file may take to read and prepare (`cardiacclip.data.deadline`; None: no limit).
         batch_clips: consecutive videos go through the model together, about this many clips at a time.
         overwrite, resume: replace an existing output, or add the rows it lacks.
         by: "study" also writes `<out>.studies.csv` (`studies.report_studies`).
@@ -74,6 +76,7 @@ class PredictOptions(Validated):
     crops_dir: Path | None = None
     studies: dict[str, str] | None = None
     workers: int = 0
+    file_timeout: float | None = FILE_TIME_LIMIT
     batch_clips: int = 16
     overwrite: bool = False
     resume: bool = False
@@ -213,7 +216,7 @@ def _write_rows(
 ) -> int:
     """Predict `todo` in groups and write each row; returns how many rows are errors."""
     failed = 0
-    prepared = read_inputs(predictor, todo, options.clips, options.crop, options.workers)
+    prepared = read_inputs(predictor, todo, options)
     bar = progress_bar(total=len(todo), desc="predicting", unit="video", disable=not progress or len(todo) < 2)
     for group in _groups(prepared, options.batch_clips):
         rows = _predict_group(predictor, group, options)
@@ -230,12 +233,12 @@ def _write_rows(
 Prepared = tuple[Path, PreparedVideo | None, dict[str, Any] | None]
 
 
-def read_inputs(
-    predictor: Predictor, files: list[Path], clips: ClipCount | None, crop: CropMethod | None, workers: int = 0
-) -> Iterator[Prepared]:
-    """(path, prepared video or None, error row or None) per file, in order; in `workers` processes when > 0."""
-    count = clips if clips is not None else predictor.config.data.test_clips
-    inputs = _Inputs(files, predictor.sampler, predictor.reading(crop), count)
+def read_inputs(predictor: Predictor, files: list[Path], options: PredictOptions) -> Iterator[Prepared]:
+    """(path, prepared video or None, error row or None) per file, in order; in `options.workers` processes when
+    > 0, each file within `options.file_timeout` seconds."""
+    count = options.clips if options.clips is not None else predictor.config.data.test_clips
+    inputs = _Inputs(files, predictor.sampler, predictor.reading(options.crop), count, options.file_timeout)
+    workers = options.workers
     if workers <= 0:
         return (inputs[i] for i in range(len(inputs)))
     return iter(DataLoader(inputs, batch_size=None, num_workers=workers, collate_fn=_as_is, prefetch_factor=2))
@@ -245,8 +248,10 @@ class _Inputs(TorchDataset):
     """Files to probe and prepare (`cardiacclip.data.prepare.prepare_video`); any failure becomes that file's
     error row."""
 
-    def __init__(self, files: list[Path], sampler: ClipSampler, reading: Reading, clips: ClipCount):
-        self.files, self.sampler, self.reading, self.clips = files, sampler, reading, clips
+    def __init__(
+        self, files: list[Path], sampler: ClipSampler, reading: Reading, clips: ClipCount, timeout: float | None
+    ):
+        self.files, self.sampler, self.reading, self.clips, self.timeout = files, sampler, reading, clips, timeout
 
     def __len__(self) -> int:
         return len(self.files)
@@ -254,7 +259,8 @@ class _Inputs(TorchDataset):
     def __getitem__(self, index: int) -> Prepared:
         path = self.files[index]
         try:
-            return path, prepare_video(probe(path, self.reading), self.sampler, self.clips, str(path)), None
+            with time_limit(path, self.timeout):
+                return path, prepare_video(probe(path, self.reading), self.sampler, self.clips, str(path)), None
         except Exception as exc:  # any failure becomes this input's row; the batch goes on
             return path, None, failure_row(path, exc)
 
