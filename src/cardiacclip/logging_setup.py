@@ -30,8 +30,8 @@ class CurrentStderr(logging.StreamHandler):
 
 
 # Libraries that log what they also raise or warn about: the readers turn that into the file's reason or warning,
-# so their own records (pydicom's come with full tracebacks) only show with -v.
-REPEATING = ("pydicom",)
+# so their own records (pydicom's come with full tracebacks; FFmpeg's through PyAV) only show with -v.
+REPEATING = ("pydicom", "libav")
 NOISY = (
     *("matplotlib", "PIL", "urllib3", "httpx", "huggingface_hub", "timm", "filelock", "fsspec"),
     *("highdicom", "dicomweb_client"),

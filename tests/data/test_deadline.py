@@ -14,21 +14,20 @@ from cardiacclip.data.errors import ReadTimeoutError, VideoReadError
 
 def test_a_read_past_the_limit_is_abandoned_with_the_file_named(tmp_path):
     started = time.monotonic()
-    with pytest.raises(ReadTimeoutError, match="took longer than the time limit.*more than 0.2 s") as raised:
-        with time_limit(tmp_path / "slow.avi", 0.2):
-            time.sleep(5)
+    expected = pytest.raises(ReadTimeoutError, match="took longer than the time limit.*more than 0.2 s")
+    with expected as raised, time_limit(tmp_path / "slow.avi", 0.2):
+        time.sleep(5)
     assert time.monotonic() - started < 2
     assert isinstance(raised.value, VideoReadError) and raised.value.path.name == "slow.avi"
 
 
 def test_a_reader_catching_every_exception_cannot_swallow_the_limit(tmp_path):
-    with pytest.raises(ReadTimeoutError):
-        with time_limit(tmp_path / "x.dcm", 0.1):
-            for _ in range(100):
-                try:
-                    time.sleep(0.05)
-                except Exception:  # what a decoder that retries on any error does
-                    continue
+    with pytest.raises(ReadTimeoutError), time_limit(tmp_path / "x.dcm", 0.1):
+        for _ in range(100):
+            try:
+                time.sleep(0.05)
+            except Exception:  # what a decoder that retries on any error does
+                continue
 
 
 def test_a_read_within_the_limit_leaves_no_timer_and_the_old_handler(tmp_path):

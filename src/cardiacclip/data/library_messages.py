@@ -2,8 +2,9 @@
 or in its error, instead of reaching the terminal or the log on its own.
 
 - FFmpeg (through PyAV): PyAV drops FFmpeg's messages unless a log level is set. `ffmpeg_messages` sets WARNING
-  for the duration of one read and captures the messages of this thread (FFmpeg's errors then also carry the
-  message that explains them).
+  for the duration of one read and captures the messages of every thread (a decoder's own threads report a
+  damaged H.264 stream; a job reads one file at a time per process). Messages outside a capture go to the
+  `libav` logger, shown only with `-v` (`cardiacclip.logging_setup`).
 - ITK and its NIfTI library (through SimpleITK) write to the process's standard error. `stderr_messages` points
   file descriptor 2 at a temporary file for the duration of one read.
 
@@ -52,7 +53,7 @@ def ffmpeg_messages(into: list[str]) -> Iterator[None]:
     captured: list = []
     failed = None
     try:
-        with av.logging.Capture() as captured:
+        with av.logging.Capture(local=False) as captured:
             yield
     except VideoReadError as exc:
         failed = exc

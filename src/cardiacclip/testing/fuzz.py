@@ -2,11 +2,14 @@
 
 `seed_files` writes one valid file of every input kind (DICOM cine loops in each pixel encoding the readers
 support, AVI and MP4, a NIfTI sequence as CAMUS ships it, a vendor echo SR, a FileList and a labels CSV, a run
-config, a `--set` value). `campaign` draws `n` hostile variants from them, seeded: bytes flipped in the header or
-in the data, the file cut short, a chunk zeroed or repeated, and absurd values in the fields that matter (frame
-count, frame rate, rows, columns, bits, region coordinates; NaN, inf, huge cells, a byte-order mark, other
-separators in the tables). Each variant goes through the reader the toolkit uses for its kind, in a child
-process with a time limit, and gets one outcome:
+config, a `--set` value, a PACS's DICOMweb answers). `campaign` draws `n` hostile variants from them, seeded:
+bytes flipped in the header or in the data, the file cut short, a chunk zeroed or repeated, and absurd values in
+the fields that matter (frame count, frame rate, rows, columns, bits, region coordinates; NaN, inf, huge cells, a
+byte-order mark, other separators in the tables; wrong content types and UIDs with path separators in the PACS's
+answers). Each variant goes through the reader the toolkit uses for its kind, in a child process with a time
+limit; three kinds go through a whole job: `upload` (a loop posted to the `serve` API of an untrained tiny model),
+`convert` (a folder holding the loop, converted) and `dicomweb` (`pacs pull` from a fake PACS giving the answers).
+Each case gets one outcome:
 
     ok           a result whose metadata is plausible (frames > 0, a frame rate inside `PLAUSIBLE_FPS` or unknown,
                  the ultrasound region inside the frame, decoded pixels of the expected shape)
@@ -15,7 +18,7 @@ process with a time limit, and gets one outcome:
     traceback    any other exception: a bug
     hang         no answer within the time limit: a bug
     implausible  a result computed from metadata no scanner writes: a bug
-    escaped      a file written outside the case's own folder: a bug
+    escaped      a file written outside the case's output folder (or an upload left on disk): a bug
 
 The test suite runs a small fixed budget (tests/testing/test_fuzz.py); `benchmarks/fuzz_inputs.py --n N` runs a
 large one and prints the table of outcomes per kind.
@@ -39,6 +42,17 @@ DICOM_ENCODINGS = ("rgb", "rle", "ybr_full", "mono2", "mono1", "mono16_window", 
 
 class Implausible(Exception):
     """A reader returned a result whose metadata no scanner writes."""
+
+
+class Refused(Exception):
+    """A job refused the input with its own reason (an API's 422, a command's error exit)."""
+
+
+class Escaped(Exception):
+    """A job wrote outside its output folder, or left an upload on disk."""
+
+
+OUTPUTS = ("src", "out", "out_private")  # what a job may create in a case's folder beside the input
 
 
 @dataclass(frozen=True)
@@ -72,7 +86,9 @@ def seed_files(folder: Path) -> dict[str, list[Path]]:
         "labels": [_text(folder / "labels.csv", "SOPInstanceUID,EF,Split\n1.2.3.4,55.5,TRAIN\n1.2.3.5,31.0,TEST\n")],
         "config": [_text(folder / "config.yaml", "data:\n  length: 16\n  period: 4\nmodel:\n  scales: [1]\n")],
         "set": [_text(folder / "set.txt", "data.length=16")],
+        "dicomweb": [_answers(folder / "answers.json", dicoms[3])],
     }
+    seeds["upload"] = seeds["convert"] = [*dicoms[:4], *seeds["avi"], *seeds["mp4"]]
     return seeds
 
 
@@ -98,6 +114,54 @@ def _echo_report(path: Path) -> Path:
     from cardiacclip.synthetic.echo_reports import vendor_measurements, write_echo_report
 
     return write_echo_report(path, "1.2.3.4", vendor_measurements(52.0, 0))
+
+
+STUDY, SERIES, SOP = "1.2.826.0.1.3680043.10.1", "1.2.826.0.1.3680043.10.1.1", "1.2.826.0.1.3680043.10.1.1.1"
+LOOP_CLASS = "1.2.840.10008.5.1.4.1.1.3.1"
+BOUNDARY = "cardiacclip-fuzz"
+
+
+def _answers(path: Path, loop: Path) -> Path:
+    """A PACS's DICOMweb answers for one study with one ultrasound loop: {URL path: [content type, body]} (bodies
+    as Latin-1 text, so that any bytes survive JSON)."""
+    import json
+
+    def uid(tag: str, value: str) -> dict:
+        return {tag: {"vr": "UI", "Value": [value]}}
+
+    instance = (
+        f"--{BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+        + _with_uids(loop)
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
+    answers = {
+        "/studies": ["application/dicom+json", json.dumps([uid("0020000D", STUDY)])],
+        f"/studies/{STUDY}/series": ["application/dicom+json", json.dumps([uid("0020000E", SERIES)])],
+        f"/studies/{STUDY}/series/{SERIES}/instances": [
+            "application/dicom+json",
+            json.dumps([{**uid("00080016", LOOP_CLASS), **uid("00080018", SOP)}]),
+        ],
+        f"/studies/{STUDY}/series/{SERIES}/instances/{SOP}": [
+            f'multipart/related; type="application/dicom"; boundary={BOUNDARY}',
+            instance.decode("latin-1"),
+        ],
+    }
+    path.write_text(json.dumps(answers))
+    return path
+
+
+def _with_uids(loop: Path) -> bytes:
+    """The loop's bytes as the PACS serves it: with the study, series and instance UIDs its answers name."""
+    import io
+
+    import pydicom
+
+    ds = pydicom.dcmread(loop)
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID = STUDY, SERIES, SOP
+    ds.file_meta.MediaStorageSOPInstanceUID = SOP
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
 
 
 # --- mutations ---------------------------------------------------------------------------------------------------
@@ -182,9 +246,41 @@ def _mutate_dicom(path: Path, rng: np.random.Generator) -> tuple[str, bytes]:
     return mutate_dicom_field(path, rng) if rng.random() < 0.4 else mutate_bytes(path.read_bytes(), rng)
 
 
+def _mutate_loop(path: Path, rng: np.random.Generator) -> tuple[str, bytes]:
+    return _mutate_dicom(path, rng) if path.suffix == ".dcm" else mutate_bytes(path.read_bytes(), rng)
+
+
+HOSTILE_UIDS = ("1.2.3/../../../x", "../../escaped", "1.2.3\\..\\x", "1." + "9" * 80, "1.2.3 4", "", "1.2.3.\u00e9")
+CONTENT_TYPES = ("text/html", "application/json", "application/dicom", "multipart/related; boundary=other", "")
+
+
+def mutate_answers(path: Path, rng: np.random.Generator) -> tuple[str, bytes]:
+    """One answer of the PACS changed: its body's bytes (`mutate_bytes`), its content type, or one of the UIDs
+    it names replaced by one with path separators, too long or not a UID (in every answer that names it)."""
+    import json
+
+    answers = json.loads(path.read_text())
+    kind = rng.choice(["body", "content_type", "uid"])
+    if kind == "uid":
+        old, new = str(rng.choice([STUDY, SERIES, SOP])), str(rng.choice(HOSTILE_UIDS))
+        text = json.dumps(answers).replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
+        return f"uid {old[-4:]} -> {new!r}", text.encode()
+    key = str(rng.choice(sorted(answers)))
+    if kind == "content_type":
+        answers[key][0] = str(rng.choice(CONTENT_TYPES))
+        return f"content type of {key[-20:]}: {answers[key][0]!r}", json.dumps(answers).encode()
+    name, body = mutate_bytes(answers[key][1].encode("latin-1"), rng)
+    answers[key][1] = body.decode("latin-1")
+    return f"{name} of {key[-20:]}", json.dumps(answers).encode()
+
+
 def mutation_of(kind: str) -> Callable[[Path, np.random.Generator], tuple[str, bytes]]:
     if kind == "dicom":
         return _mutate_dicom
+    if kind in ("upload", "convert"):
+        return _mutate_loop
+    if kind == "dicomweb":
+        return mutate_answers
     if kind in ("filelist", "labels", "config", "set"):
         return mutate_text
     return lambda path, rng: mutate_bytes(path.read_bytes(), rng)
@@ -263,6 +359,126 @@ def read_set(path: Path) -> None:
     apply_overrides(RunConfig(), [path.read_text(errors="replace")])
 
 
+def read_upload(path: Path) -> None:
+    """What `serve` does with an upload (under a hostile file name): a result with plausible metadata, or a 422
+    (`Refused`); any other answer is a bug; no upload may stay on disk."""
+    import tempfile
+
+    from fastapi.testclient import TestClient
+
+    from cardiacclip.data.source import PLAUSIBLE_FPS
+    from cardiacclip.jobs.serve import ServeSettings, create_app
+
+    uploads = set(Path(tempfile.gettempdir()).glob("cardiacclip-upload-*"))
+    api = TestClient(create_app(untrained_predictor(), {}, ServeSettings()), raise_server_exceptions=True)
+    answer = api.post("/v1/predict", files={"file": (f"../../{path.name}", path.read_bytes(), "video/avi")})
+    if set(Path(tempfile.gettempdir()).glob("cardiacclip-upload-*")) - uploads:
+        raise Escaped("an upload stayed on disk")
+    if answer.status_code == 422:
+        raise Refused(answer.json()["detail"])
+    if answer.status_code != 200:
+        raise RuntimeError(f"HTTP {answer.status_code}: {answer.text[:200]}")
+    body = answer.json()
+    fps, frames, ef = body["fps"], body["n_frames"], body["ef"]
+    if frames <= 0 or not 0 <= ef <= 100 or (fps is not None and not PLAUSIBLE_FPS[0] <= fps <= PLAUSIBLE_FPS[1]):
+        raise Implausible(f"{frames} frames at {fps} frames/s, EF {ef}")
+
+
+def untrained_predictor():
+    """A `Predictor` of the tiny backbone with random weights: what the API does with an input does not depend on
+    the weights."""
+    import torch
+
+    from cardiacclip.config import DataConfig, ModelConfig, RunConfig
+    from cardiacclip.model.backbone import load_backbone
+    from cardiacclip.model.cardiacclip import CardiacCLIP
+    from cardiacclip.model.predictor import Predictor
+    from cardiacclip.model.prompts import load_prompts
+
+    config = RunConfig(model=ModelConfig(backbone="tiny"), data=DataConfig(length=4, period=4, test_clips=1))
+    torch.manual_seed(0)
+    model = CardiacCLIP(load_backbone("tiny"), config.model, load_prompts(config.model.prompts), tile_size=112)
+    return Predictor(model, config, torch.device("cpu"))
+
+
+def read_convert(path: Path) -> None:
+    """`cardiacclip convert --keep-flagged` of a folder holding the loop (a 12-frame seed is flagged too short):
+    every loop it writes decodes with a plausible rate, or it exits 1 naming the file's reason (`Refused`)."""
+    from typer.testing import CliRunner
+
+    from cardiacclip.cli import app
+
+    src, out = path.parent / "src", path.parent / "out"
+    src.mkdir()
+    path.rename(src / path.name)
+    result = CliRunner().invoke(app, ["convert", str(src), str(out), "--keep-flagged", "--file-timeout", "60"])
+    _check_exit(result)
+    if result.exit_code != 0:
+        raise Refused(result.output.strip().splitlines()[-1][:200] if result.output.strip() else "exit 1")
+    for loop in sorted((out / "Videos").glob("*.avi")):
+        read_video(loop)
+
+
+def read_dicomweb(path: Path) -> None:
+    """`cardiacclip pacs pull` from a fake PACS giving the answers: the loop written under OUT/<study>/ as the
+    instance asked for, or exit 1/2 naming what failed (`Refused`)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from cardiacclip.cli import app
+
+    server = _FakePacs(json.loads(path.read_text()))
+    try:
+        result = CliRunner().invoke(app, ["pacs", "pull", server.url, str(path.parent / "out")])
+    finally:
+        server.close()
+    _check_exit(result)
+    if result.exit_code != 0:
+        raise Refused(result.output.strip().splitlines()[-1][:200] if result.output.strip() else "exit 1")
+    for written in (path.parent / "out").rglob("*"):
+        if written.is_file() and written.relative_to(path.parent / "out").parts != (STUDY, f"{SOP}.dcm"):
+            raise Implausible(f"wrote {written.relative_to(path.parent)}")
+
+
+def _check_exit(result) -> None:
+    """A command ends with exit status 0, 1 or 2; anything else (an exception out of it) is re-raised."""
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    if result.exit_code not in (0, 1, 2):
+        raise RuntimeError(f"exit status {result.exit_code}")
+
+
+class _FakePacs:
+    """A DICOMweb server on localhost answering GETs from {URL path: [content type, body]} (404 otherwise)."""
+
+    def __init__(self, answers: dict[str, list[str]]):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import unquote, urlparse
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                kind, body = answers.get(unquote(urlparse(self.path).path)[len("/dicom-web") :], ["text/plain", ""])
+                data = body.encode("latin-1")
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/dicom-web"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 READERS: dict[str, Callable[[Path], None]] = {
     "dicom": read_video,
     "avi": read_video,
@@ -273,6 +489,9 @@ READERS: dict[str, Callable[[Path], None]] = {
     "labels": read_labels_file,
     "config": read_config,
     "set": read_set,
+    "upload": read_upload,
+    "convert": read_convert,
+    "dicomweb": read_dicomweb,
 }
 
 
@@ -281,7 +500,7 @@ def refusals() -> tuple[type[Exception], ...]:
     from cardiacclip.config import ConfigError
     from cardiacclip.data.errors import DatasetError, VideoReadError
 
-    return (VideoReadError, DatasetError, ConfigError)
+    return (VideoReadError, DatasetError, ConfigError, Refused)
 
 
 def _child(kind: str, path: Path, answer) -> None:
@@ -290,6 +509,8 @@ def _child(kind: str, path: Path, answer) -> None:
         answer.send(("ok", ""))
     except Implausible as exc:
         answer.send(("implausible", str(exc)))
+    except Escaped as exc:
+        answer.send(("escaped", str(exc)))
     except refusals() as exc:
         answer.send(("refused", f"{type(exc).__name__}: {str(exc)[:200]}"))
     except BaseException as exc:  # any other exception is what the campaign looks for
@@ -311,6 +532,7 @@ def run_case(kind: str, path: Path, timeout: float) -> tuple[str, str]:
     outcome, detail = receive.recv()
     child.join()
     escaped = set(path.parent.parent.iterdir()) - before
+    escaped |= {entry for entry in path.parent.iterdir() if entry.name not in (path.name, *OUTPUTS)}
     return ("escaped", f"wrote {sorted(map(str, escaped))}") if escaped else (outcome, detail)
 
 
@@ -338,12 +560,17 @@ def campaign(
 
 
 def _import_readers() -> None:
+    import fastapi.testclient  # noqa: F401
+
+    import cardiacclip.cli
     import cardiacclip.config
     import cardiacclip.data.external
     import cardiacclip.data.filelist
     import cardiacclip.data.source
     import cardiacclip.dicom.echo_sr
-    import cardiacclip.jobs.convert_labels  # noqa: F401
+    import cardiacclip.jobs.convert_labels
+    import cardiacclip.jobs.serve
+    import cardiacclip.model.predictor  # noqa: F401
 
 
 def outcome_table(results: list[Result]) -> str:
