@@ -73,3 +73,19 @@ def test_without_a_phase_head_beats_are_found_label_free_and_it_says_so(predicto
     result = label_free.predict(video, clips="beats")
     assert result.beats.route == "periodicity" and any("label-free route" in w for w in result.warnings)
     assert not any("label-free" in w for w in predictor.predict(video, clips="beats").warnings)
+
+
+def test_beat_clips_reuse_the_phase_pass_and_give_the_same_outputs(predictor, synthetic_root):
+    from cardiacclip.model.beats import beat_clip_features, find_video_beats, on_beats
+    from cardiacclip.model.inference import predict_clips
+
+    table = read_filelist(synthetic_root / "FileList.csv")
+    prepared = predictor.prepare(predictor.probe(synthetic_root / "Videos" / table["VideoFile"][2]), "beats")
+    found = find_video_beats(predictor.model, predictor.sampler, prepared, predictor.phase)
+    video = on_beats(predictor.sampler, prepared, found)
+    pooled = beat_clip_features(predictor.model, video, found)
+    assert pooled is not None and pooled.shape[:2] == video.clips.shape[:2]
+    whole = predict_clips(predictor.model, video.clips, source_index=video.source_index)
+    reused = predict_clips(predictor.model, pooled, pooled=True)
+    for key in ("ef", "attention", "probs"):
+        np.testing.assert_allclose(reused[key], whole[key], atol=1e-4)

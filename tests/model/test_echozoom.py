@@ -96,3 +96,14 @@ def test_shapes_and_one_trunk_call():
     assert out.shape == (4, 64)
     assert calls == [4 * (1 + 4)]  # every tile of every frame at every scale in one batch
     assert zoom.feature_map(torch.randn(2, 3, 112, 112)).shape == (2, 320 * 2, 3, 3)
+
+
+def test_pooled_features_from_a_given_scale_one_part_are_the_same():
+    torch.manual_seed(0)
+    zoom = EchoZoom.from_open_clip(load_backbone("tiny").model.visual, scales=[1, 2], tile_size=112).eval()
+    frames = torch.randn(3, 3, 112, 112)
+    with torch.no_grad():
+        whole = zoom.pooled_features(frames)
+        reused = zoom.pooled_features(frames, zoom.plain_features(frames))
+    assert reused.shape == whole.shape == (3, 320 * 2)
+    torch.testing.assert_close(reused, whole, atol=1e-5, rtol=1e-5)

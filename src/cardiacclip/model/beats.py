@@ -175,13 +175,22 @@ def loop_phase_features(
     return phase_features(model, frames, placement), (video.frame_source.fps or sampler.fps or 50.0) / step
 
 
+@dataclass
+class LoopBeats:
+    """What the phase pass over a loop found: its beats (in source frames) and the (P, C) scale-1 trunk features
+    of its phase frames (`PreparedVideo.phase_index`), which the beat clips reuse (`beat_clip_features`)."""
+
+    finding: BeatFinding
+    features: np.ndarray
+
+
 def find_video_beats(
     model: CardiacCLIP,
     sampler: ClipSampler,
     video: PreparedVideo,
     head: PhaseHead | None,
     placement: Placement = CPU_FP32,
-) -> BeatFinding | None:
+) -> LoopBeats | None:
     """The beats of a video prepared with clips="beats" (None for other clips), in its source frames."""
     if video.phase_index is None or video.frames is None:
         return None
@@ -189,12 +198,45 @@ def find_video_beats(
     signal, route = phase_signal(features, fps, head)
     finding = find_beats(signal, fps, route)
     index = video.phase_index
-    return finding if len(index) < 2 or index[1] - index[0] == 1 else _in_source_frames(finding, index)
+    if len(index) > 1 and index[1] - index[0] != 1:
+        finding = _in_source_frames(finding, index)
+    return LoopBeats(finding, features)
 
 
-def on_beats(sampler: ClipSampler, video: PreparedVideo, finding: BeatFinding | None) -> PreparedVideo:
+@torch.no_grad()
+def beat_clip_features(
+    model: CardiacCLIP, video: PreparedVideo, found: LoopBeats, placement: Placement = CPU_FP32, chunk: int = 64
+) -> torch.Tensor | None:
+    """(N, T, F) pooled trunk features (`EchoZoom.pooled_features`) of a video's beat clips (`on_beats`), each
+    distinct frame once, its scale-1 part taken from the phase pass where that pass read the frame: the same
+    numbers to float rounding, for four fifths of a two-scale frame's trunk cost. None where this does not apply
+    (the reference layout mixes frames; scales not starting at 1): the clips then go through the model whole."""
+    if video.source_index is None or video.phase_index is None or model.image_encoder.scales[0] != 1:
+        return None
+    n, t = video.source_index.shape
+    unique, inverse = np.unique(video.source_index.reshape(-1), return_inverse=True)
+    first = np.zeros(len(unique), dtype=np.int64)
+    first[inverse] = np.arange(n * t)
+    frames = video.clips.reshape(n * t, *video.clips.shape[2:])[torch.from_numpy(first)]
+    row = {int(frame): i for i, frame in enumerate(video.phase_index)}
+    read = np.array([int(u) in row for u in unique], dtype=bool)
+    scale1 = torch.zeros(len(unique), found.features.shape[1])
+    scale1[torch.from_numpy(read)] = torch.from_numpy(found.features[[row[int(u)] for u in unique[read]]]).float()
+    if not read.all():  # past the loop's end (black) or between a fast loop's phase frames
+        missing = torch.from_numpy(~read)
+        scale1[missing] = torch.from_numpy(phase_features(model, frames[missing], placement))
+    pooled = []
+    for i in range(0, len(frames), chunk):
+        with placement.autocast():
+            batch = frames[i : i + chunk].to(placement.device)
+            pooled.append(model.image_encoder.pooled_features(batch, scale1[i : i + chunk].to(placement.device)))
+    return torch.cat(pooled).float().cpu()[torch.from_numpy(inverse)].view(n, t, -1)
+
+
+def on_beats(sampler: ClipSampler, video: PreparedVideo, found: LoopBeats | None) -> PreparedVideo:
     """The video with one clip per complete beat (`ClipSampler.beat_clips`) in place of its evenly spaced clips;
     unchanged without a complete beat. `source_index` then holds each clip's own period."""
+    finding = found.finding if found is not None else None
     if finding is None or not finding.beats or video.frames is None:
         return video
     sampler = sampler.for_video(video.frame_source.fps)

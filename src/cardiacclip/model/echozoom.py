@@ -140,19 +140,20 @@ class EchoZoom(nn.Module):
                 module.proj.weight.copy_(weight.repeat(1, len(module.scales)))
         return module
 
-    def scale_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """Stitched feature map per scale, (N, C, s*h, s*w) (over channels: (N, C, h, w)), from one trunk call."""
-        n = images.shape[0]
+    def scale_maps(self, images: torch.Tensor, scales: Sequence[int] | None = None) -> list[torch.Tensor]:
+        """Stitched feature map per scale (default: all of `self.scales`), (N, C, s*h, s*w) (over channels:
+        (N, C, h, w)), from one trunk call."""
+        n, scales = images.shape[0], self.scales if scales is None else scales
         if images.shape[-1] != self.tile_size or images.shape[-2] != self.tile_size:
             images = F.interpolate(images, size=(self.tile_size, self.tile_size), mode="bicubic", align_corners=False)
         batches = []
-        for s in self.scales:
+        for s in scales:
             zoomed = images if s == 1 else F.interpolate(images, scale_factor=s, mode="bicubic", align_corners=False)
             batches.append(split_into_tiles(zoomed, s))
         maps = self.trunk.forward_features(torch.cat(batches))
         out, offset = [], 0
         stitch = stitch_tiles if self.stitch == "spatial" else stitch_over_channels
-        for s in self.scales:
+        for s in scales:
             count = n * s * s
             out.append(stitch(maps[offset : offset + count], s))
             offset += count
@@ -168,10 +169,15 @@ class EchoZoom(nn.Module):
         """(N, 3, H, W) frames -> (N, embed_dim) embeddings (not normalized)."""
         return self.embed_pooled(self.pooled_features(images))
 
-    def pooled_features(self, images: torch.Tensor) -> torch.Tensor:
+    def pooled_features(self, images: torch.Tensor, plain: torch.Tensor | None = None) -> torch.Tensor:
         """(N, 3, H, W) frames -> (N, C * |scales|): everything before the trainable norms and projection (with a
-        frozen trunk, a function of each frame alone that can be cached)."""
-        return self.feature_map(images).mean(dim=(2, 3))
+        frozen trunk, a function of each frame alone that can be cached). `plain`: the frames' (N, C)
+        `plain_features`, already computed; the trunk then runs on the other scales only (scales starting at 1;
+        area pooling keeps a map's mean, so the result is the same to float rounding)."""
+        if plain is None or self.scales[0] != 1:
+            return self.feature_map(images).mean(dim=(2, 3))
+        zoomed = self.scale_maps(images, self.scales[1:]) if len(self.scales) > 1 else []
+        return torch.cat([plain.to(images.dtype), *(m.mean(dim=(2, 3)) for m in zoomed)], dim=1)
 
     def plain_features(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) frames -> (N, C): the trunk at scale 1 alone, globally pooled (the phase signal's input,

@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from cardiacclip.data.echonet import EchoNetDataset
-from cardiacclip.model.beats import BeatSummary, find_video_beats, on_beats
+from cardiacclip.model.beats import BeatSummary, beat_clip_features, find_video_beats, on_beats
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.feature_cache import TrunkFeatureCache
 from cardiacclip.model.phase import PhaseHead
@@ -181,13 +181,18 @@ def _predict_beats(
 ) -> tuple[dict[str, np.ndarray], dict]:
     """One clip per beat of a dataset item (clips="beats"): the clips' outputs and the video's row, with the
     clips' own periods (clip_periods) and the beats' columns."""
-    finding = find_video_beats(model, dataset.sampler, item["prepared"], phase, placement)
-    video = on_beats(dataset.sampler, item["prepared"], finding)
-    per_clip = predict_clips(model, video.clips, placement, chunk, video.source_index)
+    found = find_video_beats(model, dataset.sampler, item["prepared"], phase, placement)
+    video = on_beats(dataset.sampler, item["prepared"], found)
+    pooled = beat_clip_features(model, video, found, placement) if found is not None else None
+    if pooled is not None:
+        per_clip = predict_clips(model, pooled, placement, chunk, pooled=True)
+    else:
+        per_clip = predict_clips(model, video.clips, placement, chunk, video.source_index)
     placed = {**item, "starts": video.starts}
     row = _row(model, placed, reduce_clips(per_clip))
     periods = video.periods if video.periods is not None else np.full(len(video.starts), video.period)
     row["clip_periods"] = " ".join(str(int(p)) for p in periods)
+    finding = found.finding if found is not None else None
     beats = BeatSummary.from_finding(finding, per_clip["ef"], video.frame_source.fps is not None, video.periods)
     row.update(beats.columns())
     return per_clip, row

@@ -32,7 +32,7 @@ from cardiacclip.data.dicom import LoopInfo
 from cardiacclip.data.prepare import PreparedVideo, fallback_clip_count, prepare_video
 from cardiacclip.data.region import Region
 from cardiacclip.data.source import FrameSource, Reading, probe
-from cardiacclip.model.beats import BeatSummary, find_video_beats, on_beats
+from cardiacclip.model.beats import BeatSummary, LoopBeats, beat_clip_features, find_video_beats, on_beats
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.conformal import Calibration
 from cardiacclip.model.factory import open_model
@@ -212,21 +212,26 @@ class Predictor:
     def run_many(self, videos: list[PreparedVideo]) -> list[Prediction]:
         """`run` for several videos with their clips batched together through the model (frames shared by
         overlapping clips of one video still encoded once); the same predictions as one video at a time."""
-        findings = [find_video_beats(self.model, self.sampler, v, self.phase, self.placement) for v in videos]
-        videos = [on_beats(self.sampler, v, f) for v, f in zip(videos, findings, strict=True)]
-        out = self._clip_outputs(videos)
+        found = [find_video_beats(self.model, self.sampler, v, self.phase, self.placement) for v in videos]
+        videos = [on_beats(self.sampler, v, f) for v, f in zip(videos, found, strict=True)]
+        out = self._clip_outputs(videos, found)
         predictions, start = [], 0
-        for v, finding in zip(videos, findings, strict=True):
+        for v, beats in zip(videos, found, strict=True):
             end = start + len(v.clips)
             prediction = self._video_result(v, {key: value[start:end] for key, value in out.items()})
-            if finding is not None:
-                self._add_beats(prediction, finding, out["ef"][start:end], v.frame_source.fps, v.periods)
+            if beats is not None:
+                self._add_beats(prediction, beats.finding, out["ef"][start:end], v.frame_source.fps, v.periods)
             predictions.append(prediction)
             start = end
         return predictions
 
-    def _clip_outputs(self, videos: list[PreparedVideo]) -> dict[str, np.ndarray]:
-        """Every clip of several videos through the model in one batch (`predict_clips`)."""
+    def _clip_outputs(self, videos: list[PreparedVideo], found: list[LoopBeats | None]) -> dict[str, np.ndarray]:
+        """Every clip of several videos through the model in one batch (`predict_clips`); beat-by-beat videos
+        reuse their phase pass's scale-1 features (`beat_clip_features`)."""
+        pairs = zip(videos, found, strict=True)
+        pooled = [beat_clip_features(self.model, v, f, self.placement) if f else None for v, f in pairs]
+        if all(p is not None for p in pooled):
+            return predict_clips(self.model, torch.cat(pooled), self.placement, pooled=True)
         clips = torch.cat([v.clips for v in videos]) if len(videos) > 1 else videos[0].clips
         shared = None
         if self.share_frames and all(v.source_index is not None for v in videos):
