@@ -228,15 +228,25 @@ class Predictor:
     def _clip_outputs(self, videos: list[PreparedVideo], found: list[LoopBeats | None]) -> dict[str, np.ndarray]:
         """Every clip of several videos through the model in one batch (`predict_clips`); beat-by-beat videos
         reuse their phase pass's scale-1 features (`beat_clip_features`)."""
-        pairs = zip(videos, found, strict=True)
-        pooled = [beat_clip_features(self.model, v, f, self.placement) if f else None for v, f in pairs]
-        if all(p is not None for p in pooled):
-            return predict_clips(self.model, torch.cat(pooled), self.placement, pooled=True)
+        pooled = self._beat_features(videos, found)
+        if pooled is not None:
+            return predict_clips(self.model, pooled, self.placement, pooled=True)
         clips = torch.cat([v.clips for v in videos]) if len(videos) > 1 else videos[0].clips
         shared = None
         if self.share_frames and all(v.source_index is not None for v in videos):
             shared = batch_frame_ids([v.source_index for v in videos])
         return predict_clips(self.model, clips, self.placement, source_index=shared)
+
+    def _beat_features(self, videos: list[PreparedVideo], found: list[LoopBeats | None]) -> torch.Tensor | None:
+        """The pooled features of every clip when every video was read beat by beat and can reuse its phase
+        pass (`beat_clip_features`); None otherwise."""
+        pooled = []
+        for video, beats in zip(videos, found, strict=True):
+            features = beat_clip_features(self.model, video, beats, self.placement) if beats is not None else None
+            if features is None:
+                return None
+            pooled.append(features)
+        return torch.cat(pooled)
 
     def _video_result(self, v: PreparedVideo, part: dict[str, np.ndarray]) -> Prediction:
         """One video's prediction from its clips' outputs and what its loop says about itself."""
