@@ -128,8 +128,6 @@ class ModelConfig(Validated):
     scales: list[int] = field(default_factory=lambda: [1, 2])  # EchoZoom; [1] turns it off
     aggregator: Literal["mfl", "mean"] = "mfl"  # MFL attention over frames, or plain frame averaging
     mfl_hidden: int = 64  # width of MFL's scoring layers
-    # MFL also scores each frame by its change from the previous frame and to the next (not in the paper)
-    mfl_motion: bool = False
     head: Literal["fine", "coarse"] = "fine"  # fine: each category places the EF in its interval; coarse: anchors only
     fine_hidden: int = 32  # width of the fine head's MLP
     prompts: str = "lvef_categories"  # a packaged prompt set or a YAML file of category prompts

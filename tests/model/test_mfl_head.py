@@ -68,16 +68,3 @@ def test_interval_parsing():
     assert not interval.contains(np.array([70.0]))[0] and interval.contains(np.array([100.0]))[0]
     with pytest.raises(ValueError):
         Interval.parse("70-100")
-
-
-def test_motion_mfl_starts_as_averaging_and_tells_apart_equal_frames_by_their_neighbours():
-    torch.manual_seed(0)
-    assert torch.allclose(MFL(6, motion=True)(torch.randn(2, 5, 6))[1], torch.full((2, 5), 0.2))
-    mfl = MFL(6, init="random", motion=True)
-    full, empty = torch.ones(6), -torch.ones(6)
-    # frame 1 and frame 3 are the same full frame: one stays full (diastasis), the other empties next (end-diastole)
-    clip = torch.stack([full, full, full, full, empty])[None]
-    weights = mfl(clip)[1][0]
-    assert not torch.isclose(weights[1], weights[3])
-    plain = MFL(6, init="random")
-    assert torch.isclose(plain(clip)[1][0][1], plain(clip)[1][0][3])

@@ -54,9 +54,9 @@ class CardiacCLIP(nn.Module):
             clip.attn_mask = None  # every token attends to every token, as the released code ran the text tower
         clip.logit_scale.requires_grad_(False)
         dim = backbone.embed_dim
-        self.aggregator: nn.Module = MeanPool()
-        if config.aggregator == "mfl":
-            self.aggregator = MFL(dim, config.mfl_hidden, config.mfl_init, config.mfl_motion)
+        self.aggregator = (
+            MFL(dim, config.mfl_hidden, config.mfl_init) if config.aggregator == "mfl" else MeanPool()
+        )
         self.head = EFHead(
             prompts.anchors,
             [i.low for i in prompts.intervals],

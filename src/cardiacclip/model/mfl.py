@@ -8,10 +8,6 @@ With `init="identity"` W3 starts at zero (uniform weights) and W4 at the identit
 begins as frame averaging in the pretrained joint space and learns to depart from it;
 `init="random"` is PyTorch's default initialization, as in the reference code.
 
-With `motion` (not in the paper), the score also sees each frame's change from the previous clip frame and
-to the next, s_t = MLP([f_t, f_t - f_{t-1}, f_{t+1} - f_t]) (3D -> 64 -> 64 -> 1; the clip's ends repeat their
-frame): a frame alone cannot tell end-diastole (full, and about to empty) from diastasis (full, and staying so).
-
 Tested by tests/model/test_mfl_head.py (with the EF head).
 """
 
@@ -30,17 +26,10 @@ class MFL(nn.Module):
     Formerly `AttentionMIL` (the gated-MIL pooling it is built like); MFL is the one name now.
     """
 
-    def __init__(
-        self, dim: int, hidden: int = 64, init: Literal["identity", "random"] = "identity", motion: bool = False
-    ):
+    def __init__(self, dim: int, hidden: int = 64, init: Literal["identity", "random"] = "identity"):
         super().__init__()
-        self.motion = motion
         self.score = nn.Sequential(
-            nn.Linear(dim * (3 if motion else 1), hidden),
-            nn.Tanh(),
-            nn.Linear(hidden, hidden),
-            nn.Tanh(),
-            nn.Linear(hidden, 1),
+            nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1)
         )
         self.out = nn.Linear(dim, dim)
         if init == "identity":
@@ -55,18 +44,12 @@ class MFL(nn.Module):
 
         `mask` (B, T) bool marks real frames; padded frames get zero weight.
         """
-        scores = self.score(with_motion(frames) if self.motion else frames).squeeze(-1)
+        scores = self.score(frames).squeeze(-1)
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores.float(), dim=1).to(frames.dtype)
         pooled = torch.einsum("bt,btd->bd", weights, frames)
         return F.normalize(self.out(pooled), dim=-1), weights
-
-
-def with_motion(frames: torch.Tensor) -> torch.Tensor:
-    """(B, T, D) -> (B, T, 3D): each frame, its change from the previous frame and to the next (0 at the ends)."""
-    padded = torch.cat([frames[:, :1], frames, frames[:, -1:]], dim=1)
-    return torch.cat([frames, frames - padded[:, :-2], padded[:, 2:] - frames], dim=-1)
 
 
 class MeanPool(nn.Module):
