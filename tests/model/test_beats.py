@@ -89,3 +89,18 @@ def test_beat_clips_reuse_the_phase_pass_and_give_the_same_outputs(predictor, sy
     reused = predict_clips(predictor.model, pooled, pooled=True)
     for key in ("ef", "attention", "probs"):
         np.testing.assert_allclose(reused[key], whole[key], atol=1e-4)
+
+
+def test_a_regular_loop_averages_three_beats_spread_over_it_an_irregular_one_every_beat():
+    from cardiacclip.model.beats import REGULAR_BEATS, beats_to_average
+    from cardiacclip.model.phase import Beat, BeatFinding
+
+    beats = [Beat(50 * i, 50 * i + 15, 50 * i + 50) for i in range(6)]
+    eds = [b.ed_frame for b in beats] + [300]
+    regular = BeatFinding(beats, eds, [b.es_frame for b in beats], 60.0, 0.02, "head", np.zeros(320))
+    chosen = beats_to_average(regular)
+    assert REGULAR_BEATS == 3 and [b.ed_frame for b in chosen.beats] == [0, 100, 250]  # first, middle, last
+    assert chosen.ed_frames == eds and chosen.heart_rate == 60.0 and chosen.rr_cv == 0.02
+    irregular = BeatFinding(beats, eds, [b.es_frame for b in beats], 60.0, 0.25, "head", np.zeros(320))
+    assert beats_to_average(irregular).beats == beats
+    assert beats_to_average(BeatFinding(beats[:2], eds, [], 60.0, 0.02, "head", np.zeros(320))).beats == beats[:2]

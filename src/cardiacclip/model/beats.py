@@ -3,10 +3,11 @@
 Echocardiographers measure EF on the end-diastole and end-systole of one beat and average several
 beats, more of them when the rhythm is irregular. With `clips="beats"` a prediction does the same
 from the video alone: the phase signal (`cardiacclip.model.phase`) gives every complete beat
-(ED -> ES -> next ED), one clip is placed on each (`ClipSampler.beat_clips`: it starts at the beat's
-end-diastole and spans the beat once), the model gives each clip an EF, and the video's EF is their
-mean with their standard deviation beside it. A loop without a complete beat falls back to evenly
-spaced clips, with a warning and the flag `no_complete_beat`.
+(ED -> ES -> next ED), the beats to average are chosen (`beats_to_average`: every complete beat of an
+irregular rhythm; at most `REGULAR_BEATS` of a regular one, evenly spread), one clip is placed on each
+(`ClipSampler.beat_clips`: it starts at the beat's end-diastole and spans the beat once), the model gives
+each clip an EF, and the video's EF is their mean with their standard deviation beside it. A loop without
+a complete beat falls back to evenly spaced clips, with a warning and the flag `no_complete_beat`.
 
 Flags (added to a prediction's quality flags):
     irregular_rhythm: the ED-to-ED intervals' coefficient of variation exceeds `IRREGULAR_CV` (0.12:
@@ -71,7 +72,7 @@ class BeatSummary:
             fewer than one complete beat, or the frame rate is unknown and the training rate was assumed).
         rr_cv: coefficient of variation of the ED-to-ED intervals (None with fewer than two beats).
         ed_frames, es_frames: every end-diastole and end-systole found, complete beats or not.
-        beat_ed, beat_es, beat_next_ed: the frames of each complete beat averaged.
+        beat_ed, beat_es, beat_next_ed: the frames of each complete beat averaged (`beats_to_average`).
         beat_periods: the period of each beat's clip (every period-th frame from beat_ed: it spans the beat).
         beat_efs: the EF of each complete beat, in percent.
         ef_sd: their standard deviation (EF points; None with fewer than two beats).
@@ -175,6 +176,22 @@ def loop_phase_features(
     return phase_features(model, frames, placement), (video.frame_source.fps or sampler.fps or 50.0) / step
 
 
+# complete beats a regular loop's EF averages: its beats agree, and each more costs a clip through the model (a
+# 30 frames/s loop of 7 s holds 8 or more); an irregular loop averages every one (beats differ, and the mean over
+# more of them is steadier: atrial fibrillation needs many more beats than sinus rhythm for the same precision)
+REGULAR_BEATS = 3
+
+
+def beats_to_average(finding: BeatFinding) -> BeatFinding:
+    """The finding with the complete beats whose EFs are averaged: every one in an irregular rhythm, at most
+    `REGULAR_BEATS` evenly spread over the loop in a regular one; end-diastoles, end-systoles, heart rate and
+    rhythm stay those of all beats found."""
+    if finding.irregular or len(finding.beats) <= REGULAR_BEATS:
+        return finding
+    keep = np.unique(np.linspace(0, len(finding.beats) - 1, REGULAR_BEATS).round().astype(int))
+    return dataclasses.replace(finding, beats=[finding.beats[int(i)] for i in keep])
+
+
 @dataclass
 class LoopBeats:
     """What the phase pass over a loop found: its beats (in source frames) and the (P, C) scale-1 trunk features
@@ -191,12 +208,13 @@ def find_video_beats(
     head: PhaseHead | None,
     placement: Placement = CPU_FP32,
 ) -> LoopBeats | None:
-    """The beats of a video prepared with clips="beats" (None for other clips), in its source frames."""
+    """The beats of a video prepared with clips="beats" (None for other clips), in its source frames, with the
+    beats to average chosen (`beats_to_average`)."""
     if video.phase_index is None or video.frames is None:
         return None
     features, fps = loop_phase_features(model, sampler, video, placement)
     signal, route = phase_signal(features, fps, head)
-    finding = find_beats(signal, fps, route)
+    finding = beats_to_average(find_beats(signal, fps, route))
     index = video.phase_index
     if len(index) > 1 and index[1] - index[0] != 1:
         finding = _in_source_frames(finding, index)
