@@ -49,13 +49,14 @@ BEAT_FLAGS = {
 
 # A beat-by-beat prediction's columns in predict's rows and evaluate's predictions.csv (empty for other clips).
 BEAT_COLUMNS = {
-    "n_beats": "with --clips beats: complete beats found and averaged (0: evenly spaced clips were used instead)",
+    "n_beats": "with --clips beats: complete beats averaged, every one of an irregular loop and at most 3 of a "
+    "regular one (0: evenly spaced clips were used instead)",
     "heart_rate": "heart rate in beats per minute from the ED-to-ED intervals and the loop's frame rate",
     "rr_cv": "coefficient of variation of the ED-to-ED intervals (irregular_rhythm above 0.12)",
-    "beat_efs": "EF of each complete beat in percent, space-separated; EF_pred is their mean",
+    "beat_efs": "EF of each beat averaged in percent, space-separated; EF_pred is their mean",
     "beat_ef_sd": "standard deviation of the beats' EFs (EF points)",
-    "beat_ed_frames": "end-diastolic frame of each complete beat (0-based), space-separated",
-    "beat_es_frames": "end-systolic frame of each complete beat",
+    "beat_ed_frames": "end-diastolic frame of each beat averaged (0-based), space-separated",
+    "beat_es_frames": "end-systolic frame of each beat averaged",
     "ed_frames": "every end-diastole found, complete beat or not",
     "es_frames": "every end-systole found",
     "phase_route": "what found the phase: head (fitted on traced ED/ES) or periodicity (label-free)",

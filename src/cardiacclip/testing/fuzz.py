@@ -7,8 +7,9 @@ bytes flipped in the header or in the data, the file cut short, a chunk zeroed o
 the fields that matter (frame count, frame rate, rows, columns, bits, region coordinates; NaN, inf, huge cells, a
 byte-order mark, other separators in the tables; wrong content types and UIDs with path separators in the PACS's
 answers). Each variant goes through the reader the toolkit uses for its kind, in a child process with a time
-limit; three kinds go through a whole job: `upload` (a loop posted to the `serve` API of an untrained tiny model),
-`convert` (a folder holding the loop, converted) and `dicomweb` (`pacs pull` from a fake PACS giving the answers).
+limit; four kinds go through a whole job: `upload` (a loop posted to the `serve` API of an untrained tiny model),
+`predict` (the loop predicted by that model, with crops and attention plots), `convert` (a folder holding the
+loop, converted) and `dicomweb` (`pacs pull` from a fake PACS giving the answers).
 Each case gets one outcome:
 
     ok           a result whose metadata is plausible (frames > 0, a frame rate inside `PLAUSIBLE_FPS` or unknown,
@@ -88,7 +89,11 @@ def seed_files(folder: Path) -> dict[str, list[Path]]:
         "set": [_text(folder / "set.txt", "data.length=16")],
         "dicomweb": [_answers(folder / "answers.json", dicoms[3])],
     }
-    seeds["upload"] = seeds["convert"] = [*dicoms[:4], *seeds["avi"], *seeds["mp4"]]
+    seeds["upload"] = seeds["convert"] = seeds["predict"] = [*dicoms[:4], *seeds["avi"], *seeds["mp4"]]
+    # in a child: torch's thread pool, once started here, would hang the forked children that run the cases
+    writer = multiprocessing.get_context("fork").Process(target=_write_untrained, args=(folder,))
+    writer.start()
+    writer.join()
     return seeds
 
 
@@ -277,7 +282,7 @@ def mutate_answers(path: Path, rng: np.random.Generator) -> tuple[str, bytes]:
 def mutation_of(kind: str) -> Callable[[Path, np.random.Generator], tuple[str, bytes]]:
     if kind == "dicom":
         return _mutate_dicom
-    if kind in ("upload", "convert"):
+    if kind in ("upload", "convert", "predict"):
         return _mutate_loop
     if kind == "dicomweb":
         return mutate_answers
@@ -385,20 +390,62 @@ def read_upload(path: Path) -> None:
 
 
 def untrained_predictor():
-    """A `Predictor` of the tiny backbone with random weights: what the API does with an input does not depend on
+    """A `Predictor` of the tiny backbone with random weights: what a job does with an input does not depend on
     the weights."""
+    import torch
+
+    from cardiacclip.model.predictor import Predictor
+
+    model, config, _ = _untrained()
+    return Predictor(model, config, torch.device("cpu"))
+
+
+def _untrained():
+    """(model, config, backbone) of the tiny backbone with random weights (seeded)."""
     import torch
 
     from cardiacclip.config import DataConfig, ModelConfig, RunConfig
     from cardiacclip.model.backbone import load_backbone
-    from cardiacclip.model.cardiacclip import CardiacCLIP
-    from cardiacclip.model.predictor import Predictor
+    from cardiacclip.model.checkpoint import build_model
     from cardiacclip.model.prompts import load_prompts
 
     config = RunConfig(model=ModelConfig(backbone="tiny"), data=DataConfig(length=4, period=4, test_clips=1))
     torch.manual_seed(0)
-    model = CardiacCLIP(load_backbone("tiny"), config.model, load_prompts(config.model.prompts), tile_size=112)
-    return Predictor(model, config, torch.device("cpu"))
+    backbone = load_backbone("tiny")
+    return build_model(config, backbone, load_prompts(config.model.prompts)), config, backbone
+
+
+UNTRAINED = "untrained.pt"  # the checkpoint `read_predict` runs, beside the seed files
+
+
+def _write_untrained(folder: Path) -> Path:
+    from cardiacclip.model.checkpoint import save_checkpoint
+
+    model, config, backbone = _untrained()
+    return save_checkpoint(folder / UNTRAINED, model, config, backbone.describe())
+
+
+def read_predict(path: Path) -> None:
+    """`cardiacclip predict` of the loop with an untrained tiny model, crops and attention plots asked for: a row
+    whose metadata is plausible, or exit 1 with the file's error row (`Refused`)."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from cardiacclip.cli import app
+    from cardiacclip.data.source import PLAUSIBLE_FPS
+
+    model, out = path.parents[2] / "seeds" / UNTRAINED, path.parent / "out"
+    options = ["--device", "cpu", "--attention-plot", str(out / "attention"), "--save-crops", str(out / "crops")]
+    result = CliRunner().invoke(app, ["predict", str(model), str(path), "--out", str(out / "rows.csv"), *options])
+    _check_exit(result)
+    row = pd.read_csv(out / "rows.csv").iloc[0]
+    if result.exit_code != 0:
+        raise Refused(str(row.get("error", "exit 1"))[:200])
+    fps = None if pd.isna(row["fps"]) else float(row["fps"])
+    if row["frames"] <= 0 or not 0 <= row["EF_pred"] <= 100:
+        raise Implausible(f"{row['frames']} frames, EF {row['EF_pred']}")
+    if fps is not None and not PLAUSIBLE_FPS[0] <= fps <= PLAUSIBLE_FPS[1]:
+        raise Implausible(f"frame rate {fps}")
 
 
 def read_convert(path: Path) -> None:
@@ -490,6 +537,7 @@ READERS: dict[str, Callable[[Path], None]] = {
     "config": read_config,
     "set": read_set,
     "upload": read_upload,
+    "predict": read_predict,
     "convert": read_convert,
     "dicomweb": read_dicomweb,
 }
