@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from cardiacclip.data.deadline import time_limit
-from cardiacclip.data.errors import ReadTimeoutError, VideoReadError
+from cardiacclip.data.deadline import in_child, time_limit
+from cardiacclip.data.errors import CorruptVideoError, ReadTimeoutError, VideoReadError
 
 
 def test_a_read_past_the_limit_is_abandoned_with_the_file_named(tmp_path):
@@ -53,3 +53,22 @@ def test_outside_the_main_thread_and_with_no_limit_the_body_just_runs(tmp_path):
         time.sleep(0.05)
         done.append("none")
     assert done == ["thread", "none"]
+
+
+def _sleep(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def _refuse(path) -> None:
+    raise CorruptVideoError(path, "frame 3 does not decode")
+
+
+def test_in_child_returns_raises_and_kills_at_the_limit(tmp_path):
+    assert in_child(_sleep, (0.01,), tmp_path / "x.avi", 30) == 0.01
+    with pytest.raises(CorruptVideoError, match="x.avi: corrupt video stream .frame 3 does not decode"):
+        in_child(_refuse, (tmp_path / "x.avi",), tmp_path / "x.avi", 30)
+    started = time.monotonic()
+    with pytest.raises(ReadTimeoutError, match="more than 0.5 s"):
+        in_child(_sleep, (60,), tmp_path / "slow.avi", 0.5)
+    assert time.monotonic() - started < 10

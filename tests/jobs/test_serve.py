@@ -54,6 +54,17 @@ def test_predict_answers_what_the_api_gives(predictor, tiny_run, video, caplog):
     assert uploads_left() == before  # the upload folder is gone after the response
 
 
+def test_an_upload_past_the_time_limit_is_a_422_and_the_server_goes_on(predictor, tiny_run, video):
+    slow = client(predictor, tiny_run[0], file_timeout=0.001)
+    before = uploads_left()
+    response = slow.post("/v1/predict", files={"file": ("a.avi", video.read_bytes(), "video/x-msvideo")})
+    assert response.status_code == 422 and "took longer than the time limit" in response.json()["detail"]
+    assert uploads_left() == before
+    in_thread = client(predictor, tiny_run[0], file_timeout=None)
+    response = in_thread.post("/v1/predict", files={"file": ("a.avi", video.read_bytes(), "video/x-msvideo")})
+    assert response.status_code == 200 and response.json()["ef"] == pytest.approx(predictor.predict(video).ef)
+
+
 def test_dicom_upload_leaks_no_tag(predictor, tiny_run, video, tmp_path):
     frames, _ = read_video(video)
     path = write_dicom(tmp_path / "study.dcm", frames, "RGB", fps=50)

@@ -135,6 +135,7 @@ def serve(
     ] = None,
     max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Larger uploads get 413.")] = 200,
     queue: Annotated[int, typer.Option("--queue", help="Requests that may wait for the model; more get 503.")] = 8,
+    file_timeout: FileTimeout = FILE_TIME_LIMIT,
     device: Device = "auto",
 ) -> None:
     """A REST API and a web page for one model: POST /v1/predict, GET /v1/model, GET /healthz, GET / (page), /docs."""
@@ -142,7 +143,12 @@ def serve(
     from cardiacclip.jobs.serve import serve as run_server
 
     with usage_errors():
-        settings = ServeSettings(token=token, max_upload_bytes=max_upload_mb * (1 << 20), queue_size=queue)
+        settings = ServeSettings(
+            token=token,
+            max_upload_bytes=max_upload_mb * (1 << 20),
+            queue_size=queue,
+            file_timeout=file_timeout or None,
+        )
         run_server(model, host, port, settings, device)
 
 

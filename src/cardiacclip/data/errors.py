@@ -25,6 +25,9 @@ class VideoReadError(Exception):
             message += f" ({detail})"
         super().__init__(message)
 
+    def __reduce__(self):  # pickled as (path, detail), so that a worker process's error arrives as raised
+        return type(self), (self.path, self.detail)
+
 
 class VideoNotFoundError(VideoReadError, FileNotFoundError):
     reason = "file not found"

@@ -6,8 +6,10 @@
     POST /v1/predict  multipart upload of an AVI, MP4 or DICOM (fields: file, clips, crop) -> JSON
 
 Uploads go to a private temporary folder under a fixed name (the client's file name is never
-used, logged or returned) and are deleted after the response, whatever happens. Bad input is a
-4xx with the reader's reason (413 too large, 422 unreadable, 401 wrong token), never a 500.
+used, logged or returned) and are deleted after the response, whatever happens. An upload is read
+and prepared in a child process killed after `file_timeout` seconds (`cardiacclip.data.deadline`).
+Bad input is a 4xx with the reader's reason (413 too large, 422 unreadable or too slow to read,
+401 wrong token), never a 500.
 One model is in memory and runs one request at a time; at most `queue_size` requests wait, more
 get 503. With a token, every /v1 call needs `Authorization: Bearer <token>`.
 """
@@ -35,9 +37,12 @@ from fastapi.responses import HTMLResponse
 from cardiacclip.about import RESEARCH_NOTICE, __version__
 from cardiacclip.choices import CropMethod, values
 from cardiacclip.config import ConfigError, Validated
-from cardiacclip.data.clips import parse_clip_count
+from cardiacclip.data.clips import ClipCount, ClipSampler, parse_clip_count
+from cardiacclip.data.deadline import FILE_TIME_LIMIT, in_child, start_fork_server
 from cardiacclip.data.errors import VideoReadError
+from cardiacclip.data.prepare import PreparedVideo, prepare_video
 from cardiacclip.data.region import preview
+from cardiacclip.data.source import Reading, probe
 from cardiacclip.model.layout import RunFolder
 from cardiacclip.model.predictor import Prediction, Predictor
 
@@ -57,12 +62,15 @@ class ServeSettings(Validated):
     queue_size: int = 8
     thumbnails: int = 16  # frames of the first clip returned for the page
     thumbnail_size: int = 96
+    file_timeout: float | None = FILE_TIME_LIMIT  # seconds an upload may take to read (None: read in-thread)
 
     def validate(self) -> None:
         for name in ("max_upload_bytes", "queue_size", "thumbnails", "thumbnail_size"):
             least = 0 if name == "queue_size" else 1  # a queue of 0: a request waits for none, busy means 503
             if getattr(self, name) < least:
                 raise ConfigError(f"ServeSettings.{name} must be at least {least}, got {getattr(self, name)!r}")
+        if self.file_timeout is not None and self.file_timeout <= 0:
+            raise ConfigError(f"ServeSettings.file_timeout must be positive or None, got {self.file_timeout!r}")
 
 
 class ModelQueue:
@@ -191,17 +199,12 @@ async def _save_upload(file: UploadFile, path: Path, limit: int) -> None:
 
 
 def _predict_file(predictor: Predictor, path: Path, clips, crop: str | None, settings: ServeSettings) -> dict[str, Any]:
+    prepared = _read_upload(predictor, path, clips, crop, settings.file_timeout)
     try:
-        video = predictor.probe(path, crop)
-    except VideoReadError as exc:
-        reason = exc.reason + (f" ({exc.detail})" if exc.detail else "")
-        raise HTTPException(422, f"not a readable video: {reason.replace(str(path), 'the upload')}") from None
-    except Exception as exc:  # a reader failing in an unexpected way is still a bad input, not a server error
-        raise HTTPException(422, f"not a readable video: {type(exc).__name__}") from None
-    try:
-        prediction = predictor.predict_source(video, clips, source="upload")
+        prediction = predictor.run(prepared)
     except ValueError as exc:
         raise HTTPException(422, str(exc).replace(str(path), "the upload")) from None
+    video = prepared.frame_source
     frames = prediction.first_clip
     shown = np.unique(np.linspace(0, len(frames) - 1, min(len(frames), settings.thumbnails)).round().astype(int))
     body = prediction.to_dict()
@@ -217,6 +220,28 @@ def _predict_file(predictor: Predictor, path: Path, clips, crop: str | None, set
         }
     )
     return body
+
+
+def _read_upload(
+    predictor: Predictor, path: Path, clips: ClipCount | None, crop: str | None, timeout: float | None
+) -> PreparedVideo:
+    """The upload probed and prepared, in a child process killed after `timeout` seconds (None: in this thread);
+    a 422 with the reader's reason when it cannot be read."""
+    reading = (path, predictor.reading(crop), predictor.sampler, predictor.prepare_count(clips))
+    try:
+        if timeout:
+            return in_child(_prepare, (*reading, predictor.fallback_clips), path, timeout, preload=[__name__])
+        return _prepare(*reading, predictor.fallback_clips)
+    except VideoReadError as exc:
+        reason = exc.reason + (f" ({exc.detail})" if exc.detail else "")
+        raise HTTPException(422, f"not a readable video: {reason.replace(str(path), 'the upload')}") from None
+    except Exception as exc:  # a reader failing in an unexpected way is still a bad input, not a server error
+        raise HTTPException(422, f"not a readable video: {type(exc).__name__}") from None
+
+
+def _prepare(path: Path, reading: Reading, sampler: ClipSampler, clips: ClipCount, fallback: int) -> PreparedVideo:
+    """An upload probed and prepared (`cardiacclip.data.prepare.prepare_video`): the model-free half."""
+    return prepare_video(probe(path, reading), sampler, clips, "upload", fallback_clips=fallback)
 
 
 def _strip_sources(prediction: Prediction, shown: np.ndarray) -> list[int]:
@@ -269,6 +294,8 @@ def serve(
     settings = settings or ServeSettings()
     check_bind(host, settings.token)
     predictor = load(model_path, device)
+    if settings.file_timeout:
+        start_fork_server([__name__])  # the first upload need not wait for the reading processes' imports
     app = create_app(predictor, model_info(model_path, predictor), settings)
     log.info(
         "serving %s on http://%s:%d (%s). %s",

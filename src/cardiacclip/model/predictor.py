@@ -197,8 +197,11 @@ class Predictor:
     def prepare(self, video: FrameSource, clips: ClipCount | None = None, source: str | None = None) -> PreparedVideo:
         """The model-free half of a prediction (`cardiacclip.data.prepare.prepare_video`): only the frames the
         clips use, decoded, cropped and resized. Safe to run in worker processes."""
-        count = clips if clips is not None else self.config.data.test_clips
-        return prepare_video(video, self.sampler, count, source, fallback_clips=self.fallback_clips)
+        return prepare_video(video, self.sampler, self.prepare_count(clips), source, fallback_clips=self.fallback_clips)
+
+    def prepare_count(self, clips: ClipCount | None = None) -> ClipCount:
+        """The clips a prediction takes: `clips`, or the run's test_clips."""
+        return clips if clips is not None else self.config.data.test_clips
 
     @property
     def fallback_clips(self) -> int:
