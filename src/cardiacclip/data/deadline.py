@@ -27,6 +27,7 @@ from typing import Any
 from cardiacclip.data.errors import ReadTimeoutError, VideoReadError
 
 FILE_TIME_LIMIT = 120.0  # seconds one file may take to read and prepare (a 1,000-frame DICOM takes a few)
+READERS = ["cardiacclip.data.prepare"]  # what `in_child`'s fork server imports for every child (torch included)
 
 
 class _Expired(BaseException):
@@ -59,12 +60,12 @@ def time_limit(path: str | Path, seconds: float | None = FILE_TIME_LIMIT) -> Ite
 def in_child(
     function: Callable[..., Any], args: tuple, path: str | Path, seconds: float, preload: list[str] | None = None
 ) -> Any:
-    """`function(*args)` in a child process started by a fork server (which imports `preload` once, and never runs
-    the caller's threads or torch's thread pool), killed after `seconds`: what the function returned, the exception
-    it raised, or `ReadTimeoutError(path)`. The function must be importable and its arguments and result
-    picklable."""
+    """`function(*args)` in a child process started by a fork server (which imports the readers and `preload` once,
+    when the first call starts it, and never runs the caller's threads or torch's thread pool), killed after
+    `seconds`: what the function returned, the exception it raised, or `ReadTimeoutError(path)`. The function must
+    be importable and its arguments and result picklable."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(preload or [])
+    context.set_forkserver_preload([*READERS, *(preload or [])])
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_answer, args=(function, args, send), daemon=True)
     child.start()
@@ -88,7 +89,7 @@ def in_child(
 def start_fork_server(preload: list[str]) -> None:
     """Start `in_child`'s fork server now (it imports `preload` once, a few seconds), not at the first read."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(preload)
+    context.set_forkserver_preload([*READERS, *preload])
     multiprocessing.forkserver.ensure_running()
 
 
