@@ -90,7 +90,7 @@ def seed_files(folder: Path) -> dict[str, list[Path]]:
         "dicomweb": [_answers(folder / "answers.json", dicoms[3])],
     }
     seeds["upload"] = seeds["convert"] = seeds["predict"] = [*dicoms[:4], *seeds["avi"], *seeds["mp4"]]
-    # in a child: torch's thread pool, once started here, would hang the forked children that run the cases
+    # in a child, so that this process need not start torch's thread pool before it forks the cases
     writer = multiprocessing.get_context("fork").Process(target=_write_untrained, args=(folder,))
     writer.start()
     writer.join()
@@ -424,6 +424,7 @@ UNTRAINED = "untrained.pt"  # the checkpoint `read_predict` runs, beside the see
 def _write_untrained(folder: Path) -> Path:
     from cardiacclip.model.checkpoint import save_checkpoint
 
+    _one_thread()
     model, config, backbone = _untrained()
     return save_checkpoint(folder / UNTRAINED, model, config, backbone.describe())
 
@@ -554,7 +555,16 @@ def refusals() -> tuple[type[Exception], ...]:
     return (VideoReadError, DatasetError, ConfigError, Refused)
 
 
+def _one_thread() -> None:
+    """In a forked child: torch on one thread. A parent that already ran torch leaves its thread pool unusable in
+    the child (OpenMP is not fork-safe), as DataLoader workers also find."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def _child(kind: str, path: Path, answer) -> None:
+    _one_thread()
     try:
         READERS[kind](path)
         answer.send(("ok", ""))
