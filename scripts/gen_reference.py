@@ -330,10 +330,10 @@ API_PAGES: dict[str, tuple[str, str, list[str]]] = {
     "data": (
         "Data: files, clips, datasets",
         "The frame source every reader goes through, the clip recipe, the EchoNet-Dynamic dataset and the "
-        "k-shot split.",
+        "k-shot split; the time limit per file and what the decoding libraries say about a file.",
         ["cardiacclip.data.source", "cardiacclip.data.clips", "cardiacclip.data.echonet",
          "cardiacclip.data.fewshot", "cardiacclip.data.filelist", "cardiacclip.data.region",
-         "cardiacclip.data.errors"],
+         "cardiacclip.data.errors", "cardiacclip.data.deadline", "cardiacclip.data.library_messages"],
     ),
     "dicom": (
         "DICOM interchange",
