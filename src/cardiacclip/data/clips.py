@@ -234,3 +234,13 @@ def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
     resized = [cv2.resize(f, (size, size), interpolation=interpolation) for f in frames]
     return np.stack([r[..., None] if r.ndim == 2 else r for r in resized])
+
+
+def distinct_frames(clips: torch.Tensor, source_index: np.ndarray) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """Each distinct source frame of (N, T, ...) clips once: (U, ...) frames, their (U,) source frame numbers, and
+    the (N*T,) position in them of every clip position (`source_index` (N, T): a clip position's source frame)."""
+    n, t = clips.shape[:2]
+    unique, inverse = np.unique(np.asarray(source_index).reshape(-1), return_inverse=True)
+    first = np.zeros(len(unique), dtype=np.int64)
+    first[inverse] = np.arange(n * t)  # a clip position holding each distinct frame (all hold the same pixels)
+    return clips.reshape(n * t, *clips.shape[2:])[torch.from_numpy(first)], unique, inverse

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from cardiacclip.data.clips import ClipSampler
+from cardiacclip.data.clips import ClipSampler, distinct_frames
 from cardiacclip.data.prepare import PreparedVideo, plain
 from cardiacclip.model.cardiacclip import CardiacCLIP
 from cardiacclip.model.phase import (
@@ -233,10 +233,7 @@ def beat_clip_features(
     if video.source_index is None or video.phase_index is None or model.image_encoder.scales[0] != 1:
         return None
     n, t = video.source_index.shape
-    unique, inverse = np.unique(video.source_index.reshape(-1), return_inverse=True)
-    first = np.zeros(len(unique), dtype=np.int64)
-    first[inverse] = np.arange(n * t)
-    frames = video.clips.reshape(n * t, *video.clips.shape[2:])[torch.from_numpy(first)]
+    frames, unique, inverse = distinct_frames(video.clips, video.source_index)
     row = {int(frame): i for i, frame in enumerate(video.phase_index)}
     read = np.array([int(u) in row for u in unique], dtype=bool)
     scale1 = torch.zeros(len(unique), found.features.shape[1])

@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
+from cardiacclip.data.clips import distinct_frames
 from cardiacclip.data.echonet import EchoNetDataset
 from cardiacclip.model.beats import BeatSummary, beat_clip_features, find_video_beats, on_beats
 from cardiacclip.model.cardiacclip import CardiacCLIP
@@ -65,10 +66,7 @@ def _unique_frame_features(
 ) -> torch.Tensor:
     """(N, T, D) frame embeddings, each distinct source frame encoded once."""
     n, t = clips.shape[:2]
-    unique, inverse = np.unique(np.asarray(source_index).reshape(-1), return_inverse=True)
-    first = np.zeros(len(unique), dtype=np.int64)
-    first[inverse] = np.arange(n * t)  # a clip position holding each distinct frame (all hold the same pixels)
-    frames = clips.reshape(n * t, *clips.shape[2:])[torch.from_numpy(first)]
+    frames, _, inverse = distinct_frames(clips, source_index)
     encoded = []
     device = placement.device
     for i in range(0, len(frames), frames_per_pass):

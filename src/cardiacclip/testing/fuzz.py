@@ -465,7 +465,7 @@ def read_convert(path: Path) -> None:
     result = CliRunner().invoke(app, ["convert", str(src), str(out), "--keep-flagged", "--file-timeout", "60"])
     _check_exit(result)
     if result.exit_code != 0:
-        raise Refused(result.output.strip().splitlines()[-1][:200] if result.output.strip() else "exit 1")
+        raise Refused(_last_line(result.output))
     for loop in sorted((out / "Videos").glob("*.avi")):
         read_video(loop)
 
@@ -486,10 +486,15 @@ def read_dicomweb(path: Path) -> None:
         server.close()
     _check_exit(result)
     if result.exit_code != 0:
-        raise Refused(result.output.strip().splitlines()[-1][:200] if result.output.strip() else "exit 1")
+        raise Refused(_last_line(result.output))
     for written in (path.parent / "out").rglob("*"):
         if written.is_file() and written.relative_to(path.parent / "out").parts != (STUDY, f"{SOP}.dcm"):
             raise Implausible(f"wrote {written.relative_to(path.parent)}")
+
+
+def _last_line(output: str) -> str:
+    """What a command that refused its input said last (its summary of the failure)."""
+    return output.strip().splitlines()[-1][:200] if output.strip() else "exit 1"
 
 
 def _check_exit(result) -> None:
