@@ -128,6 +128,8 @@ class ModelConfig(Validated):
     scales: list[int] = field(default_factory=lambda: [1, 2])  # EchoZoom; [1] turns it off
     aggregator: Literal["mfl", "mean"] = "mfl"  # MFL attention over frames, or plain frame averaging
     mfl_hidden: int = 64  # width of MFL's scoring layers
+    # context: MFL scores each frame with its differences to its two neighbours on either side (not in the paper)
+    mfl_score: Literal["frame", "context"] = "frame"
     head: Literal["fine", "coarse"] = "fine"  # fine: each category places the EF in its interval; coarse: anchors only
     fine_hidden: int = 32  # width of the fine head's MLP
     prompts: str = "lvef_categories"  # a packaged prompt set or a YAML file of category prompts
@@ -152,13 +154,14 @@ class ModelConfig(Validated):
 @dataclass
 class LossWeights(Validated):
     """The weights of the training loss terms (paper Sec. 2.3): CE + KL + L1, 1 each; an optional fourth term
-    (`key_frames`, not in the paper) asks MFL to look at the traced end-diastolic and end-systolic frames."""
+    (`key_frames`, not in the paper) asks MFL to look at the end-diastolic and end-systolic frames."""
 
     ce: float = 1.0  # cross-entropy over the categories
     kl: float = 1.0  # KL between the category-to-video targets and the logits (text to video)
     l1: float = 1.0  # |predicted EF - true EF|
-    # cross-entropy of MFL's frame weights against half on the traced ED frame and half on the ES frame, for
-    # training clips that hold both (data with VolumeTracings.csv or EDFrame/ESFrame); 0: off, the paper's loss
+    # cross-entropy of MFL's frame weights against half on the end-diastolic and half on the end-systolic frames a
+    # training clip holds: every beat's (Beats.csv) or the traced pair (VolumeTracings.csv, EDFrame/ESFrame); 0: off,
+    # the paper's loss
     key_frames: float = 0.0
 
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import torch
 
 from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD, ClipSampler
-from cardiacclip.data.echonet import EchoNetDataset
+from cardiacclip.data.echonet import KEY_ED, KEY_ES, EchoNetDataset
 from cardiacclip.data.source import Reading
 from cardiacclip.data.video_io import read_video, write_video
 from helpers import moving_pattern
@@ -162,3 +164,27 @@ def test_a_video_that_fails_after_its_probe_costs_one_access_not_the_run(synthet
     table = predicted.table
     assert name not in set(table["FileName"]) and len(table) == len(evaluation) - 1
     assert list(predicted.failed) == [name]
+
+
+def test_training_items_mark_every_beats_key_frames(synthetic_root, tmp_path, caplog):
+    dataset = EchoNetDataset(synthetic_root, "train", ClipSampler(length=32, period=2)).with_key_frames()
+    beats = pd.read_csv(synthetic_root / "Beats.csv")
+    marked_beats = 0
+    for index in range(len(dataset)):
+        item = dataset[index]
+        start, marks = int(item["starts"][0]), item["key_marks"]
+        drawn = beats[beats["FileName"] == item["file_name"]]
+        for kind, column in ((KEY_ED, "EDFrame"), (KEY_ES, "ESFrame")):
+            inside = [round((f - start) / 2) for f in drawn[column] if 0 <= round((f - start) / 2) < 32]
+            assert sorted(torch.nonzero(marks == kind).flatten().tolist()) == sorted(inside)
+            marked_beats += len(inside)
+    assert marked_beats > len(dataset)  # most clips hold more than the one traced beat's pair
+    # a folder without Beats.csv marks its one traced pair (VolumeTracings.csv: ES listed first, then ED)
+    copy = tmp_path / "traced_only"
+    shutil.copytree(synthetic_root, copy, ignore=shutil.ignore_patterns("Beats.csv"))
+    traced = EchoNetDataset(copy, "train", ClipSampler(length=32, period=2)).with_key_frames()
+    assert all(len(ed) == 1 and len(es) == 1 for ed, es in traced.key_frames.values())
+    (copy / "VolumeTracings.csv").unlink()  # nothing to learn the key frames from: said, and no marks
+    untraced = EchoNetDataset(copy, "train", ClipSampler(length=32, period=2)).with_key_frames()
+    assert "has ED/ES frames for 0 of" in caplog.text
+    assert int(untraced[0]["key_marks"].abs().sum()) == 0

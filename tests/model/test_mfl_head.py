@@ -25,6 +25,20 @@ def test_attention_weights_sum_to_one_and_select_frames():
     assert torch.all(masked[:, 5:] == 0) and torch.allclose(masked.sum(dim=1), torch.ones(3))
 
 
+def test_context_scores_see_the_neighbouring_frames():
+    torch.manual_seed(0)
+    frames = torch.randn(1, 6, 8)
+    changed = frames.clone()
+    changed[0, 4] += 1.0  # a neighbour (two positions on) of frame 2
+    for score_input, moves in (("frame", False), ("context", True)):
+        mil = MFL(8, hidden=8, init="random", score_input=score_input)
+        _, before = mil(frames)
+        _, after = mil(changed)
+        ratio = lambda w: float(w[0, 2] / w[0, 0])  # noqa: E731  frames 0 and 2 are the same in both clips
+        assert (abs(ratio(before) - ratio(after)) > 1e-4) == moves
+        assert torch.allclose(after.sum(dim=1), torch.ones(1))
+
+
 def test_identity_init_starts_as_frame_averaging():
     frames = torch.randn(2, 5, 12)
     mil_embedding, weights = MFL(12, init="identity")(frames)

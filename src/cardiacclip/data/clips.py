@@ -38,6 +38,7 @@ ClipCount = int | Literal["all", "beats"]
 # OpenAI CLIP statistics on a 0-1 scale: EchoCLIP's preprocessing, and open_clip's default.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+BEAT_LEAD = 2  # sampled frames a beat's clip starts before the beat's end-diastole (`ClipSampler.beat_clips`)
 
 
 def parse_clip_count(text: str | int | None) -> ClipCount | None:
@@ -135,12 +136,15 @@ class ClipSampler:
         return np.rint(np.linspace(0, max_start, int(clips))).astype(int)
 
     def beat_clips(self, beats: list[tuple[int, int]], n_frames: int) -> tuple[np.ndarray, np.ndarray]:
-        """(starts (N,), periods (N,)) of one clip per beat, given as (end-diastolic frame, next end-diastolic
-        frame): the clip starts at the beat's end-diastole and takes every period-th frame so that its frames
-        span the beat once (through end-systole to the next end-diastole), whatever the beat's length."""
-        length = self.clip_length(n_frames)
-        starts = np.array([ed for ed, _ in beats], dtype=int)
-        periods = np.array([max(1, int(round((nxt - ed) / max(length - 1, 1)))) for ed, nxt in beats], dtype=int)
+        """(starts (N,), periods (N,)) of one clip per beat, given as (end-diastolic frame, end-systolic frame):
+        every `period`-th frame, the spacing of the evenly spaced clips and of training (MFL's context scores
+        were learned at it), starting `BEAT_LEAD` sampled frames before the beat's end-diastole so that the
+        end-diastole's score sees the frames before it. The clip holds the beat's end-systole too: a clip too
+        short for that takes a longer period. A beat shorter than the clip lends it the next beat's start."""
+        last = self.clip_length(n_frames) - 1
+        starts = np.array([max(0, ed - BEAT_LEAD * self.period) for ed, _ in beats], dtype=int)
+        reach = np.array([es for _, es in beats], dtype=int) - starts
+        periods = np.maximum(self.period, np.ceil(reach / max(last, 1))).astype(int)
         return starts, periods
 
     def random_start(self, n_frames: int, generator: torch.Generator | None = None) -> int:

@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from cardiacclip.data.clips import CLIP_MEAN, CLIP_STD, ClipCount, ClipSampler
 from cardiacclip.data.errors import DatasetError, UnusableVideosError, VideoReadError
-from cardiacclip.data.filelist import key_frames, read_filelist, select_split, video_file_name
+from cardiacclip.data.filelist import key_frame_lists, read_filelist, select_split, video_file_name
 from cardiacclip.data.prepare import FALLBACK_CLIPS, fallback_clip_count, prepare_video, training_clip
 from cardiacclip.data.source import DEFAULT_READING, FrameSource, ProbeResult, Reading, probe_all, problem
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from cardiacclip.config import DataConfig
 
 log = logging.getLogger(__name__)
+
+KEY_ED, KEY_ES = 1, 2  # the marks of a training item's `key_marks`
 
 LEFT_OUT_FILE = "left_out.csv"  # the videos a job left out and why, in its run or output folder
 
@@ -111,7 +113,8 @@ class EchoNetDataset(Dataset):
             raise DatasetError(f"no usable videos in split {split!r} of {self.filelist}")
         self.table: pd.DataFrame = table
         self.sources: list[FrameSource] = [results[name] for name in table["FileName"]]
-        self.traced: dict[str, tuple[int, int]] | None = None  # (ES, ED) frames for the key-frame loss, when asked
+        # (ED frames, ES frames) of each video for the key-frame loss, when asked (`with_key_frames`)
+        self.key_frames: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] | None = None
         # False once every frame's features are cached (`TrunkFeatureCache`): clips are then built from black
         # frames without reading the file, since only their frame indices are used
         self.decode_pixels = True
@@ -133,19 +136,29 @@ class EchoNetDataset(Dataset):
         return table[~table["FileName"].isin(self.skipped)].reset_index(drop=True)
 
     def with_key_frames(self) -> EchoNetDataset:
-        """Training items also give the clip positions of the traced ED and ES frames (`train.loss.key_frames`)."""
-        self.traced = key_frames(self.root)
+        """Training items also mark the clip positions of end-diastolic and end-systolic frames (`key_marks`, for
+        `train.loss.key_frames`): every beat's from Beats.csv where the dataset has one, else the traced pair."""
+        self.key_frames = key_frame_lists(self.root)
+        known = sum(video_file_name(str(name)) in self.key_frames for name in self.table["FileName"])
+        if known < len(self):
+            log.warning(
+                "the key-frame loss term has ED/ES frames for %d of %d training videos (Beats.csv, VolumeTracings.csv "
+                "or EDFrame/ESFrame columns); the others train without it",
+                known,
+                len(self),
+            )
         return self
 
-    def _key_positions(self, index: int, start: int, period: int, length: int) -> torch.Tensor:
-        """(2,) clip positions of the traced ED and ES frames (the nearest sampled frame), -1 where the training clip
-        does not hold one or the video has none traced."""
-        key = self.traced.get(video_file_name(str(self.table.at[index, "FileName"])))
-        if key is None:
-            return torch.tensor([-1, -1])
-        es, ed = key
-        positions = [round((frame - start) / period) for frame in (ed, es)]
-        return torch.tensor([p if 0 <= p < length else -1 for p in positions])
+    def _key_marks(self, index: int, start: int, period: int, length: int) -> torch.Tensor:
+        """(length,) int8: KEY_ED or KEY_ES at the clip position nearest each key frame the clip holds, else 0."""
+        marks = torch.zeros(length, dtype=torch.int8)
+        ed_frames, es_frames = self.key_frames.get(video_file_name(str(self.table.at[index, "FileName"])), ((), ()))
+        for mark, frames in ((KEY_ED, ed_frames), (KEY_ES, es_frames)):
+            for frame in frames:
+                position = round((frame - start) / period)
+                if 0 <= position < length:
+                    marks[position] = mark
+        return marks
 
     def __len__(self) -> int:
         return len(self.table)
@@ -195,8 +208,8 @@ class EchoNetDataset(Dataset):
             "period": period,
             "num_frames": source.n_frames,
         }
-        if self.train and self.traced is not None:
-            item["key_positions"] = self._key_positions(index, int(starts[0]), period, video.shape[1])
+        if self.train and self.key_frames is not None:
+            item["key_marks"] = self._key_marks(index, int(starts[0]), period, video.shape[1])
         if self.clips == "beats" and not self.train:  # beats are placed by the model (`model.beats`)
             item["prepared"] = prepared
         return item

@@ -176,6 +176,18 @@ def key_frames(root: str | Path) -> dict[str, tuple[int, int]]:
     return dict(zip(names, zip(table["ESFrame"].astype(int), table["EDFrame"].astype(int), strict=True), strict=True))
 
 
+def key_frame_lists(root: str | Path) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+    """{video file name: (end-diastolic frames, end-systolic frames)} of a dataset folder: every complete beat's
+    from Beats.csv where the folder has one (a synthetic dataset), else the one pair of `key_frames`."""
+    beats = read_beats(root)
+    if beats is None:
+        return {name: ((ed,), (es,)) for name, (es, ed) in key_frames(root).items()}
+    return {
+        video_file_name(str(name)): (tuple(rows["EDFrame"].astype(int)), tuple(rows["ESFrame"].astype(int)))
+        for name, rows in beats.groupby("FileName", sort=False)
+    }
+
+
 def read_beats(root: str | Path) -> pd.DataFrame | None:
     """A dataset folder's Beats.csv (`BEAT_COLUMNS`), FileName without extension; None when it has none."""
     path = Path(root) / BEATS_FILE

@@ -4,7 +4,8 @@ Steps: synthetic echoes (seed 1, drawn in the ``echonet`` style or, with `style=
 held-out look; the toy backbone was pretrained on seed 1000 and on subjects drawn from its own
 seed stream, so no demo video was seen in pretraining) -> the toy echo-CLIP (`--backbone
 synthetic`) -> 1-shot CardiacCLIP training with the synthetic config's recipe (frozen, cached
-trunk; MFL at 1e-2) -> evaluation on the synthetic test split -> a report folder:
+trunk; MFL at 1e-1, scoring each frame with its neighbours, asked to weigh every beat's ED and ES)
+-> evaluation on the synthetic test split -> a report folder:
 
     report.md           summary, metrics table (model vs. predicting the training mean), figures
     metrics.json        `DemoSummary.to_json`: {"model": {mae, rmse, r2}, "mean_baseline": {mae, rmse, r2}, ...}

@@ -5,9 +5,10 @@ beats, more of them when the rhythm is irregular. With `clips="beats"` a predict
 from the video alone: the phase signal (`cardiacclip.model.phase`) gives every complete beat
 (ED -> ES -> next ED), the beats to average are chosen (`beats_to_average`: every complete beat of an
 irregular rhythm; at most `REGULAR_BEATS` of a regular one, evenly spread), one clip is placed on each
-(`ClipSampler.beat_clips`: it starts at the beat's end-diastole and spans the beat once), the model gives
-each clip an EF, and the video's EF is their mean with their standard deviation beside it. A loop without
-a complete beat falls back to evenly spaced clips, with a warning and the flag `no_complete_beat`.
+(`ClipSampler.beat_clips`: it starts just before the beat's end-diastole and takes frames at the spacing of
+the evenly spaced clips, through the end-systole), the model gives each clip an EF, and the video's EF is
+their mean with their standard deviation beside it. A loop without a complete beat falls back to evenly
+spaced clips, with a warning and the flag `no_complete_beat`.
 
 Flags (added to a prediction's quality flags):
     irregular_rhythm: the ED-to-ED intervals' coefficient of variation exceeds `IRREGULAR_CV` (0.12:
@@ -74,7 +75,8 @@ class BeatSummary:
         rr_cv: coefficient of variation of the ED-to-ED intervals (None with fewer than two beats).
         ed_frames, es_frames: every end-diastole and end-systole found, complete beats or not.
         beat_ed, beat_es, beat_next_ed: the frames of each complete beat averaged (`beats_to_average`).
-        beat_periods: the period of each beat's clip (every period-th frame from beat_ed: it spans the beat).
+        beat_periods: the period of each beat's clip (every period-th frame from its start, `BEAT_LEAD` periods
+            before beat_ed: the evenly spaced clips' period, or longer where a short clip must reach the ES).
         beat_efs: the EF of each complete beat, in percent.
         ef_sd: their standard deviation (EF points; None with fewer than two beats).
         fallback: True when no complete beat was found and evenly spaced clips gave the EF.
@@ -257,7 +259,7 @@ def on_beats(sampler: ClipSampler, video: PreparedVideo, found: LoopBeats | None
         return video
     sampler = sampler.for_video(video.frame_source.fps)
     n = len(video.frames)
-    starts, periods = sampler.beat_clips([(b.ed_frame, b.next_ed_frame) for b in finding.beats], n)
+    starts, periods = sampler.beat_clips([(b.ed_frame, b.es_frame) for b in finding.beats], n)
     taken = [sampler.take(video.frames, int(s), int(p)) for s, p in zip(starts, periods, strict=True)]
     return dataclasses.replace(
         video,

@@ -55,7 +55,7 @@ class CardiacCLIP(nn.Module):
         clip.logit_scale.requires_grad_(False)
         dim = backbone.embed_dim
         self.aggregator = (
-            MFL(dim, config.mfl_hidden, config.mfl_init) if config.aggregator == "mfl" else MeanPool()
+            MFL(dim, config.mfl_hidden, config.mfl_init, config.mfl_score) if config.aggregator == "mfl" else MeanPool()
         )
         self.head = EFHead(
             prompts.anchors,

@@ -169,7 +169,8 @@ def ensure_synthetic_data(
         wanted["style"] = style
     if rhythm != "regular":
         wanted["rhythm"] = rhythm
-    if stamp.is_file() and json.loads(stamp.read_text()) == wanted and (root / "FileList.csv").is_file():
+    complete = (root / "FileList.csv").is_file() and (root / BEATS_FILE).is_file()  # older folders lack Beats.csv
+    if stamp.is_file() and json.loads(stamp.read_text()) == wanted and complete:
         log.info("reusing synthetic data in %s", root)
         return root
     if root.exists():

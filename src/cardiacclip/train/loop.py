@@ -105,7 +105,7 @@ def run_epoch(
             out = model(video, pooled=pooled)
         classes = core.prompts.classify(ef, label_bins)
         terms = cardiacclip_loss(
-            out["logits"], out["ef"], ef, classes, tc.loss, out["attention"], batch.get("key_positions")
+            out["logits"], out["ef"], ef, classes, tc.loss, out["attention"], batch.get("key_marks")
         )
         opt.scaler.scale(terms.total / tc.grad_accum).backward()
         if (i + 1) % tc.grad_accum == 0 or i + 1 == len(loader):

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from cardiacclip.config import LossWeights
+from cardiacclip.data.echonet import KEY_ED, KEY_ES
 
 
 def text_to_video_kl(logits: torch.Tensor, classes: torch.Tensor, sharpness: float = 10.0) -> torch.Tensor:
@@ -31,18 +32,19 @@ def text_to_video_kl(logits: torch.Tensor, classes: torch.Tensor, sharpness: flo
     return torch.stack(losses).mean()
 
 
-def key_frame_loss(attention: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of MFL's frame weights (B, T) against a target with half its mass on the clip position of
-    the traced end-diastole and half on the end-systole (`positions` (B, 2), -1 where the clip holds none),
-    averaged over the clips that hold both; 0 when none does."""
-    valid = (positions >= 0).all(dim=1)
-    if not bool(valid.any()):
+def key_frame_loss(attention: torch.Tensor, marks: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of MFL's frame weights (B, T) against a target that puts half its mass on the clip positions
+    marked end-diastolic and half on those marked end-systolic (`marks` (B, T): `KEY_ED`, `KEY_ES` or 0; all of
+    it on one kind when the clip holds only that kind), averaged over the clips with a mark; 0 when none has."""
+    ed, es = (marks == KEY_ED).float(), (marks == KEY_ES).float()
+    n_ed, n_es = ed.sum(dim=1, keepdim=True), es.sum(dim=1, keepdim=True)
+    share_ed = torch.where(n_es > 0, 0.5, 1.0) * (n_ed > 0)
+    target = share_ed * ed / n_ed.clamp(min=1) + (1 - share_ed) * es / n_es.clamp(min=1)
+    marked = (n_ed + n_es).squeeze(1) > 0
+    if not bool(marked.any()):
         return attention.new_zeros((), dtype=torch.float32)
-    weights = attention[valid].float()
-    target = torch.zeros_like(weights)
-    for column in (0, 1):
-        target.scatter_add_(1, positions[valid][:, column : column + 1].long(), torch.full_like(weights[:, :1], 0.5))
-    return -(target * torch.log(weights + 1e-8)).sum(dim=1).mean()
+    log_weights = torch.log(attention[marked].float() + 1e-8)
+    return -(target[marked] * log_weights).sum(dim=1).mean()
 
 
 @dataclass
@@ -60,12 +62,12 @@ def cardiacclip_loss(
     classes: torch.Tensor,
     weights: LossWeights,
     attention: torch.Tensor | None = None,
-    key_positions: torch.Tensor | None = None,
+    key_marks: torch.Tensor | None = None,
 ) -> LossTerms:
     ce = F.cross_entropy(logits.float(), classes)
     kl = text_to_video_kl(logits, classes) if weights.kl else logits.new_zeros((), dtype=torch.float32)
     l1 = (ef_pred.float() - ef.float()).abs().mean()
     total = weights.ce * ce + weights.kl * kl + weights.l1 * l1
-    if weights.key_frames and attention is not None and key_positions is not None:
-        total = total + weights.key_frames * key_frame_loss(attention, key_positions.to(attention.device))
+    if weights.key_frames and attention is not None and key_marks is not None:
+        total = total + weights.key_frames * key_frame_loss(attention, key_marks.to(attention.device))
     return LossTerms(total, ce.detach(), kl.detach(), l1.detach())
