@@ -136,7 +136,7 @@ def test_beats_over_the_api(predictor, tiny_run, video):
     assert body["beats"]["n_beats"] == expected.beats.n_beats >= 1
     assert len(body["frame_marks"]) == len(body["frames"]) == len(body["frame_sources"])
     assert {"ED", "ES"} <= set(body["frame_marks"])  # the first beat's clip runs from its ED through its ES
-    assert body["frame_sources"][0] == expected.beats.beat_ed[0]
+    assert body["frame_sources"][0] == expected.clip_starts[0] <= expected.beats.beat_ed[0]
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cardiacclip.cli import app
+from cardiacclip.data.clips import BEAT_LEAD
 from cardiacclip.data.filelist import read_filelist
 from cardiacclip.data.video_io import read_video
 from cardiacclip.model.predictor import Predictor
@@ -170,7 +171,8 @@ def test_predict_with_beats_writes_each_beat(tiny_run, synthetic_root, tmp_path)
         efs = [float(e) for e in row["beat_efs"].split()]
         assert row["n_beats"] == len(efs) == row["clips"] >= 1 and row["phase_route"] in ("head", "periodicity")
         assert row["EF_pred"] == pytest.approx(sum(efs) / len(efs), abs=1e-3)
-        assert row["clip_starts"] == row["beat_ed_frames"] and 30 < row["heart_rate"] < 200
+        starts, eds = (list(map(int, str(row[c]).split())) for c in ("clip_starts", "beat_ed_frames"))
+        assert starts == [max(0, ed - BEAT_LEAD * row["period"]) for ed in eds] and 30 < row["heart_rate"] < 200
         assert len(row["es_frames"].split()) >= row["n_beats"]
 
 
